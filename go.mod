@@ -1,0 +1,9 @@
+module github.com/shelfmem/shelf
+
+go 1.26.8
+
+require (
+	github.com/google/uuid v1.6.0
+	github.com/mattn/go-sqlite3 v1.14.32
+	golang.org/x/text v0.31.0
+)

@@ -1,0 +1,197 @@
+// Package shelf holds Shelf's domain types, its error type, and the
+// interfaces of the adapters that the core (package library) is built on:
+// the metadata Store and the BlobStore. It imports only the standard
+// library and contains no I/O.
+package shelf
+
+import (
+	"context"
+	"time"
+)
+
+// Workspace is the tenant. Every row carries its workspace id and nothing
+// crosses workspaces.
+type Workspace struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Scope is a permission a key holds. The scopes are ordered: admin implies
+// write, write implies read.
+type Scope string
+
+const (
+	ScopeRead  Scope = "read"
+	ScopeWrite Scope = "write"
+	ScopeAdmin Scope = "admin"
+)
+
+// Rank orders scopes; an unknown scope ranks 0.
+func (s Scope) Rank() int {
+	switch s {
+	case ScopeRead:
+		return 1
+	case ScopeWrite:
+		return 2
+	case ScopeAdmin:
+		return 3
+	}
+	return 0
+}
+
+// Key is an API key of one workspace. Only the SHA-256 of its secret is
+// kept; the secret itself is shown once, when the key is made.
+type Key struct {
+	ID          string    `json:"id"`
+	WorkspaceID string    `json:"workspace_id"`
+	Name        string    `json:"name"`
+	Scopes      []Scope   `json:"scopes"`
+	Hash        []byte    `json:"-"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Principal is who a request acts as: a workspace key, the master key
+// (which acts in the default workspace unless a route names another), or a
+// signed URL that allows exactly one operation.
+type Principal struct {
+	WorkspaceID string
+	KeyID       string // "" for the master key and for signed URLs
+	Scope       Scope  // the highest scope held
+	Master      bool
+	Signed      bool // authenticated by a signed URL rather than a key
+}
+
+// Can reports whether p holds scope s (or a higher one).
+func (p *Principal) Can(s Scope) bool { return p != nil && p.Scope.Rank() >= s.Rank() }
+
+type principalKey struct{}
+
+// NewContext returns ctx carrying p.
+func NewContext(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal in ctx, or nil.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+// Library kinds.
+const (
+	KindDefault = "default" // the workspace's own tree, root MY_SPACE
+	KindSource  = "source"  // one per ingest source
+	KindSpace   = "space"   // one per space-storage space
+	KindLibrary = "library" // a library made through the library API
+)
+
+// Library is one tree of folders and files in a workspace.
+type Library struct {
+	ID          string    `json:"id"`
+	WorkspaceID string    `json:"workspace_id"`
+	Slug        string    `json:"slug"` // natural id, unique per workspace
+	Name        string    `json:"name"`
+	Kind        string    `json:"kind"`
+	Embedded    bool      `json:"embedded"` // never indexed
+	Shared      bool      `json:"shared"`
+	RootID      string    `json:"root_id"` // the root folder item
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// ItemType is folder or file.
+type ItemType string
+
+const (
+	TypeFolder ItemType = "folder"
+	TypeFile   ItemType = "file"
+)
+
+// Item is a folder or a file in a library. Path is the item's full path
+// from the library root ("" for the root itself, "a/b.txt" below it) and is
+// unique per library. For files the Head* fields describe the head version.
+type Item struct {
+	ID          string            `json:"id"`
+	WorkspaceID string            `json:"workspace_id"`
+	LibraryID   string            `json:"library_id"`
+	ParentID    string            `json:"parent_id,omitempty"` // "" for a library root
+	Type        ItemType          `json:"type"`
+	Name        string            `json:"name"`
+	Path        string            `json:"path"`
+	XAttrs      map[string]string `json:"x_attrs"`
+	Head        int64             `json:"version,omitempty"` // head version number; 0 for folders
+	Size        int64             `json:"size,omitempty"`
+	Hash        string            `json:"sha256,omitempty"`
+	ContentType string            `json:"content_type,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+}
+
+// IsRoot reports whether it is a library root.
+func (it *Item) IsRoot() bool { return it.ParentID == "" }
+
+// Version is one immutable content state of a file.
+type Version struct {
+	ID          string    `json:"id"`
+	ItemID      string    `json:"item_id"`
+	WorkspaceID string    `json:"-"`
+	Number      int64     `json:"version"`
+	Hash        string    `json:"sha256"`
+	Size        int64     `json:"size"`
+	ContentType string    `json:"content_type"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Upload states.
+const (
+	UploadOpen       = "open"       // parts are being received
+	UploadCommitting = "committing" // the bytes are hashed (Hash set) and being made a blob
+	UploadDone       = "done"       // finalized into ItemID at version Version
+)
+
+// Upload is a chunked upload session. The server picks the layout: every
+// part is PartSize bytes except the last.
+type Upload struct {
+	ID          string    `json:"id"`
+	WorkspaceID string    `json:"-"`
+	Size        int64     `json:"size"`
+	PartSize    int64     `json:"part_size"`
+	State       string    `json:"state"`
+	Hash        string    `json:"sha256,omitempty"` // set while committing; the version holds it once done
+	ItemID      string    `json:"item_id,omitempty"`
+	Version     int64     `json:"version,omitempty"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// PartCount is the number of parts in the layout.
+func (u *Upload) PartCount() int {
+	if u.Size <= 0 || u.PartSize <= 0 {
+		return 0
+	}
+	return int((u.Size + u.PartSize - 1) / u.PartSize)
+}
+
+// PartRange returns the offset and length of part n (1-based), or ok=false
+// when n is outside the layout.
+func (u *Upload) PartRange(n int) (off, length int64, ok bool) {
+	if n < 1 || n > u.PartCount() {
+		return 0, 0, false
+	}
+	off = int64(n-1) * u.PartSize
+	length = u.PartSize
+	if off+length > u.Size {
+		length = u.Size - off
+	}
+	return off, length, true
+}
+
+// Part is one received part of an upload.
+type Part struct {
+	UploadID   string    `json:"-"`
+	Number     int       `json:"number"`
+	Size       int64     `json:"size"`
+	ETag       string    `json:"etag"` // unquoted
+	ReceivedAt time.Time `json:"received_at"`
+}

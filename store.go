@@ -1,0 +1,102 @@
+package shelf
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps Shelf's metadata. All access goes through transactions.
+// Implementations are safe for concurrent use.
+type Store interface {
+	// View runs fn in a read-only transaction that sees one consistent
+	// snapshot. Writes inside fn fail.
+	View(ctx context.Context, fn func(Tx) error) error
+
+	// Update runs fn in a read-write transaction: all of its writes commit
+	// together when fn returns nil, and none do when it returns an error. A
+	// store may run fn more than once (on a serialization failure), so fn must
+	// have no effects outside the transaction. Writes are durable when Update
+	// returns nil.
+	Update(ctx context.Context, fn func(Tx) error) error
+
+	Close() error
+}
+
+// Tx is one transaction. Every lookup of a workspace's rows takes the
+// workspace id and finds nothing (ENOTFOUND) in another workspace. Methods
+// that find nothing return ENOTFOUND; inserts that break a uniqueness rule
+// return ECONFLICT. A Tx must not be used after its function returns.
+type Tx interface {
+	// Setting returns the value stored under name, or ENOTFOUND.
+	Setting(ctx context.Context, name string) (string, error)
+	// SetSetting stores value under name, replacing any earlier value.
+	SetSetting(ctx context.Context, name, value string) error
+
+	CreateWorkspace(ctx context.Context, w *Workspace) error
+	Workspace(ctx context.Context, id string) (*Workspace, error)
+	Workspaces(ctx context.Context) ([]*Workspace, error)
+
+	CreateKey(ctx context.Context, k *Key) error
+	// Key finds a key by id in any workspace (authentication needs this).
+	Key(ctx context.Context, id string) (*Key, error)
+	// Keys lists a workspace's keys, oldest first.
+	Keys(ctx context.Context, workspaceID string) ([]*Key, error)
+	DeleteKey(ctx context.Context, workspaceID, id string) error
+
+	// CreateLibrary inserts a library; ECONFLICT if the slug is taken in
+	// the workspace. The root item is created separately with CreateItem.
+	CreateLibrary(ctx context.Context, l *Library) error
+	Library(ctx context.Context, workspaceID, id string) (*Library, error)
+	LibraryBySlug(ctx context.Context, workspaceID, slug string) (*Library, error)
+	UpdateLibrary(ctx context.Context, l *Library) error
+
+	// CreateItem inserts an item; ECONFLICT if its path is taken in the
+	// library.
+	CreateItem(ctx context.Context, it *Item) error
+	Item(ctx context.Context, workspaceID, id string) (*Item, error)
+	ItemByPath(ctx context.Context, workspaceID, libraryID, path string) (*Item, error)
+	// Children lists the children of a folder ordered by name (byte order),
+	// starting after the name `after` ("" from the first), at most limit.
+	Children(ctx context.Context, workspaceID, parentID, after string, limit int) ([]*Item, error)
+	// ChildNames returns those of names that are taken under parentID.
+	ChildNames(ctx context.Context, workspaceID, parentID string, names []string) (map[string]bool, error)
+	// UpdateItem writes every mutable field of it (parent, name, path,
+	// x_attrs, head fields, updated_at); ECONFLICT if the new path is taken.
+	UpdateItem(ctx context.Context, it *Item) error
+	// MovePaths rewrites the paths of every item strictly below oldPath in
+	// the library so that they start with newPath instead.
+	MovePaths(ctx context.Context, workspaceID, libraryID, oldPath, newPath string) error
+	// DeleteTree deletes the item with id, everything below it, and their
+	// versions, and returns how many items it deleted.
+	DeleteTree(ctx context.Context, workspaceID, id string) (int, error)
+
+	// CreateVersion inserts a version; ECONFLICT if its number is taken for
+	// the item.
+	CreateVersion(ctx context.Context, v *Version) error
+	Version(ctx context.Context, workspaceID, itemID string, number int64) (*Version, error)
+	// Versions lists an item's versions, newest first.
+	Versions(ctx context.Context, workspaceID, itemID string) ([]*Version, error)
+
+	CreateUpload(ctx context.Context, u *Upload) error
+	Upload(ctx context.Context, workspaceID, id string) (*Upload, error)
+	// UpdateUpload writes State, Hash, ItemID, Version and ExpiresAt.
+	UpdateUpload(ctx context.Context, u *Upload) error
+	// UploadExists reports whether an upload of any workspace has this id
+	// (for the sweep of staging areas no session owns).
+	UploadExists(ctx context.Context, id string) (bool, error)
+	// DeleteUpload deletes an upload and its parts.
+	DeleteUpload(ctx context.Context, id string) error
+	// ExpiredUploads lists uploads of any workspace whose ExpiresAt is before t.
+	ExpiredUploads(ctx context.Context, t time.Time, limit int) ([]*Upload, error)
+	// PutPart inserts or replaces a part.
+	PutPart(ctx context.Context, p *Part) error
+	DeletePart(ctx context.Context, uploadID string, number int) error
+	// Parts lists an upload's parts by number.
+	Parts(ctx context.Context, uploadID string) ([]*Part, error)
+
+	// BlobReferenced reports whether any version or upload names hash.
+	BlobReferenced(ctx context.Context, hash string) (bool, error)
+	// WalkBlobRefs calls fn once for every hash a version or an upload
+	// references, for fsck.
+	WalkBlobRefs(ctx context.Context, fn func(hash string) error) error
+}
