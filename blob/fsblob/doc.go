@@ -1,0 +1,27 @@
+// Package fsblob implements shelf.BlobStore on a local directory, Shelf's
+// default blob store.
+//
+// Layout, under the directory given to Open:
+//
+//	sha256/ab/cd/abcd…   one read-only (0444) file per blob, named by the
+//	                     lowercase hex SHA-256 of its bytes
+//	staging/<id>         one file per chunked upload; parts are written at
+//	                     their final offsets and the file is renamed into
+//	                     sha256/ when the upload is committed
+//	tmp/                 files of Puts in progress; emptied by Open
+//
+// Every write follows the same order: write and fsync the file, rename it
+// into place, fsync the directory. A blob is therefore either absent or
+// complete after a crash, and durable once Put or CommitStaging returns nil.
+//
+// What it must not do:
+//   - touch anything outside its directory: every path goes through an
+//     os.Root, and hashes and staging ids are validated before they become
+//     file names (a malformed one gives EINVALID);
+//   - hold a blob in memory or copy its bytes twice: Put streams through a
+//     fixed buffer while hashing, and CommitStaging renames, never copies;
+//   - decide what is garbage: it deletes a blob only when asked, and only if
+//     the blob was not touched since the caller's cutoff; it never removes a
+//     staging file on its own (the core sweeps expired uploads);
+//   - interpret the bytes it stores, or report success after a failed fsync.
+package fsblob
