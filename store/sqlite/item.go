@@ -1,0 +1,262 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/shelfmem/shelf"
+)
+
+// childNamesChunk bounds the number of names bound into one IN list.
+const childNamesChunk = 500
+
+const itemCols = "id, workspace_id, library_id, parent_id, type, name, path, x_attrs, head, size, hash, content_type, created_at, updated_at"
+
+func scanItem(s scanner) (*shelf.Item, error) {
+	var it shelf.Item
+	var parent sql.NullString
+	var xattrs string
+	var created, updated int64
+	if err := s.Scan(&it.ID, &it.WorkspaceID, &it.LibraryID, &parent, &it.Type, &it.Name, &it.Path,
+		&xattrs, &it.Head, &it.Size, &it.Hash, &it.ContentType, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(xattrs), &it.XAttrs); err != nil {
+		return nil, err
+	}
+	it.ParentID = parent.String
+	it.CreatedAt, it.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return &it, nil
+}
+
+// encodeXAttrs returns it.XAttrs as a JSON object; nil gives "{}".
+func encodeXAttrs(x map[string]string) (string, error) {
+	if x == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(x)
+	return string(b), err
+}
+
+// CreateItem inserts it. The library must exist in it.WorkspaceID, or it
+// fails with ENOTFOUND.
+func (t *tx) CreateItem(ctx context.Context, it *shelf.Item) error {
+	xattrs, err := encodeXAttrs(it.XAttrs)
+	if err != nil {
+		return shelf.Wrap(err, "sqlite: encode x_attrs")
+	}
+	// Insert through a SELECT of the library, so that an item can only go
+	// into a library of its own workspace.
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO items (`+itemCols+`)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+		FROM libraries WHERE id = ?3 AND workspace_id = ?2`,
+		it.ID, it.WorkspaceID, it.LibraryID, nullable(it.ParentID), string(it.Type), it.Name, it.Path,
+		xattrs, it.Head, it.Size, it.Hash, it.ContentType, nanos(it.CreatedAt), nanos(it.UpdatedAt))
+	if err != nil {
+		return classify(err, "item")
+	}
+	return ensureFound(res, "library")
+}
+
+func (t *tx) Item(ctx context.Context, workspaceID, id string) (*shelf.Item, error) {
+	it, err := scanItem(t.tx.QueryRowContext(ctx,
+		"SELECT "+itemCols+" FROM items WHERE id = ? AND workspace_id = ?", id, workspaceID))
+	return it, classify(err, "item")
+}
+
+func (t *tx) ItemByPath(ctx context.Context, workspaceID, libraryID, path string) (*shelf.Item, error) {
+	it, err := scanItem(t.tx.QueryRowContext(ctx,
+		"SELECT "+itemCols+" FROM items WHERE library_id = ? AND path = ? AND workspace_id = ?",
+		libraryID, path, workspaceID))
+	return it, classify(err, "item")
+}
+
+// childrenQuery takes parent_id, workspace_id, after and limit.
+const childrenQuery = "SELECT " + itemCols + ` FROM items
+	WHERE parent_id = ? AND workspace_id = ? AND name > ? ORDER BY name LIMIT ?`
+
+// Children pages through the index on (parent_id, name), so a page costs
+// the same whatever the folder's size. A parent that does not exist, or is
+// in another workspace, has no children. limit must be positive.
+func (t *tx) Children(ctx context.Context, workspaceID, parentID, after string, limit int) ([]*shelf.Item, error) {
+	if limit <= 0 {
+		return nil, invalid("page size %d is not positive", limit)
+	}
+	rows, err := t.tx.QueryContext(ctx, childrenQuery, parentID, workspaceID, after, limit)
+	if err != nil {
+		return nil, classify(err, "children")
+	}
+	defer rows.Close()
+	var items []*shelf.Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, classify(err, "children")
+		}
+		items = append(items, it)
+	}
+	return items, classify(rows.Err(), "children")
+}
+
+func (t *tx) ChildNames(ctx context.Context, workspaceID, parentID string, names []string) (map[string]bool, error) {
+	taken := make(map[string]bool)
+	for chunk := range slices.Chunk(names, childNamesChunk) {
+		args := make([]any, 0, len(chunk)+2)
+		args = append(args, parentID, workspaceID)
+		for _, n := range chunk {
+			args = append(args, n)
+		}
+		q := "SELECT name FROM items WHERE parent_id = ? AND workspace_id = ? AND name IN (?" +
+			strings.Repeat(", ?", len(chunk)-1) + ")"
+		if err := t.collectNames(ctx, q, args, taken); err != nil {
+			return nil, err
+		}
+	}
+	return taken, nil
+}
+
+// collectNames runs q and sets taken[name] for every name it returns.
+func (t *tx) collectNames(ctx context.Context, q string, args []any, taken map[string]bool) error {
+	rows, err := t.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return classify(err, "child names")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return classify(err, "child names")
+		}
+		taken[n] = true
+	}
+	return classify(rows.Err(), "child names")
+}
+
+func (t *tx) UpdateItem(ctx context.Context, it *shelf.Item) error {
+	xattrs, err := encodeXAttrs(it.XAttrs)
+	if err != nil {
+		return shelf.Wrap(err, "sqlite: encode x_attrs")
+	}
+	res, err := t.tx.ExecContext(ctx, `UPDATE items
+		SET parent_id = ?, name = ?, path = ?, x_attrs = ?, head = ?, size = ?, hash = ?,
+			content_type = ?, updated_at = ?
+		WHERE id = ? AND workspace_id = ?`,
+		nullable(it.ParentID), it.Name, it.Path, xattrs, it.Head, it.Size, it.Hash,
+		it.ContentType, nanos(it.UpdatedAt), it.ID, it.WorkspaceID)
+	if err != nil {
+		return classify(err, "item")
+	}
+	return ensureFound(res, "item")
+}
+
+// subtree returns the bounds of the paths strictly below p: every such
+// path starts with p+"/", and '0' is the byte after '/', so under bytewise
+// comparison they are exactly the paths in (p+"/", p+"0").
+func subtree(p string) (lo, hi string) { return p + "/", p + "0" }
+
+// MovePaths rewrites the paths strictly below oldPath. The prefix is cut
+// by bytes (substr over a BLOB), since substr and length over TEXT count
+// characters. The root ("") has no path to move from or to: EINVALID.
+func (t *tx) MovePaths(ctx context.Context, workspaceID, libraryID, oldPath, newPath string) error {
+	if oldPath == "" || newPath == "" {
+		return invalid("a library root cannot be moved")
+	}
+	lo, hi := subtree(oldPath)
+	_, err := t.tx.ExecContext(ctx, `UPDATE items
+		SET path = ?1 || CAST(substr(CAST(path AS BLOB), ?2) AS TEXT)
+		WHERE library_id = ?3 AND workspace_id = ?4 AND path > ?5 AND path < ?6`,
+		newPath, len(oldPath)+1, libraryID, workspaceID, lo, hi)
+	return classify(err, "item")
+}
+
+// deleteBelowQuery takes library_id, workspace_id and the bounds of a
+// subtree.
+const deleteBelowQuery = "DELETE FROM items WHERE library_id = ? AND workspace_id = ? AND path > ? AND path < ?"
+
+// DeleteTree deletes by a range scan of the (library_id, path) index, and
+// the versions go by ON DELETE CASCADE through the (item_id, number) index.
+func (t *tx) DeleteTree(ctx context.Context, workspaceID, id string) (int, error) {
+	var libraryID, path string
+	err := t.tx.QueryRowContext(ctx, "SELECT library_id, path FROM items WHERE id = ? AND workspace_id = ?",
+		id, workspaceID).Scan(&libraryID, &path)
+	if err != nil {
+		return 0, classify(err, "item")
+	}
+	if path == "" {
+		res, err := t.tx.ExecContext(ctx, "DELETE FROM items WHERE library_id = ? AND workspace_id = ?",
+			libraryID, workspaceID)
+		return affected(res, err)
+	}
+	lo, hi := subtree(path)
+	below, err := affected(t.tx.ExecContext(ctx, deleteBelowQuery, libraryID, workspaceID, lo, hi))
+	if err != nil {
+		return 0, err
+	}
+	self, err := affected(t.tx.ExecContext(ctx, "DELETE FROM items WHERE id = ?", id))
+	return below + self, err
+}
+
+// affected returns the number of rows a delete removed.
+func affected(res sql.Result, err error) (int, error) {
+	if err != nil {
+		return 0, classify(err, "item")
+	}
+	n, err := res.RowsAffected()
+	return int(n), classify(err, "item")
+}
+
+// CreateVersion inserts v. The item must exist in v.WorkspaceID, or it
+// fails with ENOTFOUND.
+func (t *tx) CreateVersion(ctx context.Context, v *shelf.Version) error {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO versions
+		(id, item_id, workspace_id, number, hash, size, content_type, created_at)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM items WHERE id = ?2 AND workspace_id = ?3`,
+		v.ID, v.ItemID, v.WorkspaceID, v.Number, v.Hash, v.Size, v.ContentType, nanos(v.CreatedAt))
+	if err != nil {
+		return classify(err, "version")
+	}
+	return ensureFound(res, "item")
+}
+
+const versionCols = "id, item_id, workspace_id, number, hash, size, content_type, created_at"
+
+func scanVersion(s scanner) (*shelf.Version, error) {
+	var v shelf.Version
+	var created int64
+	if err := s.Scan(&v.ID, &v.ItemID, &v.WorkspaceID, &v.Number, &v.Hash, &v.Size, &v.ContentType, &created); err != nil {
+		return nil, err
+	}
+	v.CreatedAt = fromNanos(created)
+	return &v, nil
+}
+
+func (t *tx) Version(ctx context.Context, workspaceID, itemID string, number int64) (*shelf.Version, error) {
+	v, err := scanVersion(t.tx.QueryRowContext(ctx,
+		"SELECT "+versionCols+" FROM versions WHERE item_id = ? AND number = ? AND workspace_id = ?",
+		itemID, number, workspaceID))
+	return v, classify(err, "version")
+}
+
+// Versions lists an item's versions, newest first; an item that does not
+// exist, or is in another workspace, has none.
+func (t *tx) Versions(ctx context.Context, workspaceID, itemID string) ([]*shelf.Version, error) {
+	rows, err := t.tx.QueryContext(ctx,
+		"SELECT "+versionCols+" FROM versions WHERE item_id = ? AND workspace_id = ? ORDER BY number DESC",
+		itemID, workspaceID)
+	if err != nil {
+		return nil, classify(err, "versions")
+	}
+	defer rows.Close()
+	var vs []*shelf.Version
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return nil, classify(err, "versions")
+		}
+		vs = append(vs, v)
+	}
+	return vs, classify(rows.Err(), "versions")
+}

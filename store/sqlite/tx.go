@@ -1,0 +1,204 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/shelfmem/shelf"
+)
+
+// nanos returns t as unix nanoseconds, the zero time as 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos; it returns UTC times.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// nullable returns nil for "", so that an absent reference is NULL.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func (t *tx) Setting(ctx context.Context, name string) (string, error) {
+	var v string
+	err := t.tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
+	return v, classify(err, "setting")
+}
+
+func (t *tx) SetSetting(ctx context.Context, name, value string) error {
+	_, err := t.tx.ExecContext(ctx,
+		"INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+		name, value)
+	return classify(err, "setting")
+}
+
+func (t *tx) CreateWorkspace(ctx context.Context, w *shelf.Workspace) error {
+	_, err := t.tx.ExecContext(ctx,
+		"INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)",
+		w.ID, w.Name, nanos(w.CreatedAt))
+	return classify(err, "workspace")
+}
+
+const workspaceCols = "id, name, created_at"
+
+func scanWorkspace(s scanner) (*shelf.Workspace, error) {
+	var w shelf.Workspace
+	var created int64
+	if err := s.Scan(&w.ID, &w.Name, &created); err != nil {
+		return nil, err
+	}
+	w.CreatedAt = fromNanos(created)
+	return &w, nil
+}
+
+func (t *tx) Workspace(ctx context.Context, id string) (*shelf.Workspace, error) {
+	w, err := scanWorkspace(t.tx.QueryRowContext(ctx,
+		"SELECT "+workspaceCols+" FROM workspaces WHERE id = ?", id))
+	return w, classify(err, "workspace")
+}
+
+// Workspaces lists every workspace, oldest first.
+func (t *tx) Workspaces(ctx context.Context) ([]*shelf.Workspace, error) {
+	rows, err := t.tx.QueryContext(ctx, "SELECT "+workspaceCols+" FROM workspaces ORDER BY created_at, id")
+	if err != nil {
+		return nil, classify(err, "workspaces")
+	}
+	defer rows.Close()
+	var ws []*shelf.Workspace
+	for rows.Next() {
+		w, err := scanWorkspace(rows)
+		if err != nil {
+			return nil, classify(err, "workspaces")
+		}
+		ws = append(ws, w)
+	}
+	return ws, classify(rows.Err(), "workspaces")
+}
+
+func (t *tx) CreateKey(ctx context.Context, k *shelf.Key) error {
+	scopes := make([]string, len(k.Scopes))
+	for i, s := range k.Scopes {
+		scopes[i] = string(s)
+	}
+	hash := k.Hash
+	if hash == nil {
+		hash = []byte{} // the driver binds a nil slice as NULL
+	}
+	_, err := t.tx.ExecContext(ctx,
+		"INSERT INTO keys (id, workspace_id, name, scopes, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+		k.ID, k.WorkspaceID, k.Name, strings.Join(scopes, ","), hash, nanos(k.CreatedAt))
+	return classify(err, "key")
+}
+
+const keyCols = "id, workspace_id, name, scopes, hash, created_at"
+
+func scanKey(s scanner) (*shelf.Key, error) {
+	var k shelf.Key
+	var scopes string
+	var created int64
+	if err := s.Scan(&k.ID, &k.WorkspaceID, &k.Name, &scopes, &k.Hash, &created); err != nil {
+		return nil, err
+	}
+	if scopes != "" {
+		for s := range strings.SplitSeq(scopes, ",") {
+			k.Scopes = append(k.Scopes, shelf.Scope(s))
+		}
+	}
+	k.CreatedAt = fromNanos(created)
+	return &k, nil
+}
+
+func (t *tx) Key(ctx context.Context, id string) (*shelf.Key, error) {
+	k, err := scanKey(t.tx.QueryRowContext(ctx, "SELECT "+keyCols+" FROM keys WHERE id = ?", id))
+	return k, classify(err, "key")
+}
+
+func (t *tx) Keys(ctx context.Context, workspaceID string) ([]*shelf.Key, error) {
+	rows, err := t.tx.QueryContext(ctx,
+		"SELECT "+keyCols+" FROM keys WHERE workspace_id = ? ORDER BY created_at, id", workspaceID)
+	if err != nil {
+		return nil, classify(err, "keys")
+	}
+	defer rows.Close()
+	var ks []*shelf.Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, classify(err, "keys")
+		}
+		ks = append(ks, k)
+	}
+	return ks, classify(rows.Err(), "keys")
+}
+
+func (t *tx) DeleteKey(ctx context.Context, workspaceID, id string) error {
+	res, err := t.tx.ExecContext(ctx, "DELETE FROM keys WHERE id = ? AND workspace_id = ?", id, workspaceID)
+	if err != nil {
+		return classify(err, "key")
+	}
+	return ensureFound(res, "key")
+}
+
+func (t *tx) CreateLibrary(ctx context.Context, l *shelf.Library) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO libraries
+		(id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.ID, l.WorkspaceID, l.Slug, l.Name, l.Kind, l.Embedded, l.Shared, l.RootID,
+		nanos(l.CreatedAt), nanos(l.UpdatedAt))
+	return classify(err, "library")
+}
+
+const libraryCols = "id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at"
+
+func scanLibrary(s scanner) (*shelf.Library, error) {
+	var l shelf.Library
+	var created, updated int64
+	if err := s.Scan(&l.ID, &l.WorkspaceID, &l.Slug, &l.Name, &l.Kind, &l.Embedded, &l.Shared,
+		&l.RootID, &created, &updated); err != nil {
+		return nil, err
+	}
+	l.CreatedAt, l.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return &l, nil
+}
+
+func (t *tx) Library(ctx context.Context, workspaceID, id string) (*shelf.Library, error) {
+	l, err := scanLibrary(t.tx.QueryRowContext(ctx,
+		"SELECT "+libraryCols+" FROM libraries WHERE id = ? AND workspace_id = ?", id, workspaceID))
+	return l, classify(err, "library")
+}
+
+func (t *tx) LibraryBySlug(ctx context.Context, workspaceID, slug string) (*shelf.Library, error) {
+	l, err := scanLibrary(t.tx.QueryRowContext(ctx,
+		"SELECT "+libraryCols+" FROM libraries WHERE workspace_id = ? AND slug = ?", workspaceID, slug))
+	return l, classify(err, "library")
+}
+
+// UpdateLibrary writes every field but ID, WorkspaceID and CreatedAt.
+func (t *tx) UpdateLibrary(ctx context.Context, l *shelf.Library) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE libraries
+		SET slug = ?, name = ?, kind = ?, embedded = ?, shared = ?, root_id = ?, updated_at = ?
+		WHERE id = ? AND workspace_id = ?`,
+		l.Slug, l.Name, l.Kind, l.Embedded, l.Shared, l.RootID, nanos(l.UpdatedAt), l.ID, l.WorkspaceID)
+	if err != nil {
+		return classify(err, "library")
+	}
+	return ensureFound(res, "library")
+}
