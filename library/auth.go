@@ -1,0 +1,347 @@
+package library
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	shelf "github.com/shelfmem/shelf"
+)
+
+// Settings the core keeps in the store.
+const (
+	settingMasterHash       = "master_key_sha256"
+	settingDefaultWorkspace = "default_workspace"
+)
+
+// A workspace key reads shelf_<id>_<secret><checksum>: a GitHub-style
+// token that secret scanners can spot, whose checksum rejects typos without
+// a store lookup. Only sha256(secret) is stored.
+const (
+	keyPrefix    = "shelf_"
+	keyIDLen     = 16 // hex
+	keySecretLen = 40 // hex, 160 bits
+	keySumLen    = 8  // hex crc32
+)
+
+type masterKey struct {
+	mu   sync.Mutex
+	hash []byte // sha256 of the master key; nil until EnsureMasterKey
+}
+
+// EnsureMasterKey sets the server's master key. With env set (from
+// SHELF_MASTER_KEY) that is the key. Without it, the hash kept from an
+// earlier start is used, and on the very first start a key is generated,
+// its hash kept, and the key returned so the caller can print it once.
+func (s *Service) EnsureMasterKey(ctx context.Context, env string) (generated string, err error) {
+	if env != "" {
+		sum := sha256.Sum256([]byte(env))
+		s.setMaster(sum[:])
+		return "", nil
+	}
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		h, err := tx.Setting(ctx, settingMasterHash)
+		if err == nil {
+			b, derr := hex.DecodeString(h)
+			if derr != nil || len(b) != sha256.Size {
+				return shelf.Errorf(shelf.EINTERNAL, "stored master key hash is corrupt")
+			}
+			s.setMaster(b)
+			generated = ""
+			return nil
+		}
+		if shelf.ErrorCode(err) != shelf.ENOTFOUND {
+			return err
+		}
+		generated = "shelf_master_" + randomHex(32)
+		sum := sha256.Sum256([]byte(generated))
+		if err := tx.SetSetting(ctx, settingMasterHash, hex.EncodeToString(sum[:])); err != nil {
+			return err
+		}
+		s.setMaster(sum[:])
+		return nil
+	})
+	return generated, err
+}
+
+func (s *Service) setMaster(h []byte) {
+	s.master.mu.Lock()
+	s.master.hash = h
+	s.master.mu.Unlock()
+}
+
+func (s *Service) isMaster(token string) bool {
+	s.master.mu.Lock()
+	h := s.master.hash
+	s.master.mu.Unlock()
+	if h == nil {
+		return false
+	}
+	sum := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(sum[:], h) == 1
+}
+
+// Authenticate returns the principal a bearer token stands for:
+// EUNAUTHORIZED for an unknown, malformed or revoked key. The master key
+// acts in the default workspace.
+func (s *Service) Authenticate(ctx context.Context, token string) (*shelf.Principal, error) {
+	if token == "" {
+		return nil, shelf.Errorf(shelf.EUNAUTHORIZED, "missing API key")
+	}
+	if s.isMaster(token) {
+		return s.AdminPrincipal(ctx)
+	}
+	id, secret, ok := parseKey(token)
+	if !ok {
+		return nil, shelf.Errorf(shelf.EUNAUTHORIZED, "invalid API key")
+	}
+	var k *shelf.Key
+	err := s.store.View(ctx, func(tx shelf.Tx) error {
+		var err error
+		k, err = tx.Key(ctx, id)
+		return err
+	})
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+		return nil, shelf.Errorf(shelf.EUNAUTHORIZED, "invalid API key")
+	} else if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(sum[:], k.Hash) != 1 {
+		return nil, shelf.Errorf(shelf.EUNAUTHORIZED, "invalid API key")
+	}
+	p := &shelf.Principal{WorkspaceID: k.WorkspaceID, KeyID: k.ID}
+	for _, sc := range k.Scopes {
+		if sc.Rank() > p.Scope.Rank() {
+			p.Scope = sc
+		}
+	}
+	return p, nil
+}
+
+// AdminPrincipal returns the master principal, for the admin commands that
+// work on the data directory directly (whoever can read it owns the data).
+func (s *Service) AdminPrincipal(ctx context.Context) (*shelf.Principal, error) {
+	ws, err := s.defaultWorkspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &shelf.Principal{WorkspaceID: ws, Scope: shelf.ScopeAdmin, Master: true}, nil
+}
+
+func newKeyToken() (id, secret, token string) {
+	id = randomHex(keyIDLen / 2)
+	secret = randomHex(keySecretLen / 2)
+	body := keyPrefix + id + "_" + secret
+	return id, secret, body + fmt.Sprintf("%08x", crc32.ChecksumIEEE([]byte(body)))
+}
+
+// parseKey splits a workspace key into id and secret, checking its shape
+// and checksum.
+func parseKey(token string) (id, secret string, ok bool) {
+	rest, found := strings.CutPrefix(token, keyPrefix)
+	if !found || len(rest) != keyIDLen+1+keySecretLen+keySumLen || rest[keyIDLen] != '_' {
+		return "", "", false
+	}
+	id, secret, sum := rest[:keyIDLen], rest[keyIDLen+1:keyIDLen+1+keySecretLen], rest[keyIDLen+1+keySecretLen:]
+	if !isHex(id) || !isHex(secret) || !isHex(sum) {
+		return "", "", false
+	}
+	body := token[:len(token)-keySumLen]
+	if fmt.Sprintf("%08x", crc32.ChecksumIEEE([]byte(body))) != sum {
+		return "", "", false
+	}
+	return id, secret, true
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// defaultWorkspace returns the id of the default workspace, making it (and
+// its default library) on the first start.
+func (s *Service) defaultWorkspace(ctx context.Context) (string, error) {
+	var id string
+	err := s.store.View(ctx, func(tx shelf.Tx) error {
+		var err error
+		id, err = tx.Setting(ctx, settingDefaultWorkspace)
+		return err
+	})
+	if err == nil {
+		return id, nil
+	}
+	if shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		return "", err
+	}
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		var err error
+		if id, err = tx.Setting(ctx, settingDefaultWorkspace); err == nil {
+			return nil
+		}
+		w, err := s.createWorkspaceTx(ctx, tx, "default")
+		if err != nil {
+			return err
+		}
+		id = w.ID
+		return tx.SetSetting(ctx, settingDefaultWorkspace, id)
+	})
+	return id, err
+}
+
+// createWorkspaceTx makes a workspace with its default library and root.
+func (s *Service) createWorkspaceTx(ctx context.Context, tx shelf.Tx, name string) (*shelf.Workspace, error) {
+	now := s.now()
+	w := &shelf.Workspace{ID: newID(), Name: name, CreatedAt: now}
+	if err := tx.CreateWorkspace(ctx, w); err != nil {
+		return nil, err
+	}
+	if _, err := s.createLibraryTx(ctx, tx, w.ID, DefaultLibrarySlug, "My Space", shelf.KindDefault); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// CreateWorkspace makes a workspace. Only the master key may.
+func (s *Service) CreateWorkspace(ctx context.Context, name string) (*shelf.Workspace, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Master {
+		return nil, shelf.Errorf(shelf.EFORBIDDEN, "only the master key may create workspaces")
+	}
+	if err := checkLabel("workspace name", name); err != nil {
+		return nil, err
+	}
+	var w *shelf.Workspace
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		w, err = s.createWorkspaceTx(ctx, tx, name)
+		return err
+	})
+	return w, err
+}
+
+// Workspace returns a workspace the caller may see: its own, or any for
+// the master key.
+func (s *Service) Workspace(ctx context.Context, id string) (*shelf.Workspace, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Master && id != p.WorkspaceID {
+		return nil, shelf.Errorf(shelf.ENOTFOUND, "workspace not found")
+	}
+	var w *shelf.Workspace
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		w, err = tx.Workspace(ctx, id)
+		return err
+	})
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+		return nil, shelf.Errorf(shelf.ENOTFOUND, "workspace not found")
+	}
+	return w, err
+}
+
+// keyWorkspace resolves the workspace a key operation names: "" is the
+// caller's own; another workspace is visible to the master key only.
+func (s *Service) keyWorkspace(ctx context.Context, wsID string) (*shelf.Principal, string, error) {
+	p, err := need(ctx, shelf.ScopeAdmin)
+	if err != nil {
+		return nil, "", err
+	}
+	if wsID == "" {
+		return p, p.WorkspaceID, nil
+	}
+	if _, err := s.Workspace(ctx, wsID); err != nil {
+		return nil, "", err
+	}
+	return p, wsID, nil
+}
+
+// CreateKey makes a key in a workspace ("" for the caller's) and returns it
+// with its token, which is never shown again.
+func (s *Service) CreateKey(ctx context.Context, wsID, name string, scopes []shelf.Scope) (*shelf.Key, string, error) {
+	_, wsID, err := s.keyWorkspace(ctx, wsID)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkLabel("key name", name); err != nil {
+		return nil, "", err
+	}
+	if len(scopes) == 0 {
+		return nil, "", shelf.Errorf(shelf.EINVALID, "scopes must name at least one of read, write, admin")
+	}
+	seen := map[shelf.Scope]bool{}
+	var clean []shelf.Scope
+	for _, sc := range scopes {
+		if sc.Rank() == 0 {
+			return nil, "", shelf.Errorf(shelf.EINVALID, "unknown scope %q (want read, write or admin)", sc)
+		}
+		if !seen[sc] {
+			seen[sc] = true
+			clean = append(clean, sc)
+		}
+	}
+	id, secret, token := newKeyToken()
+	sum := sha256.Sum256([]byte(secret))
+	k := &shelf.Key{ID: id, WorkspaceID: wsID, Name: name, Scopes: clean, Hash: sum[:], CreatedAt: s.now()}
+	if err := s.store.Update(ctx, func(tx shelf.Tx) error { return tx.CreateKey(ctx, k) }); err != nil {
+		return nil, "", err
+	}
+	return k, token, nil
+}
+
+// Keys lists a workspace's keys ("" for the caller's).
+func (s *Service) Keys(ctx context.Context, wsID string) ([]*shelf.Key, error) {
+	_, wsID, err := s.keyWorkspace(ctx, wsID)
+	if err != nil {
+		return nil, err
+	}
+	var keys []*shelf.Key
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		keys, err = tx.Keys(ctx, wsID)
+		return err
+	})
+	return keys, err
+}
+
+// RevokeKey deletes a key; it fails on its next request. A workspace admin
+// revokes keys of its own workspace; the master key any key.
+func (s *Service) RevokeKey(ctx context.Context, id string) error {
+	p, err := need(ctx, shelf.ScopeAdmin)
+	if err != nil {
+		return err
+	}
+	return s.store.Update(ctx, func(tx shelf.Tx) error {
+		k, err := tx.Key(ctx, id)
+		if err != nil || (!p.Master && k.WorkspaceID != p.WorkspaceID) {
+			return shelf.Errorf(shelf.ENOTFOUND, "key not found")
+		}
+		return tx.DeleteKey(ctx, k.WorkspaceID, id)
+	})
+}
+
+// checkLabel checks a human label (a workspace or key name).
+func checkLabel(what, s string) error {
+	if s == "" || len(s) > 200 || !utf8.ValidString(s) {
+		return shelf.Errorf(shelf.EINVALID, "%s must be 1 to 200 bytes of UTF-8", what)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return shelf.Errorf(shelf.EINVALID, "%s must not contain control characters", what)
+		}
+	}
+	return nil
+}

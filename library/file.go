@@ -1,0 +1,138 @@
+package library
+
+import (
+	"context"
+	"io"
+	"mime"
+	"path"
+
+	shelf "github.com/shelfmem/shelf"
+)
+
+// FileTarget says where a file's bytes go: a name under a folder, the
+// strategy for a name that is taken, attributes to set, and the content
+// type ("" to infer it from the name's extension).
+type FileTarget struct {
+	ParentID    string
+	Name        string
+	Conflict    Conflict
+	XAttrs      map[string]string
+	ContentType string
+}
+
+// check validates and normalises the target's own fields.
+func (t *FileTarget) check() error {
+	var err error
+	if t.Name, err = CleanName(t.Name); err != nil {
+		return err
+	}
+	if t.Conflict, err = ParseConflict(string(t.Conflict)); err != nil {
+		return err
+	}
+	if len(t.ContentType) > 255 {
+		return shelf.Errorf(shelf.EINVALID, "content type is too long")
+	}
+	return checkXAttrs(t.XAttrs)
+}
+
+func contentType(name, given string) string {
+	if given != "" {
+		return given
+	}
+	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+// putFileTx places a durable blob as a file, following the target's
+// conflict strategy: a new item, a new version of the file there
+// (overwrite; the same bytes as its head make no new version), or a new
+// item in place of the old one (replace). It returns the file and its head.
+func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, ws string, t FileTarget, ref shelf.BlobRef) (*shelf.Item, *shelf.Version, error) {
+	parent, err := getFolder(ctx, tx, ws, t.ParentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	final, existing, err := place(ctx, tx, parent, t.Name, shelf.TypeFile, t.Conflict)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	ct := contentType(final, t.ContentType)
+	if existing != nil && t.Conflict == ConflictOverwrite {
+		it := existing
+		if it.XAttrs == nil {
+			it.XAttrs = map[string]string{}
+		}
+		for k, v := range t.XAttrs {
+			it.XAttrs[k] = v
+		}
+		if it.Hash == ref.Hash {
+			it.UpdatedAt = now
+			if err := tx.UpdateItem(ctx, it); err != nil {
+				return nil, nil, err
+			}
+			v, err := tx.Version(ctx, ws, it.ID, it.Head)
+			return it, v, err
+		}
+		v := &shelf.Version{ID: newID(), ItemID: it.ID, WorkspaceID: ws, Number: it.Head + 1,
+			Hash: ref.Hash, Size: ref.Size, ContentType: ct, CreatedAt: now}
+		if err := tx.CreateVersion(ctx, v); err != nil {
+			return nil, nil, err
+		}
+		it.Head, it.Hash, it.Size, it.ContentType, it.UpdatedAt = v.Number, v.Hash, v.Size, v.ContentType, now
+		return it, v, tx.UpdateItem(ctx, it)
+	}
+	if existing != nil { // replace
+		if _, err := tx.DeleteTree(ctx, ws, existing.ID); err != nil {
+			return nil, nil, err
+		}
+	}
+	it := &shelf.Item{ID: newID(), WorkspaceID: ws, LibraryID: parent.LibraryID, ParentID: parent.ID,
+		Type: shelf.TypeFile, Name: final, Path: JoinPath(parent.Path, final), XAttrs: copyAttrs(t.XAttrs),
+		Head: 1, Size: ref.Size, Hash: ref.Hash, ContentType: ct, CreatedAt: now, UpdatedAt: now}
+	if len(it.Path) > MaxPathBytes {
+		return nil, nil, shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
+	}
+	v := &shelf.Version{ID: newID(), ItemID: it.ID, WorkspaceID: ws, Number: 1,
+		Hash: ref.Hash, Size: ref.Size, ContentType: ct, CreatedAt: now}
+	if err := tx.CreateItem(ctx, it); err != nil {
+		return nil, nil, err
+	}
+	return it, v, tx.CreateVersion(ctx, v)
+}
+
+// Content returns a file's version (0 for the head) for reading.
+func (s *Service) Content(ctx context.Context, itemID string, version int64) (*shelf.Item, *shelf.Version, error) {
+	p, err := need(ctx, shelf.ScopeRead)
+	if err != nil {
+		return nil, nil, err
+	}
+	var it *shelf.Item
+	var v *shelf.Version
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		if it, err = getItem(ctx, tx, p.WorkspaceID, itemID); err != nil {
+			return err
+		}
+		if it.Type != shelf.TypeFile {
+			return shelf.Errorf(shelf.ENOTIMPL, "item %q is a folder and has no content", itemID)
+		}
+		n := version
+		if n == 0 {
+			n = it.Head
+		}
+		v, err = tx.Version(ctx, p.WorkspaceID, it.ID, n)
+		if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+			return shelf.Errorf(shelf.ENOTFOUND, "version %d of item %q not found", n, itemID)
+		}
+		return err
+	})
+	return it, v, err
+}
+
+// Read opens n bytes of a version's content from off (n < 0: to the end).
+// The version must come from Content, which checked the caller may see it.
+func (s *Service) Read(ctx context.Context, v *shelf.Version, off, n int64) (io.ReadCloser, error) {
+	return s.blobs.Open(ctx, v.Hash, off, n)
+}

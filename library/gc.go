@@ -1,0 +1,210 @@
+package library
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"time"
+
+	shelf "github.com/shelfmem/shelf"
+)
+
+// DoneRetention is how long a finalized upload session is kept, so that a
+// retried finalize still answers the same item.
+const DoneRetention = 24 * time.Hour
+
+// Sweep removes upload sessions past their expiry with their staged bytes,
+// and staging areas that no session owns once they are older than
+// UploadTTL. It returns how many sessions and orphan areas it removed. It is
+// server housekeeping and needs no principal.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	removed := 0
+	now := s.now()
+	for {
+		var expired []*shelf.Upload
+		err := s.store.View(ctx, func(tx shelf.Tx) error {
+			var err error
+			expired, err = tx.ExpiredUploads(ctx, now, 200)
+			return err
+		})
+		if err != nil {
+			return removed, err
+		}
+		for _, u := range expired {
+			if err := s.sweepUpload(ctx, u, now); err != nil {
+				return removed, err
+			}
+			removed++
+		}
+		if len(expired) < 200 {
+			break
+		}
+	}
+	cutoff := now.Add(-s.cfg.UploadTTL)
+	var orphans []string
+	err := s.blobs.WalkStaging(ctx, func(b shelf.BlobInfo) error {
+		if b.ModTime.Before(cutoff) {
+			orphans = append(orphans, b.Hash)
+		}
+		return nil
+	})
+	if err != nil {
+		return removed, err
+	}
+	for _, id := range orphans {
+		unlock := s.uploads.Lock(id)
+		var exists bool
+		err := s.store.View(ctx, func(tx shelf.Tx) error {
+			var err error
+			exists, err = tx.UploadExists(ctx, id)
+			return err
+		})
+		if err == nil && !exists {
+			err = s.blobs.DeleteStaging(ctx, id)
+			removed++
+		}
+		unlock()
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}
+
+func (s *Service) sweepUpload(ctx context.Context, u *shelf.Upload, now time.Time) error {
+	unlock := s.uploads.Lock(u.ID)
+	defer unlock()
+	err := s.store.Update(ctx, func(tx shelf.Tx) error {
+		cur, err := tx.Upload(ctx, u.WorkspaceID, u.ID)
+		if err != nil || cur.ExpiresAt.After(now) {
+			return err // gone already, or revived by a part since
+		}
+		return tx.DeleteUpload(ctx, u.ID)
+	})
+	if err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		return err
+	}
+	return s.blobs.DeleteStaging(ctx, u.ID)
+}
+
+// GC deletes blobs that no version or upload references and that are
+// older than BlobGrace. A blob written or re-put within the grace period is
+// kept even when unreferenced, since its version may be about to commit.
+func (s *Service) GC(ctx context.Context) (int, error) {
+	cutoff := s.now().Add(-s.cfg.BlobGrace)
+	var old []string
+	err := s.blobs.Walk(ctx, func(b shelf.BlobInfo) error {
+		if b.ModTime.Before(cutoff) {
+			old = append(old, b.Hash)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	deleted := 0
+	for _, h := range old {
+		var used bool
+		err := s.store.View(ctx, func(tx shelf.Tx) error {
+			var err error
+			used, err = tx.BlobReferenced(ctx, h)
+			return err
+		})
+		if err != nil {
+			return deleted, err
+		}
+		if used {
+			continue
+		}
+		if err := s.blobs.Delete(ctx, h, cutoff); err != nil {
+			return deleted, err
+		}
+		deleted++
+	}
+	return deleted, nil
+}
+
+// Problem is one broken invariant fsck found.
+type Problem struct {
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+}
+
+// Fsck checks the invariants of DESIGN §4: every referenced blob exists
+// with the bytes its name promises, and no upload session or staging area
+// is past its expiry. With deep set it re-hashes every stored blob.
+func (s *Service) Fsck(ctx context.Context, deep bool) ([]Problem, error) {
+	var problems []Problem
+	add := func(kind, format string, args ...any) {
+		problems = append(problems, Problem{Kind: kind, Detail: fmt.Sprintf(format, args...)})
+	}
+	var refs []string
+	err := s.store.View(ctx, func(tx shelf.Tx) error {
+		return tx.WalkBlobRefs(ctx, func(h string) error { refs = append(refs, h); return nil })
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range refs {
+		if _, err := s.blobs.Stat(ctx, h); shelf.ErrorCode(err) == shelf.ENOTFOUND {
+			add("missing_blob", "blob %s is referenced but missing", h)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if deep {
+		err := s.blobs.Walk(ctx, func(b shelf.BlobInfo) error {
+			got, err := s.hashBlob(ctx, b.Hash)
+			if err != nil {
+				return err
+			}
+			if got != b.Hash {
+				add("corrupt_blob", "blob %s holds bytes whose SHA-256 is %s", b.Hash, got)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	now := s.now()
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		expired, err := tx.ExpiredUploads(ctx, now, 100)
+		for _, u := range expired {
+			add("expired_upload", "upload %s expired at %s and was not swept", u.ID, u.ExpiresAt.Format(time.RFC3339))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	cutoff := now.Add(-s.cfg.UploadTTL)
+	err = s.blobs.WalkStaging(ctx, func(b shelf.BlobInfo) error {
+		var exists bool
+		err := s.store.View(ctx, func(tx shelf.Tx) error {
+			var err error
+			exists, err = tx.UploadExists(ctx, b.Hash)
+			return err
+		})
+		if err == nil && !exists && b.ModTime.Before(cutoff) {
+			add("orphan_staging", "staging area %s belongs to no upload", b.Hash)
+		}
+		return err
+	})
+	return problems, err
+}
+
+func (s *Service) hashBlob(ctx context.Context, hash string) (string, error) {
+	r, err := s.blobs.Open(ctx, hash, 0, -1)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", shelf.Wrap(err, "read blob")
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

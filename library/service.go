@@ -1,0 +1,145 @@
+// Package library is Shelf's core: the rules of the tree (names, paths,
+// conflict strategies, moves, recursive deletes), workspaces and keys,
+// chunked uploads and their signed part URLs, content reads, garbage
+// collection and fsck. It reaches storage only through the shelf.Store and
+// shelf.BlobStore interfaces, and knows nothing of HTTP or of any public
+// API's wire shapes: the transports translate to and from it.
+package library
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	shelf "github.com/shelfmem/shelf"
+)
+
+// Config holds the core's tunables. Zero values take the defaults.
+type Config struct {
+	// UploadTTL is how long a chunked upload session and its part URLs
+	// live. Default 1 hour.
+	UploadTTL time.Duration
+	// MaxFileSize caps a file's size. Default 5 GiB.
+	MaxFileSize int64
+	// MinPartSize is the smallest part of a chunked upload but the last.
+	// Default 5 MiB, S3's minimum.
+	MinPartSize int64
+	// BlobGrace is how long an unreferenced blob is kept before garbage
+	// collection removes it. It must exceed UploadTTL. Default 24 hours.
+	BlobGrace time.Duration
+	// Now returns the current time; default time.Now.
+	Now func() time.Time
+	// Hook, when set, is called at named points of multi-step writes
+	// ("part-written", "finalize-hashed", "finalize-blob", "finalize-done"),
+	// so crash tests can stop the process there.
+	Hook func(point string)
+	// Logger receives the core's logs; default slog.Default().
+	Logger *slog.Logger
+}
+
+// MaxParts is the most parts a chunked upload may have (S3's limit).
+const MaxParts = 10000
+
+func (c *Config) setDefaults() {
+	if c.UploadTTL <= 0 {
+		c.UploadTTL = time.Hour
+	}
+	if c.MaxFileSize <= 0 {
+		c.MaxFileSize = 5 << 30
+	}
+	if c.MinPartSize <= 0 {
+		c.MinPartSize = 5 << 20
+	}
+	if c.BlobGrace <= c.UploadTTL {
+		c.BlobGrace = max(24*time.Hour, 2*c.UploadTTL)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Service is the core. It is safe for concurrent use.
+type Service struct {
+	store shelf.Store
+	blobs shelf.BlobStore
+	cfg   Config
+	log   *slog.Logger
+
+	master  masterKey
+	signer  *signer
+	uploads keyedRW // one lock per upload: parts share it, finalize and sweep take it alone
+	parts   keyedRW // one lock per part, so two PUTs of one part do not interleave
+}
+
+// Open returns the core over store and blobs, making what a first start
+// needs: the default workspace with its default library, and the URL
+// signing key. Call EnsureMasterKey before serving requests.
+func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Config) (*Service, error) {
+	cfg.setDefaults()
+	s := &Service{store: store, blobs: blobs, cfg: cfg, log: cfg.Logger}
+	if _, err := s.defaultWorkspace(ctx); err != nil {
+		return nil, err
+	}
+	sg, err := loadSigner(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	s.signer = sg
+	return s, nil
+}
+
+// Config returns the effective configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+func (s *Service) hook(point string) {
+	if s.cfg.Hook != nil {
+		s.cfg.Hook(point)
+	}
+}
+
+// newID returns a new time-ordered id (UUIDv7).
+func newID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		// NewV7 fails only when the system's random source does.
+		panic(err)
+	}
+	return id.String()
+}
+
+// randomHex returns n random bytes, hex-encoded.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// principal returns the caller, or EUNAUTHORIZED.
+func principal(ctx context.Context) (*shelf.Principal, error) {
+	p := shelf.PrincipalFrom(ctx)
+	if p == nil || p.WorkspaceID == "" {
+		return nil, shelf.Errorf(shelf.EUNAUTHORIZED, "no credentials")
+	}
+	return p, nil
+}
+
+// need returns the caller if it holds scope, else an error.
+func need(ctx context.Context, scope shelf.Scope) (*shelf.Principal, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Can(scope) {
+		return nil, shelf.Errorf(shelf.EFORBIDDEN, "this key lacks the %q scope", scope)
+	}
+	return p, nil
+}

@@ -1,0 +1,460 @@
+package library
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	shelf "github.com/shelfmem/shelf"
+)
+
+// DefaultLibrarySlug is the natural id of every workspace's default
+// library, whose root is what MemoryLake calls MY_SPACE.
+const DefaultLibrarySlug = "my-space"
+
+// Conflict is what to do when a new item's name is taken in its folder.
+type Conflict string
+
+const (
+	// ConflictRename appends _N before the extension: report_1.pdf, Q2 Reports_1.
+	ConflictRename Conflict = "rename"
+	// ConflictDeny fails with ECONFLICT.
+	ConflictDeny Conflict = "deny"
+	// ConflictOverwrite (files only) keeps the item and adds a version.
+	ConflictOverwrite Conflict = "overwrite"
+	// ConflictReplace (files only) deletes the old item and makes a new one.
+	ConflictReplace Conflict = "replace"
+)
+
+// ParseConflict checks a strategy name; "" is ConflictRename.
+func ParseConflict(s string) (Conflict, error) {
+	switch c := Conflict(s); c {
+	case "":
+		return ConflictRename, nil
+	case ConflictRename, ConflictDeny, ConflictOverwrite, ConflictReplace:
+		return c, nil
+	}
+	return "", shelf.Errorf(shelf.EINVALID, "unknown name conflict strategy %q (want rename, deny, overwrite or replace)", s)
+}
+
+// Limits on x_attrs.
+const (
+	maxXAttrs      = 128
+	maxXAttrKey    = 128
+	maxXAttrValue  = 4096
+	reservedXAttrs = "shelf." // keys the server may use; clients may not set them
+)
+
+// createLibraryTx makes a library and its root folder.
+func (s *Service) createLibraryTx(ctx context.Context, tx shelf.Tx, ws, slug, name, kind string) (*shelf.Library, error) {
+	now := s.now()
+	l := &shelf.Library{ID: newID(), WorkspaceID: ws, Slug: slug, Name: name, Kind: kind, CreatedAt: now, UpdatedAt: now}
+	root := &shelf.Item{ID: newID(), WorkspaceID: ws, LibraryID: l.ID, Type: shelf.TypeFolder,
+		XAttrs: map[string]string{}, CreatedAt: now, UpdatedAt: now}
+	l.RootID = root.ID
+	if err := tx.CreateLibrary(ctx, l); err != nil {
+		return nil, err
+	}
+	if err := tx.CreateItem(ctx, root); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// DefaultLibrary returns the caller's default library.
+func (s *Service) DefaultLibrary(ctx context.Context) (*shelf.Library, error) {
+	p, err := need(ctx, shelf.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	var l *shelf.Library
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		l, err = tx.LibraryBySlug(ctx, p.WorkspaceID, DefaultLibrarySlug)
+		return err
+	})
+	return l, err
+}
+
+// Root returns the root folder of the caller's default library (MY_SPACE).
+func (s *Service) Root(ctx context.Context) (*shelf.Item, error) {
+	l, err := s.DefaultLibrary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Item(ctx, l.RootID)
+}
+
+// Item returns an item of the caller's workspace; ENOTFOUND for another's.
+func (s *Service) Item(ctx context.Context, id string) (*shelf.Item, error) {
+	p, err := need(ctx, shelf.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	var it *shelf.Item
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		it, err = getItem(ctx, tx, p.WorkspaceID, id)
+		return err
+	})
+	return it, err
+}
+
+// getItem reads an item with a client-facing not-found message.
+func getItem(ctx context.Context, tx shelf.Tx, ws, id string) (*shelf.Item, error) {
+	it, err := tx.Item(ctx, ws, id)
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+		return nil, shelf.Errorf(shelf.ENOTFOUND, "item %q not found", id)
+	}
+	return it, err
+}
+
+// getFolder reads an item that must be a folder.
+func getFolder(ctx context.Context, tx shelf.Tx, ws, id string) (*shelf.Item, error) {
+	it, err := getItem(ctx, tx, ws, id)
+	if err != nil {
+		return nil, err
+	}
+	if it.Type != shelf.TypeFolder {
+		return nil, shelf.Errorf(shelf.EINVALID, "item %q is not a folder", id)
+	}
+	return it, nil
+}
+
+// Children lists a folder's children in name order, a page at a time. The
+// token is "" for the first page; the returned token is "" on the last.
+func (s *Service) Children(ctx context.Context, folderID, token string, limit int) ([]*shelf.Item, string, error) {
+	p, err := need(ctx, shelf.ScopeRead)
+	if err != nil {
+		return nil, "", err
+	}
+	if limit < 1 || limit > 1000 {
+		return nil, "", shelf.Errorf(shelf.EINVALID, "page size must be between 1 and 1000")
+	}
+	after, err := decodeCursor(token)
+	if err != nil {
+		return nil, "", err
+	}
+	var items []*shelf.Item
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		if _, err := getFolder(ctx, tx, p.WorkspaceID, folderID); err != nil {
+			return err
+		}
+		items, err = tx.Children(ctx, p.WorkspaceID, folderID, after, limit+1)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		next = encodeCursor(items[limit-1].Name)
+	}
+	return items, next, nil
+}
+
+const cursorPrefix = "n1."
+
+func encodeCursor(name string) string {
+	return cursorPrefix + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+func decodeCursor(token string) (string, error) {
+	if token == "" {
+		return "", nil
+	}
+	rest, ok := strings.CutPrefix(token, cursorPrefix)
+	b, err := base64.RawURLEncoding.DecodeString(rest)
+	if !ok || err != nil || len(b) == 0 || len(b) > MaxNameBytes || !utf8.Valid(b) {
+		return "", shelf.Errorf(shelf.EINVALID, "invalid continuation token")
+	}
+	return string(b), nil
+}
+
+// CreateFolder makes a folder under parentID. Only the rename and deny
+// strategies apply to folders.
+func (s *Service) CreateFolder(ctx context.Context, parentID, name string, c Conflict, xattrs map[string]string) (*shelf.Item, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	if name, err = CleanName(name); err != nil {
+		return nil, err
+	}
+	if c == ConflictOverwrite || c == ConflictReplace {
+		return nil, shelf.Errorf(shelf.EINVALID, "the %s strategy applies to files only", c)
+	}
+	if c, err = ParseConflict(string(c)); err != nil {
+		return nil, err
+	}
+	if err := checkXAttrs(xattrs); err != nil {
+		return nil, err
+	}
+	var it *shelf.Item
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		parent, err := getFolder(ctx, tx, p.WorkspaceID, parentID)
+		if err != nil {
+			return err
+		}
+		final, _, err := place(ctx, tx, parent, name, shelf.TypeFolder, c)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		it = &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: parent.LibraryID, ParentID: parent.ID,
+			Type: shelf.TypeFolder, Name: final, Path: JoinPath(parent.Path, final), XAttrs: copyAttrs(xattrs),
+			CreatedAt: now, UpdatedAt: now}
+		if len(it.Path) > MaxPathBytes {
+			return shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
+		}
+		return tx.CreateItem(ctx, it)
+	})
+	return it, err
+}
+
+// place decides the name a new item takes under parent. It returns the
+// final name and, for overwrite and replace, the file that is there.
+func place(ctx context.Context, tx shelf.Tx, parent *shelf.Item, name string, typ shelf.ItemType, c Conflict) (string, *shelf.Item, error) {
+	existing, err := tx.ItemByPath(ctx, parent.WorkspaceID, parent.LibraryID, JoinPath(parent.Path, name))
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+		return name, nil, nil
+	} else if err != nil {
+		return "", nil, err
+	}
+	switch c {
+	case ConflictDeny:
+		return "", nil, shelf.Errorf(shelf.ECONFLICT, "an item named %q already exists in this folder", name)
+	case ConflictOverwrite, ConflictReplace:
+		if existing.Type != shelf.TypeFile || typ != shelf.TypeFile {
+			return "", nil, shelf.Errorf(shelf.ECONFLICT, "a folder named %q already exists in this folder", name)
+		}
+		return name, existing, nil
+	}
+	final, err := freeName(ctx, tx, parent, name, typ)
+	return final, nil, err
+}
+
+// freeName finds the first of name_1, name_2, … (the suffix before the
+// extension for files) that is free under parent.
+func freeName(ctx context.Context, tx shelf.Tx, parent *shelf.Item, name string, typ shelf.ItemType) (string, error) {
+	base, ext := name, ""
+	if typ == shelf.TypeFile {
+		base, ext = splitExt(name)
+	}
+	const batch = 64
+	for start := 1; start < 1<<20; start += batch {
+		cands := make([]string, 0, batch)
+		for n := start; n < start+batch; n++ {
+			c := fmt.Sprintf("%s_%d%s", base, n, ext)
+			if len(c) > MaxNameBytes {
+				return "", shelf.Errorf(shelf.EINVALID, "name %q is too long to be made unique", name)
+			}
+			cands = append(cands, c)
+		}
+		taken, err := tx.ChildNames(ctx, parent.WorkspaceID, parent.ID, cands)
+		if err != nil {
+			return "", err
+		}
+		for _, c := range cands {
+			if !taken[c] {
+				return c, nil
+			}
+		}
+	}
+	return "", shelf.Errorf(shelf.ECONFLICT, "no free name for %q", name)
+}
+
+// ItemUpdate names what UpdateItem changes; nil fields stay.
+type ItemUpdate struct {
+	Name     *string
+	ParentID *string
+	Conflict Conflict // rename or deny; "" is deny
+}
+
+// UpdateItem renames and/or moves an item. A folder cannot move into
+// itself or below itself, nor to another library; a root never moves.
+func (s *Service) UpdateItem(ctx context.Context, id string, u ItemUpdate) (*shelf.Item, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	c := u.Conflict
+	if c == "" {
+		c = ConflictDeny
+	}
+	if c != ConflictRename && c != ConflictDeny {
+		return nil, shelf.Errorf(shelf.EINVALID, "a rename or move takes the rename or deny strategy, not %q", c)
+	}
+	var name string
+	if u.Name != nil {
+		if name, err = CleanName(*u.Name); err != nil {
+			return nil, err
+		}
+	}
+	var it *shelf.Item
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		it, err = getItem(ctx, tx, p.WorkspaceID, id)
+		if err != nil {
+			return err
+		}
+		if it.IsRoot() {
+			return shelf.Errorf(shelf.EINVALID, "a library root cannot be renamed or moved")
+		}
+		newName := it.Name
+		if u.Name != nil {
+			newName = name
+		}
+		parentID := it.ParentID
+		if u.ParentID != nil {
+			parentID = *u.ParentID
+		}
+		parent, err := getFolder(ctx, tx, p.WorkspaceID, parentID)
+		if err != nil {
+			return err
+		}
+		if parent.LibraryID != it.LibraryID {
+			return shelf.Errorf(shelf.EINVALID, "an item cannot move to another library")
+		}
+		if parent.ID == it.ID || (it.Type == shelf.TypeFolder && strings.HasPrefix(parent.Path+"/", it.Path+"/")) {
+			return shelf.Errorf(shelf.EINVALID, "a folder cannot move into itself or its own subtree")
+		}
+		if parent.ID == it.ParentID && newName == it.Name {
+			return nil // nothing changes
+		}
+		final, _, err := place(ctx, tx, parent, newName, it.Type, c)
+		if err != nil {
+			return err
+		}
+		oldPath := it.Path
+		it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, final, JoinPath(parent.Path, final), s.now()
+		if len(it.Path) > MaxPathBytes {
+			return shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
+		}
+		if err := tx.UpdateItem(ctx, it); err != nil {
+			return err
+		}
+		if it.Type == shelf.TypeFolder {
+			return tx.MovePaths(ctx, p.WorkspaceID, it.LibraryID, oldPath, it.Path)
+		}
+		return nil
+	})
+	return it, err
+}
+
+// Delete removes an item; a folder goes with everything below it, in one
+// transaction. The bytes are left to garbage collection.
+func (s *Service) Delete(ctx context.Context, id string) (int, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		it, err := getItem(ctx, tx, p.WorkspaceID, id)
+		if err != nil {
+			return err
+		}
+		if it.IsRoot() {
+			return shelf.Errorf(shelf.EINVALID, "a library root cannot be deleted")
+		}
+		n, err = tx.DeleteTree(ctx, p.WorkspaceID, id)
+		return err
+	})
+	return n, err
+}
+
+// SetXAttrs merges attrs into an item's x_attrs: keys sent are set, others
+// kept. A library root's attributes cannot be changed.
+func (s *Service) SetXAttrs(ctx context.Context, id string, attrs map[string]string) (*shelf.Item, error) {
+	if err := checkXAttrs(attrs); err != nil {
+		return nil, err
+	}
+	return s.editXAttrs(ctx, id, func(m map[string]string) {
+		for k, v := range attrs {
+			m[k] = v
+		}
+	})
+}
+
+// DeleteXAttrs removes keys from an item's x_attrs; absent keys are ignored.
+func (s *Service) DeleteXAttrs(ctx context.Context, id string, keys []string) (*shelf.Item, error) {
+	if len(keys) == 0 {
+		return nil, shelf.Errorf(shelf.EINVALID, "name at least one key to delete")
+	}
+	for _, k := range keys {
+		if err := checkXAttrKey(k); err != nil {
+			return nil, err
+		}
+	}
+	return s.editXAttrs(ctx, id, func(m map[string]string) {
+		for _, k := range keys {
+			delete(m, k)
+		}
+	})
+}
+
+func (s *Service) editXAttrs(ctx context.Context, id string, edit func(map[string]string)) (*shelf.Item, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	var it *shelf.Item
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		it, err = getItem(ctx, tx, p.WorkspaceID, id)
+		if err != nil {
+			return err
+		}
+		if it.IsRoot() {
+			return shelf.Errorf(shelf.EFORBIDDEN, "a library root's attributes cannot be changed")
+		}
+		if it.XAttrs == nil {
+			it.XAttrs = map[string]string{}
+		}
+		edit(it.XAttrs)
+		if len(it.XAttrs) > maxXAttrs {
+			return shelf.Errorf(shelf.EINVALID, "an item holds at most %d x_attrs", maxXAttrs)
+		}
+		it.UpdatedAt = s.now()
+		return tx.UpdateItem(ctx, it)
+	})
+	return it, err
+}
+
+func checkXAttrs(m map[string]string) error {
+	if len(m) > maxXAttrs {
+		return shelf.Errorf(shelf.EINVALID, "at most %d x_attrs", maxXAttrs)
+	}
+	for k, v := range m {
+		if err := checkXAttrKey(k); err != nil {
+			return err
+		}
+		if len(v) > maxXAttrValue || !utf8.ValidString(v) {
+			return shelf.Errorf(shelf.EINVALID, "x_attrs value of %q must be UTF-8 of at most %d bytes", k, maxXAttrValue)
+		}
+	}
+	return nil
+}
+
+func checkXAttrKey(k string) error {
+	if k == "" || len(k) > maxXAttrKey || !utf8.ValidString(k) {
+		return shelf.Errorf(shelf.EINVALID, "x_attrs key must be 1 to %d bytes of UTF-8", maxXAttrKey)
+	}
+	for _, r := range k {
+		if r < 0x20 || r == 0x7f {
+			return shelf.Errorf(shelf.EINVALID, "x_attrs key %q contains a control character", k)
+		}
+	}
+	if strings.HasPrefix(k, reservedXAttrs) {
+		return shelf.Errorf(shelf.EINVALID, "x_attrs keys starting with %q are reserved", reservedXAttrs)
+	}
+	return nil
+}
+
+func copyAttrs(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
