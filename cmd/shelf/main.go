@@ -1,0 +1,333 @@
+// Command shelf runs the Shelf server and its admin commands. It is the
+// only place that reads flags and the environment and picks adapters.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	shelf "github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/blob/fsblob"
+	shelfhttp "github.com/shelfmem/shelf/http"
+	"github.com/shelfmem/shelf/http/memorylake"
+	"github.com/shelfmem/shelf/library"
+	"github.com/shelfmem/shelf/store/sqlite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "shelf:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `Shelf: a self-hosted memory library for AI applications.
+
+Usage:
+  shelf serve  [--addr 127.0.0.1:8080] [--data ./shelf-data] [flags]
+  shelf keys create [--data DIR] [--workspace ID] --name NAME --scopes read,write,admin
+  shelf keys list   [--data DIR] [--workspace ID]
+  shelf keys revoke [--data DIR] KEY_ID
+  shelf workspaces create [--data DIR] NAME
+  shelf fsck [--data DIR] [--deep]
+
+Environment:
+  SHELF_MASTER_KEY  the admin key; when unset on the first start one is
+                    generated and printed once
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "keys":
+		return keys(ctx, args[1:], getenv, stdout)
+	case "workspaces":
+		return workspaces(ctx, args[1:], getenv, stdout)
+	case "fsck":
+		return fsck(ctx, args[1:], getenv, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// backend is an opened store, blob store and core.
+type backend struct {
+	store shelf.Store
+	blobs shelf.BlobStore
+	svc   *library.Service
+	close func()
+}
+
+// openBackend opens the embedded defaults under dataDir: SQLite and the
+// local content-addressed blob store.
+func openBackend(ctx context.Context, dataDir string, cfg library.Config) (*backend, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	st, err := sqlite.Open(filepath.Join(dataDir, "shelf.db"))
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := fsblob.Open(filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	svc, err := library.Open(ctx, st, blobs, cfg)
+	if err != nil {
+		blobs.Close()
+		st.Close()
+		return nil, err
+	}
+	return &backend{store: st, blobs: blobs, svc: svc, close: func() { blobs.Close(); st.Close() }}, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	data := fs.String("data", "./shelf-data", "data directory")
+	publicURL := fs.String("public-url", "", "scheme://host clients reach the server at (default: each request's Host)")
+	uploadTTL := fs.Duration("upload-ttl", time.Hour, "how long an idle chunked upload and its part URLs live")
+	maxFile := fs.Int64("max-file-size", 5<<30, "largest file accepted, in bytes")
+	sweepEvery := fs.Duration("sweep-interval", time.Minute, "how often expired uploads are removed")
+	gcEvery := fs.Duration("gc-interval", time.Hour, "how often unreferenced blobs are collected")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg := library.Config{UploadTTL: *uploadTTL, MaxFileSize: *maxFile, Logger: log}
+	if fp := getenv("SHELF_FAILPOINT"); fp != "" {
+		cfg.Hook = failpoint(fp, stderr)
+	}
+	b, err := openBackend(ctx, *data, cfg)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	generated, err := b.svc.EnsureMasterKey(ctx, getenv("SHELF_MASTER_KEY"))
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		fmt.Fprintf(stderr, "Generated the master key; it is shown only this once, keep it safe:\n\n    %s\n\nSet SHELF_MASTER_KEY to use your own.\n\n", generated)
+	}
+	srv := shelfhttp.New(b.svc, shelfhttp.Options{PublicURL: *publicURL, Logger: log})
+	memorylake.Register(srv)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	hs := shelfhttp.NewHTTPServer(*addr, srv, log)
+	bg, cancelBG := context.WithCancel(ctx)
+	defer cancelBG()
+	go housekeeping(bg, b.svc, log, *sweepEvery, *gcEvery)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("shelf serving", "addr", ln.Addr().String(), "data", *data)
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// housekeeping sweeps expired uploads (at once, then every sweepEvery) and
+// collects unreferenced blobs every gcEvery.
+func housekeeping(ctx context.Context, svc *library.Service, log *slog.Logger, sweepEvery, gcEvery time.Duration) {
+	sweep := func() {
+		if n, err := svc.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Error("upload sweep failed", "err", err)
+		} else if n > 0 {
+			log.Info("upload sweep", "removed", n)
+		}
+	}
+	sweep()
+	st, gt := time.NewTicker(sweepEvery), time.NewTicker(gcEvery)
+	defer st.Stop()
+	defer gt.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-st.C:
+			sweep()
+		case <-gt.C:
+			if n, err := svc.GC(ctx); err != nil && ctx.Err() == nil {
+				log.Error("blob gc failed", "err", err)
+			} else if n > 0 {
+				log.Info("blob gc", "deleted", n)
+			}
+		}
+	}
+}
+
+// failpoint returns a hook that, at the named point, says so on stderr and
+// blocks forever, so a crash test can kill the process exactly there.
+func failpoint(name string, stderr io.Writer) func(string) {
+	return func(point string) {
+		if point == name {
+			fmt.Fprintf(stderr, "FAILPOINT %s reached\n", point)
+			select {}
+		}
+	}
+}
+
+func keys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("keys: want create, list or revoke")
+	}
+	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
+	data := fs.String("data", "./shelf-data", "data directory")
+	ws := fs.String("workspace", "", "workspace id (default: the default workspace)")
+	name := fs.String("name", "", "key name")
+	scopes := fs.String("scopes", "read", "comma-separated scopes: read, write, admin")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	b, err := openBackend(ctx, *data, library.Config{Logger: quietLog()})
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	admin, err := b.svc.AdminPrincipal(ctx)
+	if err != nil {
+		return err
+	}
+	actx := shelf.NewContext(ctx, admin)
+	switch args[0] {
+	case "create":
+		var sc []shelf.Scope
+		for _, s := range strings.Split(*scopes, ",") {
+			sc = append(sc, shelf.Scope(strings.TrimSpace(s)))
+		}
+		k, token, err := b.svc.CreateKey(actx, *ws, *name, sc)
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "id:        %s\nworkspace: %s\nscopes:    %s\nkey:       %s\n\nThe key is shown only this once.\n", k.ID, k.WorkspaceID, joinScopes(k.Scopes), token)
+	case "list":
+		list, err := b.svc.Keys(actx, *ws)
+		if err != nil {
+			return cliError(err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED")
+		for _, k := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Name, joinScopes(k.Scopes), k.CreatedAt.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	case "revoke":
+		if fs.NArg() != 1 {
+			return errors.New("keys revoke: name one key id")
+		}
+		if err := b.svc.RevokeKey(actx, fs.Arg(0)); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "revoked %s\n", fs.Arg(0))
+	default:
+		return fmt.Errorf("keys: unknown command %q (want create, list or revoke)", args[0])
+	}
+	return nil
+}
+
+func workspaces(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("workspaces: want create NAME")
+	}
+	fs := flag.NewFlagSet("workspaces create", flag.ContinueOnError)
+	data := fs.String("data", "./shelf-data", "data directory")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("workspaces create: name the workspace")
+	}
+	b, err := openBackend(ctx, *data, library.Config{Logger: quietLog()})
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	admin, err := b.svc.AdminPrincipal(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := b.svc.CreateWorkspace(shelf.NewContext(ctx, admin), fs.Arg(0))
+	if err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintf(stdout, "id:   %s\nname: %s\n", w.ID, w.Name)
+	return nil
+}
+
+func fsck(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("fsck", flag.ContinueOnError)
+	data := fs.String("data", "./shelf-data", "data directory")
+	deep := fs.Bool("deep", false, "re-hash every stored blob")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b, err := openBackend(ctx, *data, library.Config{Logger: quietLog()})
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	problems, err := b.svc.Fsck(ctx, *deep)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintf(stdout, "%s: %s\n", p.Kind, p.Detail)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("fsck found %d problems", len(problems))
+	}
+	fmt.Fprintln(stdout, "fsck: no problems found")
+	return nil
+}
+
+func cliError(err error) error {
+	return fmt.Errorf("%s", shelf.ErrorMessage(err))
+}
+
+func joinScopes(sc []shelf.Scope) string {
+	s := make([]string, len(sc))
+	for i, x := range sc {
+		s[i] = string(x)
+	}
+	return strings.Join(s, ",")
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -1,0 +1,85 @@
+// Package memorylake speaks the MemoryLake Library ("drive") API on Shelf's
+// core, so that MemoryLake clients work against Shelf by changing their
+// base URL to <shelf>/openapi/memorylake. It mounts, under
+// /openapi/memorylake/api/v1:
+//
+//	POST   /drives/items/upload              create a chunked upload session (L3)
+//	POST   /drives/items                     create a folder, or a file from an upload (L5)
+//	GET    /drives/items/{item_id}           get an item (L1)
+//	GET    /drives/items/{item_id}/children  list a folder, by continuation token (L2)
+//	DELETE /drives/items/{item_id}           delete an item, recursively (L6)
+//	GET    /drives/items/{item_id}/binary    download a file (L7)
+//	PUT    /drives/items/{item_id}/xattrs    merge x_attrs (L8)
+//	DELETE /drives/items/{item_id}/xattrs    remove x_attrs keys, ?key=a,b (L9)
+//
+// The part uploads (L4) go to the URLs Create Upload hands out, which are
+// the native signed route PUT /v1/uploads/{id}/parts/{n}: no Authorization,
+// answers the part's quoted ETag, and errors in the native format, as a
+// storage backend's would be.
+//
+// The package is a translation layer and nothing more: it turns request
+// shapes, names and the MY_SPACE alias into calls of library.Service, and
+// the answers into MemoryLake's envelopes, {"success":true,"message"?,
+// "data"?} and {"success":false,"message","error_code"}. Every rule of the
+// tree (names, conflict strategies, part checks, roots) is the core's; this
+// package must not add one, touch a store, or detail an internal error.
+//
+// # Choices where MemoryLake's documentation is silent
+//
+//   - Errors: one table (wireErrors) maps the core's codes. Invalid input
+//     and a size over the limit (ETOOLARGE, such as a file_size above the
+//     server's maximum file size or a JSON body above its cap) are 400
+//     INVALID_ARGUMENT: the maximum file size is a property of the request,
+//     not of the caller's quota. Out of storage (EINSUFFICIENT) is 402
+//     QUOTA_EXCEEDED, the status the Errors page gives quota failures.
+//     Permission failures are 403 ACCESS_DENIED (the Errors page; the
+//     authentication page's FORBIDDEN is not used). A missing or unknown
+//     key is 401 UNAUTHORIZED with the documented message "Invalid or
+//     missing API key". A busy server (EUNAVAILABLE) is 503
+//     SERVICE_UNAVAILABLE, a code MemoryLake does not list. Internal
+//     errors are 500 INTERNAL_ERROR with a fixed message; the cause is
+//     logged, never sent. Expired things (EGONE) are 404 NOT_FOUND: an
+//     expired upload session is, as the docs say, to be started over.
+//   - Unknown paths and methods under /openapi/memorylake/ answer 404
+//     NOT_FOUND in the envelope (after authentication, like every route).
+//   - MY_SPACE is the caller's default library root, in the path and in
+//     parent_item_id, spelled exactly so. Items show the root's concrete
+//     id, never the alias. Get Item on the root shows the library's name,
+//     "My Space" (what MemoryLake's UI calls it; the core names every root
+//     after its library), type "directory" and parent_item_id null.
+//   - Deleting MY_SPACE, or changing its x_attrs, is 403 ACCESS_DENIED, as
+//     the docs say for system roots: the core refuses any change to a
+//     library root with EFORBIDDEN.
+//   - Items: times are RFC 3339 in UTC to the second (2024-01-15T10:30:00Z);
+//     etag is the file's SHA-256 in hex (unquoted); folders omit size and
+//     etag; x_attrs is always an object. parent_item_id is null only for a
+//     root.
+//   - List Items orders children by name (byte order). continuation_token
+//     is null on the last page. page_size must be an integer from 1 to 50
+//     (default 50); a token the server did not make is 400.
+//     with_xattr_keys=k1,k2 narrows x_attrs to those keys; it is accepted
+//     by Get Item too. An empty with_xattr_keys shows every key.
+//   - Create Item requires item_type ("folder" or "file"; "directory" is
+//     the read-side spelling and is refused here), parent_item_id and
+//     name; a file requires from.upload_id and a non-empty
+//     from.part_etags, and a folder refuses from. name_conflict_strategy
+//     defaults to rename. An empty x_attrs map is accepted (the official
+//     CLI says MemoryLake rejects it; Shelf is lenient, since {} and no
+//     x_attrs mean the same thing). The answer is {item_id, name}, name
+//     being the effective (possibly suffixed) name; the uri field the
+//     official CLI's test stubs show is undocumented and not sent.
+//     Finalizing an upload
+//     again answers the item it made the first time.
+//   - Create Upload requires file_size as a JSON integer; the part layout
+//     is the core's (5 MiB parts, larger for very big files), and the part
+//     URLs are absolute and live as long as the upload session.
+//   - Download answers 200 with the bytes (the docs' form for storage that
+//     cannot be read by plain URL), as an attachment named after the item,
+//     with ranges and nosniff; folders are 400 DOWNLOAD_NOT_SUPPORTED and
+//     an unknown id is 404 with no body, as documented.
+//   - Set xattrs requires x_attrs (an empty object is a no-op); Delete
+//     xattrs requires key, comma-separated (repeated key parameters are
+//     joined; empty entries are dropped); absent keys are ignored. Keys the
+//     core reserves ("shelf.") are refused with 400 rather than silently
+//     ignored.
+package memorylake

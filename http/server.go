@@ -1,0 +1,237 @@
+// Package http serves Shelf over HTTP: the one auth middleware every
+// route but /healthz goes through, the native /v1 API, and the helpers the
+// dialect packages below it (one per public API) register their routes
+// with. Handlers translate requests into calls of the core
+// (library.Service) and its answers into responses; no rule of the domain
+// lives here, and no handler touches a store or blob adapter.
+package http
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	shelf "github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/library"
+)
+
+// Dialect is one wire API: its name, and how it writes an error.
+type Dialect struct {
+	Name string
+	// WriteError writes err in the dialect's own format. Errors without a
+	// code are internal and must not be detailed.
+	WriteError func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// route is what the middleware knows about a pattern.
+type route struct {
+	scope   shelf.Scope // the scope a key needs
+	dialect *Dialect
+	// signed, when set, authenticates a request that carries a signature
+	// instead of a key, and returns the principal it stands for.
+	signed func(r *http.Request, vals map[string]string) (*shelf.Principal, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	// PublicURL is the scheme and host clients reach the server at, used in
+	// the URLs the server hands out (part uploads). Empty: taken from each
+	// request's Host.
+	PublicURL string
+	// MaxJSONBytes caps a JSON request body. Default 1 MiB.
+	MaxJSONBytes int64
+	Logger       *slog.Logger
+}
+
+// Server is Shelf's HTTP handler.
+type Server struct {
+	svc    *library.Service
+	mux    *http.ServeMux
+	routes map[string]route
+	opts   Options
+	log    *slog.Logger
+	native *Dialect
+}
+
+// New returns a Server with /healthz and the native /v1 API mounted.
+// Dialects add their routes with Handle.
+func New(svc *library.Service, opts Options) *Server {
+	if opts.MaxJSONBytes <= 0 {
+		opts.MaxJSONBytes = 1 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
+	s := &Server{svc: svc, mux: http.NewServeMux(), routes: map[string]route{}, opts: opts, log: opts.Logger}
+	s.native = &Dialect{Name: "native", WriteError: s.writeNativeError}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}` + "\n"))
+	})
+	s.nativeRoutes()
+	return s
+}
+
+// Service returns the core the server calls.
+func (s *Server) Service() *library.Service { return s.svc }
+
+// Logger returns the server's logger.
+func (s *Server) Logger() *slog.Logger { return s.log }
+
+// MaxJSONBytes is the cap on JSON request bodies.
+func (s *Server) MaxJSONBytes() int64 { return s.opts.MaxJSONBytes }
+
+// Handle mounts h at pattern (a net/http ServeMux pattern with a method)
+// for requests whose key holds scope; d writes its errors.
+func (s *Server) Handle(pattern string, scope shelf.Scope, d *Dialect, h http.HandlerFunc) {
+	s.routes[pattern] = route{scope: scope, dialect: d}
+	s.mux.Handle(pattern, h)
+}
+
+// HandleSigned mounts h at pattern for requests that carry either a key
+// with write scope or a signature that verify accepts. vals holds the
+// pattern's wildcards.
+func (s *Server) HandleSigned(pattern string, d *Dialect, verify func(r *http.Request, vals map[string]string) (*shelf.Principal, error), h http.HandlerFunc) {
+	s.routes[pattern] = route{scope: shelf.ScopeWrite, dialect: d, signed: verify}
+	s.mux.Handle(pattern, h)
+}
+
+// Patterns lists the patterns of every authenticated route, for tests
+// that check each one.
+func (s *Server) Patterns() []string {
+	out := make([]string, 0, len(s.routes))
+	for p := range s.routes {
+		out = append(out, p)
+	}
+	return out
+}
+
+// ServeHTTP authenticates every request but /healthz before routing it:
+// no key or an unknown one is 401, a scope too small 403, in the error
+// format of the dialect that owns the route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	_, pattern := s.mux.Handler(r)
+	rt, known := s.routes[pattern]
+	d := rt.dialect
+	if !known {
+		d = s.dialectFor(r.URL.Path)
+	}
+	var p *shelf.Principal
+	var err error
+	if known && rt.signed != nil && r.URL.Query().Has("sig") {
+		p, err = rt.signed(r, patternValues(pattern, r.URL.Path))
+	} else {
+		p, err = s.svc.Authenticate(r.Context(), bearer(r))
+	}
+	if err != nil {
+		d.WriteError(w, r, err)
+		return
+	}
+	if !known {
+		d.WriteError(w, r, shelf.Errorf(shelf.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
+		return
+	}
+	if !p.Can(rt.scope) {
+		d.WriteError(w, r, shelf.Errorf(shelf.EFORBIDDEN, "this key lacks the %q scope", rt.scope))
+		return
+	}
+	s.mux.ServeHTTP(w, r.WithContext(shelf.NewContext(r.Context(), p)))
+}
+
+// dialectFor picks the error format for a path no route matched.
+func (s *Server) dialectFor(path string) *Dialect {
+	best, bestLen := s.native, 0
+	for pattern, rt := range s.routes {
+		prefix := pattern
+		if _, p, ok := strings.Cut(pattern, " "); ok {
+			prefix = p
+		}
+		if i := strings.Index(prefix, "{"); i >= 0 {
+			prefix = prefix[:i]
+		}
+		// the dialect of the longest route prefix sharing two segments
+		if n := commonSegments(prefix, path); n >= 2 && len(prefix) > bestLen {
+			best, bestLen = rt.dialect, len(prefix)
+		}
+	}
+	return best
+}
+
+func commonSegments(a, b string) int {
+	as, bs := strings.Split(strings.Trim(a, "/"), "/"), strings.Split(strings.Trim(b, "/"), "/")
+	n := 0
+	for n < len(as) && n < len(bs) && as[n] == bs[n] && as[n] != "" {
+		n++
+	}
+	return n
+}
+
+// patternValues matches a pattern's wildcards against a path.
+func patternValues(pattern, path string) map[string]string {
+	_, p, _ := strings.Cut(pattern, " ")
+	ps, xs := strings.Split(p, "/"), strings.Split(path, "/")
+	vals := map[string]string{}
+	for i := 0; i < len(ps) && i < len(xs); i++ {
+		if strings.HasPrefix(ps[i], "{") && strings.HasSuffix(ps[i], "}") {
+			vals[strings.Trim(ps[i], "{}.")] = xs[i]
+		}
+	}
+	return vals
+}
+
+// bearer returns the key of an Authorization: Bearer header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// BaseURL returns the scheme and host clients use to reach the server.
+func (s *Server) BaseURL(r *http.Request) string {
+	if s.opts.PublicURL != "" {
+		return s.opts.PublicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// NewHTTPServer wraps h in an http.Server with the timeouts and limits of
+// DESIGN §5: slow headers are cut, bodies are streamed with per-request
+// deadlines pushed forward by the handlers that read large bodies.
+func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.Background() },
+	}
+}
+
+// LogError logs an internal error; client errors are not logged.
+func (s *Server) LogError(r *http.Request, err error) {
+	if shelf.ErrorCode(err) == shelf.EINTERNAL {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+}
+
+// isClientGone reports errors that mean the client went away.
+func isClientGone(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed)
+}

@@ -1,0 +1,168 @@
+// Package shelftest starts a whole Shelf server for tests: SQLite and the
+// local blob store in a temporary directory, the core, and every HTTP API,
+// served on a real loopback listener.
+package shelftest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	shelf "github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/blob/fsblob"
+	shelfhttp "github.com/shelfmem/shelf/http"
+	"github.com/shelfmem/shelf/http/memorylake"
+	"github.com/shelfmem/shelf/library"
+	"github.com/shelfmem/shelf/store/sqlite"
+)
+
+// MasterKey is the master key every test server runs with.
+const MasterKey = "test-master-key"
+
+// Env is a running test server.
+type Env struct {
+	URL     string
+	Dir     string
+	Service *library.Service
+	Store   shelf.Store
+	Blobs   shelf.BlobStore
+	HTTP    *httptest.Server
+	Server  *shelfhttp.Server
+}
+
+// New starts a server whose data lives in a fresh temporary directory; cfg
+// tunes the core.
+func New(tb testing.TB, cfg library.Config) *Env {
+	tb.Helper()
+	return NewAt(tb, tb.TempDir(), cfg)
+}
+
+// NewAt starts a server over the data in dir.
+func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(dir, "shelf.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	svc, err := library.Open(ctx, st, blobs, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := svc.EnsureMasterKey(ctx, MasterKey); err != nil {
+		tb.Fatal(err)
+	}
+	srv := shelfhttp.New(svc, shelfhttp.Options{Logger: cfg.Logger})
+	memorylake.Register(srv)
+	hs := httptest.NewServer(srv)
+	env := &Env{URL: hs.URL, Dir: dir, Service: svc, Store: st, Blobs: blobs, HTTP: hs, Server: srv}
+	tb.Cleanup(func() {
+		hs.Close()
+		_ = blobs.Close()
+		_ = st.Close()
+	})
+	return env
+}
+
+// Context returns a context acting as the master key in the default workspace.
+func (e *Env) Context(tb testing.TB) context.Context {
+	tb.Helper()
+	p, err := e.Service.Authenticate(context.Background(), MasterKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return shelf.NewContext(context.Background(), p)
+}
+
+// Workspace makes a new workspace and a key for it with the given scopes,
+// returning the workspace id and the key.
+func (e *Env) Workspace(tb testing.TB, name string, scopes ...shelf.Scope) (string, string) {
+	tb.Helper()
+	ctx := e.Context(tb)
+	ws, err := e.Service.CreateWorkspace(ctx, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(scopes) == 0 {
+		scopes = []shelf.Scope{shelf.ScopeAdmin}
+	}
+	_, token, err := e.Service.CreateKey(ctx, ws.ID, name+"-key", scopes)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ws.ID, token
+}
+
+// Response is a finished HTTP exchange.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test when it is not JSON.
+func (r *Response) JSON(tb testing.TB, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		tb.Fatalf("response %d is not JSON: %v: %s", r.Status, err, r.Body)
+	}
+}
+
+// Do sends a request with key as the bearer token ("" sends none). A body
+// that is not an io.Reader or []byte is sent as JSON.
+func (e *Env) Do(tb testing.TB, method, url, key string, body any) *Response {
+	tb.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case io.Reader:
+		rd = b
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd, ct = bytes.NewReader([]byte(b)), "application/json"
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rd, ct = bytes.NewReader(j), "application/json"
+	}
+	if len(url) > 0 && url[0] == '/' {
+		url = e.URL + url
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Writes http/openapi.json, the OpenAPI 3.1 description of the native /v1 API.
+
+The document is generated from the table below so that it stays small and
+regular; TestOpenAPIListsEveryRoute checks it names every native route.
+Run: python3 scripts/gen-openapi.py > http/openapi.json
+"""
+import json
+
+ref = lambda n: {"$ref": f"#/components/schemas/{n}"}
+obj = lambda props, req=(): {"type": "object", "properties": props, **({"required": list(req)} if req else {})}
+s, i, b = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+smap = {"type": "object", "additionalProperties": {"type": "string"}}
+
+schemas = {
+    "Error": obj({"error": obj({"code": {"type": "string", "enum": ["invalid", "not_found", "conflict", "too_large", "forbidden", "unauthorized", "unavailable", "internal", "insufficient", "gone", "not_supported"]}, "message": s}, ["code", "message"])}, ["error"]),
+    "Workspace": obj({"id": s, "name": s, "created_at": {"type": "string", "format": "date-time"}}),
+    "Key": obj({"id": s, "workspace_id": s, "name": s, "scopes": {"type": "array", "items": {"type": "string", "enum": ["read", "write", "admin"]}}, "created_at": {"type": "string", "format": "date-time"}, "key": {"type": "string", "description": "the secret; only in the response that creates the key"}}),
+    "Library": obj({"id": s, "workspace_id": s, "slug": s, "name": s, "kind": s, "embedded": b, "shared": b, "root_id": s}),
+    "Item": obj({"id": s, "workspace_id": s, "library_id": s, "parent_id": s, "type": {"type": "string", "enum": ["folder", "file"]}, "name": s, "path": s, "x_attrs": smap, "version": i, "size": i, "sha256": s, "content_type": s, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}),
+    "Upload": obj({"id": s, "size": i, "part_size": i, "state": {"type": "string", "enum": ["open", "committing", "done"]}, "sha256": s, "item_id": s, "version": i, "expires_at": {"type": "string", "format": "date-time"}}),
+    "PartURL": obj({"number": i, "size": i, "upload_url": {"type": "string", "description": "pre-signed PUT URL; needs no Authorization header"}}),
+    "Part": obj({"number": i, "size": i, "etag": s, "received_at": {"type": "string", "format": "date-time"}}),
+}
+
+def op(summary, scope, ok, body=None, params=(), status="200", desc=None):
+    o = {"summary": summary, "description": (desc or "") + f" Needs the `{scope}` scope.", "parameters": list(params),
+         "responses": {status: {"description": "OK", **({"content": {"application/json": {"schema": ok}}} if ok else {})},
+                       "4XX": {"description": "client error", "content": {"application/json": {"schema": ref("Error")}}}}}
+    if body:
+        o["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return o
+
+pid = lambda n="id", d="item id, or `root` for the default library's root": {"name": n, "in": "path", "required": True, "schema": s, "description": d}
+q = lambda n, sch, d: {"name": n, "in": "query", "schema": sch, "description": d}
+
+paths = {
+    "/v1/openapi.json": {"get": op("This document", "read", {"type": "object"})},
+    "/v1/workspaces": {"post": op("Create a workspace (master key only)", "admin", ref("Workspace"), obj({"name": s}, ["name"]), status="201")},
+    "/v1/workspaces/{id}": {"get": op("Get a workspace", "read", ref("Workspace"), params=[pid(d="workspace id")])},
+    "/v1/keys": {
+        "post": op("Create a key; the secret is shown once", "admin", ref("Key"), obj({"workspace_id": s, "name": s, "scopes": {"type": "array", "items": s}}, ["name", "scopes"]), status="201"),
+        "get": op("List keys (never their secrets)", "admin", obj({"keys": {"type": "array", "items": ref("Key")}}), params=[q("workspace_id", s, "default: the caller's")]),
+    },
+    "/v1/keys/{id}": {"delete": op("Revoke a key; it fails on its next request", "admin", None, params=[pid(d="key id")], status="204")},
+    "/v1/libraries/default": {"get": op("The caller's default library (root = MY_SPACE)", "read", ref("Library"))},
+    "/v1/items": {"post": op("Create a folder", "write", ref("Item"), obj({"parent_id": s, "name": s, "type": {"const": "folder"}, "conflict": {"type": "string", "enum": ["rename", "deny"]}, "x_attrs": smap}, ["parent_id", "name"]), status="201")},
+    "/v1/items/{id}": {
+        "get": op("Get an item", "read", ref("Item"), params=[pid()]),
+        "patch": op("Rename and/or move an item", "write", ref("Item"), obj({"name": s, "parent_id": s, "conflict": {"type": "string", "enum": ["rename", "deny"], "default": "deny"}}), params=[pid()]),
+        "delete": op("Delete an item; folders recursively, in one transaction", "write", obj({"deleted": i}), params=[pid()]),
+    },
+    "/v1/items/{id}/children": {"get": op("List a folder's children in name order (keyset paging)", "read", obj({"items": {"type": "array", "items": ref("Item")}, "next_cursor": s}), params=[pid(), q("limit", i, "1-1000, default 100"), q("cursor", s, "next_cursor of the previous page")])},
+    "/v1/items/{id}/content": {"get": {**op("Stream a file's content (Range, If-None-Match)", "read", None, params=[pid(), q("version", i, "default: the head")]), "responses": {"200": {"description": "the bytes"}, "206": {"description": "a range"}, "304": {"description": "not modified"}, "4XX": {"description": "client error", "content": {"application/json": {"schema": ref("Error")}}}}}},
+    "/v1/items/{id}/xattrs": {
+        "put": op("Merge x_attrs", "write", ref("Item"), obj({"x_attrs": smap}, ["x_attrs"]), params=[pid()]),
+        "delete": op("Delete x_attrs keys", "write", ref("Item"), params=[pid(), q("key", s, "repeatable or comma-separated")]),
+    },
+    "/v1/uploads": {"post": op("Start a chunked upload; the server picks the part layout", "write", obj({"upload": ref("Upload"), "parts": {"type": "array", "items": ref("PartURL")}}), obj({"size": i}, ["size"]), status="201")},
+    "/v1/uploads/{id}": {
+        "get": op("Upload status: parts received, fresh URLs for the missing ones", "write", obj({"upload": ref("Upload"), "received": {"type": "array", "items": ref("Part")}, "missing": {"type": "array", "items": ref("PartURL")}}), params=[pid(d="upload id")]),
+        "delete": op("Abort an upload", "write", None, params=[pid(d="upload id")], status="204"),
+    },
+    "/v1/uploads/{id}/parts/{n}": {"put": {**op("Upload one part (pre-signed URL, or a key with write scope)", "write", None, params=[pid(d="upload id"), pid("n", "part number, 1-based")]),
+        "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        "responses": {"200": {"description": "stored; the ETag header is the quoted SHA-256 of the part", "headers": {"ETag": {"schema": s}}}, "400": {"description": "wrong length"}, "403": {"description": "tampered or expired URL"}}}},
+    "/v1/uploads/{id}/finalize": {"post": op("Make the file from every part, naming their ETags in order", "write", ref("Item"), obj({"parent_id": s, "name": s, "conflict": {"type": "string", "enum": ["rename", "deny", "overwrite", "replace"], "default": "rename"}, "x_attrs": smap, "content_type": s, "parts": {"type": "array", "items": obj({"number": i, "etag": s}, ["number", "etag"])}}, ["parent_id", "name", "parts"]), params=[pid(d="upload id")])},
+}
+
+doc = {
+    "openapi": "3.1.0",
+    "info": {"title": "Shelf native API", "version": "1", "description": "Shelf's own API. Every route but /healthz takes `Authorization: Bearer <key>`. See docs/API.md."},
+    "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"bearer": []}],
+    "paths": paths,
+}
+print(json.dumps(doc, indent=1, sort_keys=True))
