@@ -315,7 +315,7 @@ func TestTree(t *testing.T) {
 		wantCode(t, err, shelf.ENOTFOUND)
 	}
 	_, err = e.svc.Delete(ctx, root.ID)
-	wantCode(t, err, shelf.EINVALID)
+	wantCode(t, err, shelf.EFORBIDDEN)
 	if got := e.names(t, ctx, root.ID); fmt.Sprint(got) != "[Q2 Reports Q2 Reports_1 a]" {
 		t.Fatalf("root = %v", got)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"strings"
 	"unicode/utf8"
 
@@ -51,7 +52,8 @@ const (
 func (s *Service) createLibraryTx(ctx context.Context, tx shelf.Tx, ws, slug, name, kind string) (*shelf.Library, error) {
 	now := s.now()
 	l := &shelf.Library{ID: newID(), WorkspaceID: ws, Slug: slug, Name: name, Kind: kind, CreatedAt: now, UpdatedAt: now}
-	root := &shelf.Item{ID: newID(), WorkspaceID: ws, LibraryID: l.ID, Type: shelf.TypeFolder,
+	// The root takes the library's name; its path is "".
+	root := &shelf.Item{ID: newID(), WorkspaceID: ws, LibraryID: l.ID, Type: shelf.TypeFolder, Name: name,
 		XAttrs: map[string]string{}, CreatedAt: now, UpdatedAt: now}
 	l.RootID = root.ID
 	if err := tx.CreateLibrary(ctx, l); err != nil {
@@ -299,7 +301,7 @@ func (s *Service) UpdateItem(ctx context.Context, id string, u ItemUpdate) (*she
 			return err
 		}
 		if it.IsRoot() {
-			return shelf.Errorf(shelf.EINVALID, "a library root cannot be renamed or moved")
+			return shelf.Errorf(shelf.EFORBIDDEN, "a library root cannot be renamed or moved")
 		}
 		newName := it.Name
 		if u.Name != nil {
@@ -356,7 +358,7 @@ func (s *Service) Delete(ctx context.Context, id string) (int, error) {
 			return err
 		}
 		if it.IsRoot() {
-			return shelf.Errorf(shelf.EINVALID, "a library root cannot be deleted")
+			return shelf.Errorf(shelf.EFORBIDDEN, "a library root cannot be deleted")
 		}
 		n, err = tx.DeleteTree(ctx, p.WorkspaceID, id)
 		return err
@@ -408,10 +410,14 @@ func (s *Service) editXAttrs(ctx context.Context, id string, edit func(map[strin
 		if it.IsRoot() {
 			return shelf.Errorf(shelf.EFORBIDDEN, "a library root's attributes cannot be changed")
 		}
+		before := copyAttrs(it.XAttrs)
 		if it.XAttrs == nil {
 			it.XAttrs = map[string]string{}
 		}
 		edit(it.XAttrs)
+		if maps.Equal(before, it.XAttrs) {
+			return nil // a no-op leaves updated_at alone
+		}
 		if len(it.XAttrs) > maxXAttrs {
 			return shelf.Errorf(shelf.EINVALID, "an item holds at most %d x_attrs", maxXAttrs)
 		}
