@@ -77,6 +77,12 @@ func (s *Store) init() error {
 	if err := s.syncDir("."); err != nil {
 		return err
 	}
+	// A crash between making a fan-out directory and syncing its parent
+	// leaves an entry the next Put finds and never syncs again; syncing the
+	// fan-out levels at start makes whatever the last run left durable.
+	if err := s.syncFanout(); err != nil {
+		return err
+	}
 	entries, err := s.readDir("tmp")
 	if err != nil {
 		return err
@@ -84,6 +90,26 @@ func (s *Store) init() error {
 	for _, e := range entries {
 		if err := s.root.RemoveAll("tmp/" + e.Name()); err != nil {
 			return ioError("remove temp file", err)
+		}
+	}
+	return nil
+}
+
+// syncFanout syncs sha256/ and each sha256/ab/, which hold the entries of
+// the fan-out directories Put makes.
+func (s *Store) syncFanout() error {
+	if err := s.syncDir("sha256"); err != nil {
+		return err
+	}
+	entries, err := s.readDir("sha256")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() && isHexPair(e.Name()) {
+			if err := s.syncDir("sha256/" + e.Name()); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
