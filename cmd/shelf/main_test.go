@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
+	return out.String() + errb.String(), err
+}
+
+func TestKeysCommands(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, nil, "workspaces", "create", "--data", dir, "acme")
+	if err != nil {
+		t.Fatalf("workspaces create: %v\n%s", err, out)
+	}
+	ws := regexp.MustCompile(`id:\s+(\S+)`).FindStringSubmatch(out)[1]
+	out, err = runCLI(t, nil, "keys", "create", "--data", dir, "--workspace", ws, "--name", "ci", "--scopes", "read,write")
+	if err != nil {
+		t.Fatalf("keys create: %v\n%s", err, out)
+	}
+	id := regexp.MustCompile(`id:\s+(\S+)`).FindStringSubmatch(out)[1]
+	key := regexp.MustCompile(`key:\s+(shelf_\S+)`).FindStringSubmatch(out)[1]
+	if !strings.Contains(out, "workspace: "+ws) || !strings.Contains(out, "scopes:    read,write") {
+		t.Fatalf("keys create printed:\n%s", out)
+	}
+	out, err = runCLI(t, nil, "keys", "list", "--data", dir, "--workspace", ws)
+	if err != nil || !strings.Contains(out, id) || !strings.Contains(out, "ci") || strings.Contains(out, key) {
+		t.Fatalf("keys list: %v\n%s", err, out)
+	}
+	// The key works against a server on the same data, until revoked.
+	srv := startShelf(t, dir, "")
+	get := func() int {
+		req, _ := http.NewRequest("GET", srv.url+"/v1/items/root", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := get(); st != 200 {
+		t.Fatalf("new key = %d", st)
+	}
+	if out, err := runCLI(t, nil, "keys", "revoke", "--data", dir, id); err != nil {
+		t.Fatalf("keys revoke: %v\n%s", err, out)
+	}
+	if st := get(); st != 401 {
+		t.Fatalf("revoked key = %d, want 401", st)
+	}
+	if _, err := runCLI(t, nil, "keys", "revoke", "--data", dir, id); err == nil {
+		t.Fatal("revoking twice succeeded")
+	}
+	if _, err := runCLI(t, nil, "keys", "create", "--data", dir, "--name", "x", "--scopes", "root"); err == nil {
+		t.Fatal("a bad scope was accepted")
+	}
+}
+
+func TestServeGeneratesMasterKeyOnce(t *testing.T) {
+	dir := t.TempDir()
+	serveOnce := func() string {
+		ctx, cancel := context.WithCancel(context.Background())
+		pr, pw := io.Pipe()
+		var errb bytes.Buffer
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, func(string) string { return "" }, pw, &errb)
+			pw.Close()
+		}()
+		line := make([]byte, 256)
+		n, _ := pr.Read(line)
+		if !strings.HasPrefix(string(line[:n]), "listening on http://") {
+			t.Fatalf("serve printed %q", line[:n])
+		}
+		go io.Copy(io.Discard, pr)
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("serve: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("serve did not stop")
+		}
+		return errb.String()
+	}
+	first := serveOnce()
+	m := regexp.MustCompile(`shelf_master_[0-9a-f]{64}`).FindString(first)
+	if m == "" {
+		t.Fatalf("first start printed no master key:\n%s", first)
+	}
+	if second := serveOnce(); strings.Contains(second, "shelf_master_") {
+		t.Fatalf("second start printed a key again:\n%s", second)
+	}
+}
+
+func TestFsckCleanDataDir(t *testing.T) {
+	out, err := runCLI(t, nil, "fsck", "--data", t.TempDir(), "--deep")
+	if err != nil || !strings.Contains(out, "no problems") {
+		t.Fatalf("fsck: %v\n%s", err, out)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if _, err := runCLI(t, nil, "frobnicate"); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	if _, err := runCLI(t, nil); err == nil {
+		t.Fatal("no command accepted")
+	}
+}
