@@ -6,6 +6,7 @@ package shelf
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -62,6 +63,18 @@ type Principal struct {
 	Signed      bool // authenticated by a signed URL rather than a key
 }
 
+// Owner names the principal as the owner of the private items it writes:
+// its key id, "master" for the master key, "" for a signed URL.
+func (p *Principal) Owner() string {
+	switch {
+	case p == nil || p.Signed:
+		return ""
+	case p.Master:
+		return "master"
+	}
+	return p.KeyID
+}
+
 // Can reports whether p holds scope s (or a higher one).
 func (p *Principal) Can(s Scope) bool { return p != nil && p.Scope.Rank() >= s.Rank() }
 
@@ -88,16 +101,19 @@ const (
 
 // Library is one tree of folders and files in a workspace.
 type Library struct {
-	ID          string    `json:"id"`
-	WorkspaceID string    `json:"workspace_id"`
-	Slug        string    `json:"slug"` // natural id, unique per workspace
-	Name        string    `json:"name"`
-	Kind        string    `json:"kind"`
-	Embedded    bool      `json:"embedded"` // never indexed
-	Shared      bool      `json:"shared"`
-	RootID      string    `json:"root_id"` // the root folder item
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string `json:"id"`
+	WorkspaceID string `json:"workspace_id"`
+	Slug        string `json:"slug"` // natural id, unique per workspace
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Embedded    bool   `json:"embedded"` // never indexed
+	Shared      bool   `json:"shared"`
+	RootID      string `json:"root_id"` // the root folder item
+	// SourceType is, for a source library, where its items come from:
+	// "api" for ingest through the API, a connector's name otherwise.
+	SourceType string    `json:"source_type,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // ItemType is folder or file.
@@ -108,9 +124,16 @@ const (
 	TypeFile   ItemType = "file"
 )
 
+// Item visibility (memory.inc's "scope").
+const (
+	VisibleWorkspace = "workspace" // every key of the workspace sees it
+	VisiblePrivate   = "private"   // only the principal that wrote it (Owner) sees it
+)
+
 // Item is a folder or a file in a library. Path is the item's full path
 // from the library root ("" for the root itself, "a/b.txt" below it) and is
 // unique per library. For files the Head* fields describe the head version.
+// ExternalID, when set, is the item's natural key in its library (ingest).
 type Item struct {
 	ID          string            `json:"id"`
 	WorkspaceID string            `json:"workspace_id"`
@@ -124,8 +147,19 @@ type Item struct {
 	Size        int64             `json:"size,omitempty"`
 	Hash        string            `json:"sha256,omitempty"`
 	ContentType string            `json:"content_type,omitempty"`
+	ExternalID  string            `json:"external_id,omitempty"`
+	Title       string            `json:"title,omitempty"`
+	Scope       string            `json:"scope"`              // VisibleWorkspace or VisiblePrivate
+	Owner       string            `json:"-"`                  // the Principal.Owner that wrote a private item
+	Metadata    json.RawMessage   `json:"metadata,omitempty"` // a JSON object, or nil
+	Hidden      bool              `json:"hidden"`
 	CreatedAt   time.Time         `json:"created_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
+}
+
+// VisibleTo reports whether p may see it: private items only to their owner.
+func (it *Item) VisibleTo(p *Principal) bool {
+	return it.Scope != VisiblePrivate || (it.Owner != "" && it.Owner == p.Owner())
 }
 
 // IsRoot reports whether it is a library root.

@@ -22,6 +22,27 @@ type Store interface {
 	Close() error
 }
 
+// ItemFilter narrows a listing: private items of other owners and hidden
+// items are left out unless asked for.
+type ItemFilter struct {
+	Viewer     string // a Principal.Owner; private items of others are left out
+	WithHidden bool   // include hidden items
+}
+
+// ItemQuery selects items across libraries. Empty fields select all; the
+// set fields are ANDed. Only non-root items are returned.
+type ItemQuery struct {
+	LibraryIDs    []string // nil: any library
+	IDs           []string
+	ExternalIDs   []string
+	Type          ItemType
+	CreatedAfter  time.Time // inclusive
+	CreatedBefore time.Time // exclusive
+	Hidden        *bool     // nil: both
+	Viewer        string    // as in ItemFilter
+	Limit         int       // > 0
+}
+
 // Tx is one transaction. Every lookup of a workspace's rows takes the
 // workspace id and finds nothing (ENOTFOUND) in another workspace. Methods
 // that find nothing return ENOTFOUND; inserts that break a uniqueness rule
@@ -49,19 +70,27 @@ type Tx interface {
 	Library(ctx context.Context, workspaceID, id string) (*Library, error)
 	LibraryBySlug(ctx context.Context, workspaceID, slug string) (*Library, error)
 	UpdateLibrary(ctx context.Context, l *Library) error
+	// Libraries lists a workspace's libraries of a kind ("" for all), oldest first.
+	Libraries(ctx context.Context, workspaceID, kind string) ([]*Library, error)
 
 	// CreateItem inserts an item; ECONFLICT if its path is taken in the
 	// library.
 	CreateItem(ctx context.Context, it *Item) error
 	Item(ctx context.Context, workspaceID, id string) (*Item, error)
 	ItemByPath(ctx context.Context, workspaceID, libraryID, path string) (*Item, error)
-	// Children lists the children of a folder ordered by name (byte order),
-	// starting after the name `after` ("" from the first), at most limit.
-	Children(ctx context.Context, workspaceID, parentID, after string, limit int) ([]*Item, error)
+	// ItemByExternalID finds an item by its external id in a library.
+	ItemByExternalID(ctx context.Context, workspaceID, libraryID, externalID string) (*Item, error)
+	// Children lists the children of a folder that f lets through, ordered
+	// by name (byte order), starting after the name `after` ("" from the
+	// first), at most limit.
+	Children(ctx context.Context, workspaceID, parentID, after string, limit int, f ItemFilter) ([]*Item, error)
+	// QueryItems lists the items q selects, oldest first (created_at, id).
+	QueryItems(ctx context.Context, workspaceID string, q ItemQuery) ([]*Item, error)
 	// ChildNames returns those of names that are taken under parentID.
 	ChildNames(ctx context.Context, workspaceID, parentID string, names []string) (map[string]bool, error)
 	// UpdateItem writes every mutable field of it (parent, name, path,
-	// x_attrs, head fields, updated_at); ECONFLICT if the new path is taken.
+	// x_attrs, head fields, external id, title, scope, owner, metadata,
+	// hidden, updated_at); ECONFLICT if the new path or external id is taken.
 	UpdateItem(ctx context.Context, it *Item) error
 	// MovePaths rewrites the paths of every item strictly below oldPath in
 	// the library so that they start with newPath instead.

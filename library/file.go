@@ -49,8 +49,9 @@ func contentType(name, given string) string {
 // conflict strategy: a new item, a new version of the file there
 // (overwrite; the same bytes as its head make no new version), or a new
 // item in place of the old one (replace). It returns the file and its head.
-func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, ws string, t FileTarget, ref shelf.BlobRef) (*shelf.Item, *shelf.Version, error) {
-	parent, err := getFolder(ctx, tx, ws, t.ParentID)
+func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, t FileTarget, ref shelf.BlobRef) (*shelf.Item, *shelf.Version, error) {
+	ws := p.WorkspaceID
+	parent, err := getFolder(ctx, tx, p, t.ParentID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,7 +90,7 @@ func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, ws string, t FileT
 			return nil, nil, err
 		}
 	}
-	it := &shelf.Item{ID: newID(), WorkspaceID: ws, LibraryID: parent.LibraryID, ParentID: parent.ID,
+	it := &shelf.Item{ID: newID(), WorkspaceID: ws, LibraryID: parent.LibraryID, ParentID: parent.ID, Scope: shelf.VisibleWorkspace,
 		Type: shelf.TypeFile, Name: final, Path: JoinPath(parent.Path, final), XAttrs: copyAttrs(t.XAttrs),
 		Head: 1, Size: ref.Size, Hash: ref.Hash, ContentType: ct, CreatedAt: now, UpdatedAt: now}
 	if len(it.Path) > MaxPathBytes {
@@ -112,7 +113,7 @@ func (s *Service) Content(ctx context.Context, itemID string, version int64) (*s
 	var it *shelf.Item
 	var v *shelf.Version
 	err = s.store.View(ctx, func(tx shelf.Tx) error {
-		if it, err = getItem(ctx, tx, p.WorkspaceID, itemID); err != nil {
+		if it, err = getItem(ctx, tx, p, itemID); err != nil {
 			return err
 		}
 		if it.Type != shelf.TypeFile {

@@ -53,7 +53,7 @@ func (s *Service) createLibraryTx(ctx context.Context, tx shelf.Tx, ws, slug, na
 	now := s.now()
 	l := &shelf.Library{ID: newID(), WorkspaceID: ws, Slug: slug, Name: name, Kind: kind, CreatedAt: now, UpdatedAt: now}
 	// The root takes the library's name; its path is "".
-	root := &shelf.Item{ID: newID(), WorkspaceID: ws, LibraryID: l.ID, Type: shelf.TypeFolder, Name: name,
+	root := &shelf.Item{ID: newID(), WorkspaceID: ws, LibraryID: l.ID, Type: shelf.TypeFolder, Name: name, Scope: shelf.VisibleWorkspace,
 		XAttrs: map[string]string{}, CreatedAt: now, UpdatedAt: now}
 	l.RootID = root.ID
 	if err := tx.CreateLibrary(ctx, l); err != nil {
@@ -96,24 +96,26 @@ func (s *Service) Item(ctx context.Context, id string) (*shelf.Item, error) {
 	}
 	var it *shelf.Item
 	err = s.store.View(ctx, func(tx shelf.Tx) error {
-		it, err = getItem(ctx, tx, p.WorkspaceID, id)
+		it, err = getItem(ctx, tx, p, id)
 		return err
 	})
 	return it, err
 }
 
-// getItem reads an item with a client-facing not-found message.
-func getItem(ctx context.Context, tx shelf.Tx, ws, id string) (*shelf.Item, error) {
-	it, err := tx.Item(ctx, ws, id)
-	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+// getItem reads an item the caller may see, with a client-facing
+// not-found message: another workspace's item, and another principal's
+// private item, are not found.
+func getItem(ctx context.Context, tx shelf.Tx, p *shelf.Principal, id string) (*shelf.Item, error) {
+	it, err := tx.Item(ctx, p.WorkspaceID, id)
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND || (err == nil && !it.VisibleTo(p)) {
 		return nil, shelf.Errorf(shelf.ENOTFOUND, "item %q not found", id)
 	}
 	return it, err
 }
 
 // getFolder reads an item that must be a folder.
-func getFolder(ctx context.Context, tx shelf.Tx, ws, id string) (*shelf.Item, error) {
-	it, err := getItem(ctx, tx, ws, id)
+func getFolder(ctx context.Context, tx shelf.Tx, p *shelf.Principal, id string) (*shelf.Item, error) {
+	it, err := getItem(ctx, tx, p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +141,10 @@ func (s *Service) Children(ctx context.Context, folderID, token string, limit in
 	}
 	var items []*shelf.Item
 	err = s.store.View(ctx, func(tx shelf.Tx) error {
-		if _, err := getFolder(ctx, tx, p.WorkspaceID, folderID); err != nil {
+		if _, err := getFolder(ctx, tx, p, folderID); err != nil {
 			return err
 		}
-		items, err = tx.Children(ctx, p.WorkspaceID, folderID, after, limit+1)
+		items, err = tx.Children(ctx, p.WorkspaceID, folderID, after, limit+1, shelf.ItemFilter{Viewer: p.Owner()})
 		return err
 	})
 	if err != nil {
@@ -195,7 +197,7 @@ func (s *Service) CreateFolder(ctx context.Context, parentID, name string, c Con
 	}
 	var it *shelf.Item
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
-		parent, err := getFolder(ctx, tx, p.WorkspaceID, parentID)
+		parent, err := getFolder(ctx, tx, p, parentID)
 		if err != nil {
 			return err
 		}
@@ -204,7 +206,7 @@ func (s *Service) CreateFolder(ctx context.Context, parentID, name string, c Con
 			return err
 		}
 		now := s.now()
-		it = &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: parent.LibraryID, ParentID: parent.ID,
+		it = &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: parent.LibraryID, ParentID: parent.ID, Scope: shelf.VisibleWorkspace,
 			Type: shelf.TypeFolder, Name: final, Path: JoinPath(parent.Path, final), XAttrs: copyAttrs(xattrs),
 			CreatedAt: now, UpdatedAt: now}
 		if len(it.Path) > MaxPathBytes {
@@ -296,7 +298,7 @@ func (s *Service) UpdateItem(ctx context.Context, id string, u ItemUpdate) (*she
 	}
 	var it *shelf.Item
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
-		it, err = getItem(ctx, tx, p.WorkspaceID, id)
+		it, err = getItem(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
@@ -311,7 +313,7 @@ func (s *Service) UpdateItem(ctx context.Context, id string, u ItemUpdate) (*she
 		if u.ParentID != nil {
 			parentID = *u.ParentID
 		}
-		parent, err := getFolder(ctx, tx, p.WorkspaceID, parentID)
+		parent, err := getFolder(ctx, tx, p, parentID)
 		if err != nil {
 			return err
 		}
@@ -353,7 +355,7 @@ func (s *Service) Delete(ctx context.Context, id string) (int, error) {
 	}
 	var n int
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
-		it, err := getItem(ctx, tx, p.WorkspaceID, id)
+		it, err := getItem(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
@@ -403,7 +405,7 @@ func (s *Service) editXAttrs(ctx context.Context, id string, edit func(map[strin
 	}
 	var it *shelf.Item
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
-		it, err = getItem(ctx, tx, p.WorkspaceID, id)
+		it, err = getItem(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}

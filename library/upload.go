@@ -215,7 +215,7 @@ func (s *Service) Finalize(ctx context.Context, id string, etags []PartETag, t F
 		if u.State == shelf.UploadDone {
 			return nil
 		}
-		if _, err := getFolder(ctx, tx, p.WorkspaceID, t.ParentID); err != nil {
+		if _, err := getFolder(ctx, tx, p, t.ParentID); err != nil {
 			return err
 		}
 		parts, err = tx.Parts(ctx, id)
@@ -255,11 +255,11 @@ func (s *Service) Finalize(ctx context.Context, id string, etags []PartETag, t F
 			return err
 		}
 		if cur.State == shelf.UploadDone { // finished by another replica
-			it, err = getItem(ctx, tx, p.WorkspaceID, cur.ItemID)
+			it, err = getItem(ctx, tx, p, cur.ItemID)
 			return err
 		}
 		var v *shelf.Version
-		it, v, err = s.putFileTx(ctx, tx, p.WorkspaceID, t, shelf.BlobRef{Hash: cur.Hash, Size: cur.Size})
+		it, v, err = s.putFileTx(ctx, tx, p, t, shelf.BlobRef{Hash: cur.Hash, Size: cur.Size})
 		if err != nil {
 			return err
 		}

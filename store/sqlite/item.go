@@ -13,21 +13,26 @@ import (
 // childNamesChunk bounds the number of names bound into one IN list.
 const childNamesChunk = 500
 
-const itemCols = "id, workspace_id, library_id, parent_id, type, name, path, x_attrs, head, size, hash, content_type, created_at, updated_at"
+const itemCols = "id, workspace_id, library_id, parent_id, type, name, path, x_attrs, head, size, hash, content_type, created_at, updated_at, " +
+	"external_id, title, scope, owner, metadata, hidden"
 
 func scanItem(s scanner) (*shelf.Item, error) {
 	var it shelf.Item
-	var parent sql.NullString
+	var parent, external, metadata sql.NullString
 	var xattrs string
 	var created, updated int64
 	if err := s.Scan(&it.ID, &it.WorkspaceID, &it.LibraryID, &parent, &it.Type, &it.Name, &it.Path,
-		&xattrs, &it.Head, &it.Size, &it.Hash, &it.ContentType, &created, &updated); err != nil {
+		&xattrs, &it.Head, &it.Size, &it.Hash, &it.ContentType, &created, &updated,
+		&external, &it.Title, &it.Scope, &it.Owner, &metadata, &it.Hidden); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(xattrs), &it.XAttrs); err != nil {
 		return nil, err
 	}
-	it.ParentID = parent.String
+	if metadata.Valid {
+		it.Metadata = json.RawMessage(metadata.String)
+	}
+	it.ParentID, it.ExternalID = parent.String, external.String
 	it.CreatedAt, it.UpdatedAt = fromNanos(created), fromNanos(updated)
 	return &it, nil
 }
@@ -51,10 +56,11 @@ func (t *tx) CreateItem(ctx context.Context, it *shelf.Item) error {
 	// Insert through a SELECT of the library, so that an item can only go
 	// into a library of its own workspace.
 	res, err := t.tx.ExecContext(ctx, `INSERT INTO items (`+itemCols+`)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20
 		FROM libraries WHERE id = ?3 AND workspace_id = ?2`,
 		it.ID, it.WorkspaceID, it.LibraryID, nullable(it.ParentID), string(it.Type), it.Name, it.Path,
-		xattrs, it.Head, it.Size, it.Hash, it.ContentType, nanos(it.CreatedAt), nanos(it.UpdatedAt))
+		xattrs, it.Head, it.Size, it.Hash, it.ContentType, nanos(it.CreatedAt), nanos(it.UpdatedAt),
+		nullable(it.ExternalID), it.Title, it.Scope, it.Owner, nullable(string(it.Metadata)), it.Hidden)
 	if err != nil {
 		return classify(err, "item")
 	}
@@ -67,6 +73,13 @@ func (t *tx) Item(ctx context.Context, workspaceID, id string) (*shelf.Item, err
 	return it, classify(err, "item")
 }
 
+func (t *tx) ItemByExternalID(ctx context.Context, workspaceID, libraryID, externalID string) (*shelf.Item, error) {
+	it, err := scanItem(t.tx.QueryRowContext(ctx,
+		"SELECT "+itemCols+" FROM items WHERE library_id = ? AND external_id = ? AND workspace_id = ?",
+		libraryID, externalID, workspaceID))
+	return it, classify(err, "item")
+}
+
 func (t *tx) ItemByPath(ctx context.Context, workspaceID, libraryID, path string) (*shelf.Item, error) {
 	it, err := scanItem(t.tx.QueryRowContext(ctx,
 		"SELECT "+itemCols+" FROM items WHERE library_id = ? AND path = ? AND workspace_id = ?",
@@ -74,31 +87,86 @@ func (t *tx) ItemByPath(ctx context.Context, workspaceID, libraryID, path string
 	return it, classify(err, "item")
 }
 
-// childrenQuery takes parent_id, workspace_id, after and limit.
+// childrenQuery takes parent_id, workspace_id, after, the viewer, whether
+// hidden items count, and limit.
 const childrenQuery = "SELECT " + itemCols + ` FROM items
-	WHERE parent_id = ? AND workspace_id = ? AND name > ? ORDER BY name LIMIT ?`
+	WHERE parent_id = ? AND workspace_id = ? AND name > ?
+		AND (scope <> 'private' OR owner = ?) AND (hidden = 0 OR ?)
+	ORDER BY name LIMIT ?`
 
 // Children pages through the index on (parent_id, name), so a page costs
 // the same whatever the folder's size. A parent that does not exist, or is
 // in another workspace, has no children. limit must be positive.
-func (t *tx) Children(ctx context.Context, workspaceID, parentID, after string, limit int) ([]*shelf.Item, error) {
+func (t *tx) Children(ctx context.Context, workspaceID, parentID, after string, limit int, f shelf.ItemFilter) ([]*shelf.Item, error) {
 	if limit <= 0 {
 		return nil, invalid("page size %d is not positive", limit)
 	}
-	rows, err := t.tx.QueryContext(ctx, childrenQuery, parentID, workspaceID, after, limit)
+	return t.queryItems(ctx, "children", childrenQuery, parentID, workspaceID, after, f.Viewer, f.WithHidden, limit)
+}
+
+// QueryItems builds one SELECT from the query's set fields; the items
+// index on (workspace_id, created_at, id) gives the order.
+func (t *tx) QueryItems(ctx context.Context, workspaceID string, q shelf.ItemQuery) ([]*shelf.Item, error) {
+	if q.Limit <= 0 {
+		return nil, invalid("limit %d is not positive", q.Limit)
+	}
+	var where strings.Builder
+	args := []any{workspaceID, q.Viewer}
+	where.WriteString("workspace_id = ? AND parent_id IS NOT NULL AND (scope <> 'private' OR owner = ?)")
+	in := func(col string, vals []string) {
+		where.WriteString(" AND " + col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	if q.LibraryIDs != nil {
+		if len(q.LibraryIDs) == 0 {
+			return nil, nil
+		}
+		in("library_id", q.LibraryIDs)
+	}
+	if len(q.IDs) > 0 {
+		in("id", q.IDs)
+	}
+	if len(q.ExternalIDs) > 0 {
+		in("external_id", q.ExternalIDs)
+	}
+	if q.Type != "" {
+		where.WriteString(" AND type = ?")
+		args = append(args, string(q.Type))
+	}
+	if !q.CreatedAfter.IsZero() {
+		where.WriteString(" AND created_at >= ?")
+		args = append(args, nanos(q.CreatedAfter))
+	}
+	if !q.CreatedBefore.IsZero() {
+		where.WriteString(" AND created_at < ?")
+		args = append(args, nanos(q.CreatedBefore))
+	}
+	if q.Hidden != nil {
+		where.WriteString(" AND hidden = ?")
+		args = append(args, *q.Hidden)
+	}
+	args = append(args, q.Limit)
+	return t.queryItems(ctx, "items", "SELECT "+itemCols+" FROM items WHERE "+where.String()+" ORDER BY created_at, id LIMIT ?", args...)
+}
+
+// queryItems runs a SELECT of itemCols and scans every row.
+func (t *tx) queryItems(ctx context.Context, what, q string, args ...any) ([]*shelf.Item, error) {
+	rows, err := t.tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, classify(err, "children")
+		return nil, classify(err, what)
 	}
 	defer rows.Close()
 	var items []*shelf.Item
 	for rows.Next() {
 		it, err := scanItem(rows)
 		if err != nil {
-			return nil, classify(err, "children")
+			return nil, classify(err, what)
 		}
 		items = append(items, it)
 	}
-	return items, classify(rows.Err(), "children")
+	return items, classify(rows.Err(), what)
 }
 
 func (t *tx) ChildNames(ctx context.Context, workspaceID, parentID string, names []string) (map[string]bool, error) {
@@ -142,10 +210,12 @@ func (t *tx) UpdateItem(ctx context.Context, it *shelf.Item) error {
 	}
 	res, err := t.tx.ExecContext(ctx, `UPDATE items
 		SET parent_id = ?, name = ?, path = ?, x_attrs = ?, head = ?, size = ?, hash = ?,
-			content_type = ?, updated_at = ?
+			content_type = ?, updated_at = ?, external_id = ?, title = ?, scope = ?, owner = ?,
+			metadata = ?, hidden = ?
 		WHERE id = ? AND workspace_id = ?`,
 		nullable(it.ParentID), it.Name, it.Path, xattrs, it.Head, it.Size, it.Hash,
-		it.ContentType, nanos(it.UpdatedAt), it.ID, it.WorkspaceID)
+		it.ContentType, nanos(it.UpdatedAt), nullable(it.ExternalID), it.Title, it.Scope, it.Owner,
+		nullable(string(it.Metadata)), it.Hidden, it.ID, it.WorkspaceID)
 	if err != nil {
 		return classify(err, "item")
 	}

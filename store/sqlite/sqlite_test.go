@@ -265,7 +265,7 @@ func TestQueryPlans(t *testing.T) {
 		want   []string
 		refuse []string
 	}{
-		{"Children", childrenQuery, []any{"p", "w", "", 50},
+		{"Children", childrenQuery, []any{"p", "w", "", "", false, 50},
 			[]string{"SEARCH items USING INDEX items_parent_name (parent_id=? AND name>?)"},
 			[]string{"TEMP B-TREE", "SCAN"}},
 		{"DeleteTree", deleteBelowQuery, []any{"l", "w", "a/", "a0"},
@@ -363,7 +363,7 @@ func TestLargeTree(t *testing.T) {
 
 	err = s.View(ctx, func(tx shelf.Tx) error {
 		start := time.Now()
-		page, err := tx.Children(ctx, ws, "big", "f050000", 50)
+		page, err := tx.Children(ctx, ws, "big", "f050000", 50, shelf.ItemFilter{})
 		if err != nil {
 			return err
 		}

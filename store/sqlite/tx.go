@@ -158,21 +158,20 @@ func (t *tx) DeleteKey(ctx context.Context, workspaceID, id string) error {
 }
 
 func (t *tx) CreateLibrary(ctx context.Context, l *shelf.Library) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO libraries
-		(id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO libraries (`+libraryCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		l.ID, l.WorkspaceID, l.Slug, l.Name, l.Kind, l.Embedded, l.Shared, l.RootID,
-		nanos(l.CreatedAt), nanos(l.UpdatedAt))
+		nanos(l.CreatedAt), nanos(l.UpdatedAt), l.SourceType)
 	return classify(err, "library")
 }
 
-const libraryCols = "id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at"
+const libraryCols = "id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at, source_type"
 
 func scanLibrary(s scanner) (*shelf.Library, error) {
 	var l shelf.Library
 	var created, updated int64
 	if err := s.Scan(&l.ID, &l.WorkspaceID, &l.Slug, &l.Name, &l.Kind, &l.Embedded, &l.Shared,
-		&l.RootID, &created, &updated); err != nil {
+		&l.RootID, &created, &updated, &l.SourceType); err != nil {
 		return nil, err
 	}
 	l.CreatedAt, l.UpdatedAt = fromNanos(created), fromNanos(updated)
@@ -194,11 +193,30 @@ func (t *tx) LibraryBySlug(ctx context.Context, workspaceID, slug string) (*shel
 // UpdateLibrary writes every field but ID, WorkspaceID and CreatedAt.
 func (t *tx) UpdateLibrary(ctx context.Context, l *shelf.Library) error {
 	res, err := t.tx.ExecContext(ctx, `UPDATE libraries
-		SET slug = ?, name = ?, kind = ?, embedded = ?, shared = ?, root_id = ?, updated_at = ?
+		SET slug = ?, name = ?, kind = ?, embedded = ?, shared = ?, root_id = ?, updated_at = ?, source_type = ?
 		WHERE id = ? AND workspace_id = ?`,
-		l.Slug, l.Name, l.Kind, l.Embedded, l.Shared, l.RootID, nanos(l.UpdatedAt), l.ID, l.WorkspaceID)
+		l.Slug, l.Name, l.Kind, l.Embedded, l.Shared, l.RootID, nanos(l.UpdatedAt), l.SourceType, l.ID, l.WorkspaceID)
 	if err != nil {
 		return classify(err, "library")
 	}
 	return ensureFound(res, "library")
+}
+
+// Libraries lists a workspace's libraries of a kind ("" for all), oldest first.
+func (t *tx) Libraries(ctx context.Context, workspaceID, kind string) ([]*shelf.Library, error) {
+	rows, err := t.tx.QueryContext(ctx, "SELECT "+libraryCols+` FROM libraries
+		WHERE workspace_id = ? AND (? = '' OR kind = ?) ORDER BY created_at, id`, workspaceID, kind, kind)
+	if err != nil {
+		return nil, classify(err, "libraries")
+	}
+	defer rows.Close()
+	var out []*shelf.Library
+	for rows.Next() {
+		l, err := scanLibrary(rows)
+		if err != nil {
+			return nil, classify(err, "libraries")
+		}
+		out = append(out, l)
+	}
+	return out, classify(rows.Err(), "libraries")
 }

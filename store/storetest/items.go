@@ -103,7 +103,7 @@ func testUpdateItem(t *testing.T, s shelf.Store) {
 			t.Fatalf("ItemByPath(new path): %v", err)
 		}
 		same(t, "ItemByPath(new path)", got, &moved)
-		kids, err := tx.Children(ctx, w.a.ID, f2.ID, "", 10)
+		kids, err := tx.Children(ctx, w.a.ID, f2.ID, "", 10, shelf.ItemFilter{})
 		if err != nil {
 			t.Fatalf("Children: %v", err)
 		}
@@ -184,7 +184,7 @@ func testChildren(t *testing.T, s shelf.Store) {
 			if pages > len(want)/50+1 {
 				t.Fatalf("Children: more than %d pages", pages)
 			}
-			page, err := tx.Children(ctx, w.a.ID, folder.ID, after, 50)
+			page, err := tx.Children(ctx, w.a.ID, folder.ID, after, 50, shelf.ItemFilter{})
 			if err != nil {
 				t.Fatalf("Children(after %q): %v", after, err)
 			}
@@ -208,7 +208,7 @@ func testChildren(t *testing.T, s shelf.Store) {
 	}
 
 	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
-		page, err := tx.Children(ctx, w.a.ID, folder.ID, want[996], 50)
+		page, err := tx.Children(ctx, w.a.ID, folder.ID, want[996], 50, shelf.ItemFilter{})
 		if err != nil {
 			t.Fatalf("Children: %v", err)
 		}
@@ -221,7 +221,7 @@ func testChildren(t *testing.T, s shelf.Store) {
 		}
 		same(t, "Children item", page[1], full)
 
-		page, err = tx.Children(ctx, w.a.ID, folder.ID, "", 5)
+		page, err = tx.Children(ctx, w.a.ID, folder.ID, "", 5, shelf.ItemFilter{})
 		if err != nil {
 			t.Fatalf("Children: %v", err)
 		}
@@ -229,11 +229,11 @@ func testChildren(t *testing.T, s shelf.Store) {
 			t.Fatalf("Children first page = %v, want 0, A, B, …", itemNames(page))
 		}
 
-		page, err = tx.Children(ctx, w.b.ID, folder.ID, "", 50)
+		page, err = tx.Children(ctx, w.b.ID, folder.ID, "", 50, shelf.ItemFilter{})
 		if err != nil || len(page) != 0 {
 			t.Fatalf("Children(other workspace) = %d items, %v; want none", len(page), err)
 		}
-		page, err = tx.Children(ctx, w.a.ID, newID(), "", 50)
+		page, err = tx.Children(ctx, w.a.ID, newID(), "", 50, shelf.ItemFilter{})
 		if err != nil || len(page) != 0 {
 			t.Fatalf("Children(missing folder) = %d items, %v; want none", len(page), err)
 		}
