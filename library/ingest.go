@@ -1,0 +1,463 @@
+package library
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	shelf "github.com/shelfmem/shelf"
+)
+
+// Sources: a source is a library of kind source, made on first use, whose
+// SourceType says where its items come from. Items of an "api" source are
+// deleted for good; items of any other (a connector's) are hidden instead.
+const (
+	SourceAPI         = "api"
+	DefaultSourceName = "API ingest"
+	sourceSlugPrefix  = "source:"
+	maxExternalID     = 512
+	maxTitle          = 1024
+	maxMetadata       = 64 << 10
+)
+
+// Upsert statuses.
+const (
+	StatusIndexed   = "indexed"   // a new item, or a new version of one
+	StatusUnchanged = "unchanged" // the bytes equal the head's; no version made
+)
+
+// Doc is one document to ingest: content addressed by a natural key in a
+// source, the external id, or (without one) the path.
+type Doc struct {
+	SourceName  string // default DefaultSourceName
+	ExternalID  string
+	Path        string // slash-separated; also where the item sits in the source's tree
+	Title       string // default: the external id, else the path's last segment
+	Scope       string // shelf.VisibleWorkspace (default) or shelf.VisiblePrivate
+	Metadata    json.RawMessage
+	Content     io.Reader
+	Size        int64 // -1 when unknown
+	ContentType string
+}
+
+// Upserted is what an ingest or a write by path did.
+type Upserted struct {
+	Status  string
+	Source  *shelf.Library // for ingest
+	Item    *shelf.Item
+	Version *shelf.Version
+}
+
+// check validates and normalises a document's own fields.
+func (d *Doc) check() error {
+	if d.SourceName == "" {
+		d.SourceName = DefaultSourceName
+	}
+	if err := checkLabel("source_name", d.SourceName); err != nil {
+		return err
+	}
+	if d.ExternalID == "" && d.Path == "" {
+		return shelf.Errorf(shelf.EINVALID, "external_id or path is required")
+	}
+	if d.ExternalID != "" {
+		if len(d.ExternalID) > maxExternalID || !utf8.ValidString(d.ExternalID) || strings.ContainsFunc(d.ExternalID, isControl) {
+			return shelf.Errorf(shelf.EINVALID, "external_id must be 1 to %d bytes of UTF-8 without control characters", maxExternalID)
+		}
+	}
+	if d.Path != "" {
+		p, err := CleanPath(d.Path)
+		if err != nil {
+			return err
+		}
+		d.Path = p
+	}
+	if len(d.Title) > maxTitle || !utf8.ValidString(d.Title) {
+		return shelf.Errorf(shelf.EINVALID, "title must be UTF-8 of at most %d bytes", maxTitle)
+	}
+	switch d.Scope {
+	case "":
+		d.Scope = shelf.VisibleWorkspace
+	case shelf.VisibleWorkspace, shelf.VisiblePrivate:
+	default:
+		return shelf.Errorf(shelf.EINVALID, "scope must be %q or %q, not %q", shelf.VisibleWorkspace, shelf.VisiblePrivate, d.Scope)
+	}
+	if len(d.Metadata) > 0 {
+		if len(d.Metadata) > maxMetadata {
+			return shelf.Errorf(shelf.EINVALID, "metadata is larger than %d bytes", maxMetadata)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(d.Metadata, &m); err != nil {
+			return shelf.Errorf(shelf.EINVALID, "metadata must be a JSON object")
+		}
+		if m == nil { // null
+			d.Metadata = nil
+		} else {
+			var buf bytes.Buffer
+			_ = json.Compact(&buf, d.Metadata)
+			d.Metadata = buf.Bytes()
+		}
+	}
+	if d.Title == "" {
+		d.Title = d.ExternalID
+		if d.Title == "" {
+			d.Title = d.Path[strings.LastIndexByte(d.Path, '/')+1:]
+		}
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// Ingest upserts a document into its source: new content makes a new
+// item or a new version of the item with the same natural key; the same
+// bytes as the head are unchanged (no version). Title, metadata and scope
+// follow the latest request either way.
+func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.check(); err != nil {
+		return nil, err
+	}
+	ref, err := s.putBlob(ctx, d.Content, d.Size, true)
+	if err != nil {
+		return nil, err
+	}
+	var out *Upserted
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		src, err := s.sourceTx(ctx, tx, p.WorkspaceID, d.SourceName, SourceAPI, true)
+		if err != nil {
+			return err
+		}
+		out, err = s.upsertTx(ctx, tx, p, src, &d, ref)
+		if out != nil {
+			out.Source = src
+		}
+		return err
+	})
+	return out, err
+}
+
+// putBlob stores a body within the size limit; empty bodies are refused
+// when nonEmpty is set. The limit holds while reading, whatever size says.
+func (s *Service) putBlob(ctx context.Context, r io.Reader, size int64, nonEmpty bool) (shelf.BlobRef, error) {
+	if size > s.cfg.MaxFileSize {
+		return shelf.BlobRef{}, shelf.Errorf(shelf.ETOOLARGE, "content of %d bytes exceeds the maximum of %d", size, s.cfg.MaxFileSize)
+	}
+	if nonEmpty && size == 0 {
+		return shelf.BlobRef{}, shelf.Errorf(shelf.EINVALID, "content is empty")
+	}
+	ref, err := s.blobs.Put(ctx, &limitReader{r: r, left: s.cfg.MaxFileSize}, size)
+	if err != nil {
+		return shelf.BlobRef{}, err
+	}
+	if nonEmpty && ref.Size == 0 {
+		return shelf.BlobRef{}, shelf.Errorf(shelf.EINVALID, "content is empty")
+	}
+	return ref, nil
+}
+
+// limitReader fails once more than left bytes are read, so an oversized
+// body is refused while it streams, not after.
+type limitReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, shelf.Errorf(shelf.ETOOLARGE, "content exceeds the maximum size")
+	}
+	return n, err
+}
+
+// sourceTx finds the source library named name, making it with typ when
+// create is set.
+func (s *Service) sourceTx(ctx context.Context, tx shelf.Tx, ws, name, typ string, create bool) (*shelf.Library, error) {
+	l, err := tx.LibraryBySlug(ctx, ws, sourceSlugPrefix+name)
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND && create {
+		l, err = s.createLibraryTx(ctx, tx, ws, sourceSlugPrefix+name, name, shelf.KindSource)
+		if err == nil {
+			l.SourceType = typ
+			err = tx.UpdateLibrary(ctx, l)
+		}
+	}
+	return l, err
+}
+
+// CreateSource makes a source library of a type: SourceAPI, or a
+// connector's name, whose items are hidden rather than deleted.
+func (s *Service) CreateSource(ctx context.Context, name, typ string) (*shelf.Library, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLabel("source name", name); err != nil {
+		return nil, err
+	}
+	if err := checkLabel("source type", typ); err != nil {
+		return nil, err
+	}
+	var l *shelf.Library
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		if _, err := s.sourceTx(ctx, tx, p.WorkspaceID, name, "", false); err == nil {
+			return shelf.Errorf(shelf.ECONFLICT, "a source named %q exists", name)
+		}
+		l, err = s.sourceTx(ctx, tx, p.WorkspaceID, name, typ, true)
+		return err
+	})
+	return l, err
+}
+
+// upsertTx writes ref as the content of the item d names in lib: by
+// external id, else by path. It makes the item (and the folders above its
+// path), adds a version, or finds the bytes unchanged.
+func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, d *Doc, ref shelf.BlobRef) (*Upserted, error) {
+	ws := p.WorkspaceID
+	var it *shelf.Item
+	var err error
+	if d.ExternalID != "" {
+		it, err = tx.ItemByExternalID(ctx, ws, lib.ID, d.ExternalID)
+	} else {
+		it, err = tx.ItemByPath(ctx, ws, lib.ID, d.Path)
+	}
+	if err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		return nil, err
+	}
+	now := s.now()
+	if it == nil {
+		return s.createAtTx(ctx, tx, p, lib, d, ref)
+	}
+	if it.Type != shelf.TypeFile {
+		return nil, shelf.Errorf(shelf.EINVALID, "%q is a folder", d.Path)
+	}
+	if !it.VisibleTo(p) {
+		return nil, shelf.Errorf(shelf.ECONFLICT, "the key is taken by another principal's private item")
+	}
+	if d.ExternalID != "" && d.Path != "" && d.Path != it.Path {
+		if err := s.moveToPathTx(ctx, tx, p, lib, it, d.Path); err != nil {
+			return nil, err
+		}
+	}
+	out := &Upserted{Status: StatusUnchanged, Item: it}
+	if d.Title != "" {
+		it.Title = d.Title
+	}
+	if d.Metadata != nil {
+		it.Metadata = d.Metadata
+	}
+	if d.Scope != "" {
+		it.Scope = d.Scope
+		if d.Scope == shelf.VisiblePrivate {
+			it.Owner = p.Owner()
+		}
+	}
+	if it.Hash == ref.Hash {
+		if out.Version, err = tx.Version(ctx, ws, it.ID, it.Head); err != nil {
+			return nil, err
+		}
+	} else {
+		v := &shelf.Version{ID: newID(), ItemID: it.ID, WorkspaceID: ws, Number: it.Head + 1,
+			Hash: ref.Hash, Size: ref.Size, ContentType: contentType(it.Name, d.ContentType), CreatedAt: now}
+		if err := tx.CreateVersion(ctx, v); err != nil {
+			return nil, err
+		}
+		it.Head, it.Hash, it.Size, it.ContentType = v.Number, v.Hash, v.Size, v.ContentType
+		out.Status, out.Version = StatusIndexed, v
+	}
+	it.UpdatedAt = now
+	return out, tx.UpdateItem(ctx, it)
+}
+
+// createAtTx makes a new file for d: at d.Path (making its folders), or,
+// keyed by external id alone, at the source's root under a name made from
+// the external id.
+func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, d *Doc, ref shelf.BlobRef) (*Upserted, error) {
+	var parent *shelf.Item
+	var name string
+	var err error
+	conflict := ConflictDeny
+	if d.Path != "" {
+		dir, leaf := splitPath(d.Path)
+		if parent, err = s.mkdirAllTx(ctx, tx, p, lib, dir); err != nil {
+			return nil, err
+		}
+		name = leaf
+	} else {
+		if parent, err = getItem(ctx, tx, p, lib.RootID); err != nil {
+			return nil, err
+		}
+		name, conflict = nameFor(d.ExternalID), ConflictRename
+	}
+	final, _, err := place(ctx, tx, parent, name, shelf.TypeFile, conflict)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	it := &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: lib.ID, ParentID: parent.ID,
+		Type: shelf.TypeFile, Name: final, Path: JoinPath(parent.Path, final), XAttrs: map[string]string{},
+		Head: 1, Size: ref.Size, Hash: ref.Hash, ContentType: contentType(final, d.ContentType),
+		ExternalID: d.ExternalID, Title: d.Title, Scope: d.Scope, Metadata: d.Metadata, CreatedAt: now, UpdatedAt: now}
+	if it.Scope == "" {
+		it.Scope = shelf.VisibleWorkspace
+	}
+	if it.Scope == shelf.VisiblePrivate {
+		it.Owner = p.Owner()
+	}
+	if len(it.Path) > MaxPathBytes {
+		return nil, shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
+	}
+	v := &shelf.Version{ID: newID(), ItemID: it.ID, WorkspaceID: p.WorkspaceID, Number: 1,
+		Hash: ref.Hash, Size: ref.Size, ContentType: it.ContentType, CreatedAt: now}
+	if err := tx.CreateItem(ctx, it); err != nil {
+		return nil, err
+	}
+	if err := tx.CreateVersion(ctx, v); err != nil {
+		return nil, err
+	}
+	return &Upserted{Status: StatusIndexed, Item: it, Version: v}, nil
+}
+
+// moveToPathTx moves a file to path in its library, making the folders.
+func (s *Service) moveToPathTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, it *shelf.Item, path string) error {
+	dir, leaf := splitPath(path)
+	parent, err := s.mkdirAllTx(ctx, tx, p, lib, dir)
+	if err != nil {
+		return err
+	}
+	if _, _, err := place(ctx, tx, parent, leaf, it.Type, ConflictDeny); err != nil {
+		return err
+	}
+	it.ParentID, it.Name, it.Path = parent.ID, leaf, path
+	return nil
+}
+
+// mkdirAllTx returns the folder at dir ("" for the root) in lib, making
+// the missing ones. A file in the way is a conflict.
+func (s *Service) mkdirAllTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, dir string) (*shelf.Item, error) {
+	parent, err := getItem(ctx, tx, p, lib.RootID)
+	if err != nil || dir == "" {
+		return parent, err
+	}
+	for _, seg := range strings.Split(dir, "/") {
+		path := JoinPath(parent.Path, seg)
+		next, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, path)
+		switch {
+		case err == nil && next.Type != shelf.TypeFolder:
+			return nil, shelf.Errorf(shelf.ECONFLICT, "%q is a file, not a folder", path)
+		case err == nil:
+			parent = next
+			continue
+		case shelf.ErrorCode(err) != shelf.ENOTFOUND:
+			return nil, err
+		}
+		now := s.now()
+		next = &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: lib.ID, ParentID: parent.ID,
+			Type: shelf.TypeFolder, Name: seg, Path: path, XAttrs: map[string]string{}, Scope: shelf.VisibleWorkspace,
+			CreatedAt: now, UpdatedAt: now}
+		if err := tx.CreateItem(ctx, next); err != nil {
+			return nil, err
+		}
+		parent = next
+	}
+	return parent, nil
+}
+
+// splitPath splits a clean path into its folder ("" at the root) and leaf.
+func splitPath(p string) (string, string) {
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 {
+		return "", p
+	}
+	return p[:i], p[i+1:]
+}
+
+// nameFor makes a file name from an external id: characters a name may
+// not hold become "_", and an id that still is no valid name becomes "item".
+func nameFor(externalID string) string {
+	b := []rune{}
+	for _, r := range externalID {
+		if r == '/' || r == '\\' || isControl(r) || isBidiControl(r) {
+			r = '_'
+		}
+		b = append(b, r)
+	}
+	name := strings.TrimRight(string(b), ". ")
+	for len(name) > 200 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	if c, err := CleanName(name); err == nil {
+		return c
+	}
+	return "item"
+}
+
+// FileWrite is a file written by path in one request.
+type FileWrite struct {
+	LibraryID   string // "" for the default library
+	Path        string
+	Body        io.Reader
+	Size        int64 // -1 when unknown; the limit holds while reading either way
+	ContentType string
+}
+
+// WriteFile writes a file by path, making the folders above it: a new
+// file, or a new version of the file there (the same bytes are
+// unchanged). A folder at the path is refused. The body streams to the
+// blob store and is never held whole in memory.
+func (s *Service) WriteFile(ctx context.Context, w FileWrite) (*Upserted, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	d := Doc{Path: w.Path, ContentType: w.ContentType}
+	if d.Path, err = CleanPath(w.Path); err != nil {
+		return nil, err
+	}
+	if len(d.ContentType) > 255 {
+		return nil, shelf.Errorf(shelf.EINVALID, "content type is too long")
+	}
+	lib, err := s.library(ctx, p, w.LibraryID)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := s.putBlob(ctx, w.Body, w.Size, false)
+	if err != nil {
+		return nil, err
+	}
+	var out *Upserted
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		out, err = s.upsertTx(ctx, tx, p, lib, &d, ref)
+		return err
+	})
+	return out, err
+}
+
+// library returns a library of the caller's workspace by id, or the
+// default library for "".
+func (s *Service) library(ctx context.Context, p *shelf.Principal, id string) (*shelf.Library, error) {
+	var l *shelf.Library
+	err := s.store.View(ctx, func(tx shelf.Tx) error {
+		var err error
+		if id == "" {
+			l, err = tx.LibraryBySlug(ctx, p.WorkspaceID, DefaultLibrarySlug)
+		} else {
+			l, err = tx.Library(ctx, p.WorkspaceID, id)
+		}
+		return err
+	})
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+		return nil, shelf.Errorf(shelf.ENOTFOUND, "library %q not found", id)
+	}
+	return l, err
+}
