@@ -73,3 +73,26 @@ type BlobStore interface {
 	// WalkStaging calls fn for every staging area (BlobInfo.Hash is the id).
 	WalkStaging(ctx context.Context, fn func(BlobInfo) error) error
 }
+
+// Fetcher reads URLs for the server (package fetch is the implementation):
+// http and https only, internal addresses refused at dial time, redirects
+// re-checked, size and time capped.
+type Fetcher interface {
+	// Check refuses a URL whose form breaks a rule, without any I/O.
+	Check(rawURL string) error
+	// Fetch GETs rawURL. Errors: EINVALID (the URL or a redirect breaks a
+	// rule), EFORBIDDEN (an internal address), ETOOLARGE (over the size
+	// cap, also while reading Body), ETIMEOUT (not finished in time, also
+	// while reading), EUNAVAILABLE (the remote failed: a non-2xx answer, an
+	// unknown host, a refused connection).
+	Fetch(ctx context.Context, rawURL string) (*Fetched, error)
+}
+
+// Fetched is a response being read; the caller closes Body.
+type Fetched struct {
+	Body        io.ReadCloser
+	ContentType string // "" when the server sent none
+	Size        int64  // -1 when unknown
+	Name        string // a plain file name from the response or the URL, or ""
+	URL         string // after redirects
+}

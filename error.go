@@ -20,6 +20,7 @@ const (
 	EINSUFFICIENT = "insufficient"  // out of storage space
 	EGONE         = "gone"          // existed, but expired or finished
 	ENOTIMPL      = "not_supported" // the operation does not apply to this thing
+	ETIMEOUT      = "timeout"       // a remote server did not finish in time
 )
 
 // Error is the only error type that crosses package boundaries with a
