@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	shelf "github.com/shelfmem/shelf"
@@ -41,14 +43,41 @@ type Doc struct {
 	Content     io.Reader
 	Size        int64 // -1 when unknown
 	ContentType string
+	// Attachments are fetched at request time, each becoming an item of
+	// the same source keyed by the document's key and its file name.
+	Attachments []Attachment
 }
+
+// MaxAttachments caps a document's attachments.
+const MaxAttachments = 10
+
+// Attachment is a file a document names by URL.
+type Attachment struct {
+	URL      string
+	Filename string // "" to take the name the server or the URL gives
+}
+
+// AttachmentResult is what became of one attachment: Status is
+// StatusIndexed, StatusUnchanged or StatusFailed (then Error says why).
+type AttachmentResult struct {
+	URL      string
+	Filename string
+	Status   string
+	Item     *shelf.Item
+	Error    string
+}
+
+// StatusFailed marks an attachment whose server failed; the document and
+// the other attachments are ingested all the same.
+const StatusFailed = "failed"
 
 // Upserted is what an ingest or a write by path did.
 type Upserted struct {
-	Status  string
-	Source  *shelf.Library // for ingest
-	Item    *shelf.Item
-	Version *shelf.Version
+	Status      string
+	Source      *shelf.Library // for ingest
+	Item        *shelf.Item
+	Version     *shelf.Version
+	Attachments []AttachmentResult // for ingest, one per attachment sent
 }
 
 // check validates and normalises a document's own fields.
@@ -115,6 +144,13 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // item or a new version of the item with the same natural key; the same
 // bytes as the head are unchanged (no version). Title, metadata and scope
 // follow the latest request either way.
+//
+// Attachments are fetched before anything is written. A URL that breaks a
+// rule (not http(s), an internal address, reached by a redirect or not,
+// too many redirects, over the size cap, or not finished in time) refuses
+// the whole request; an attachment whose server fails (an error answer, an
+// unknown host, a refused connection) is reported as failed and the rest
+// is ingested. The document and its attachments commit in one transaction.
 func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
@@ -123,7 +159,19 @@ func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
 	if err := d.check(); err != nil {
 		return nil, err
 	}
+	if len(d.Attachments) > MaxAttachments {
+		return nil, shelf.Errorf(shelf.EINVALID, "at most %d attachments", MaxAttachments)
+	}
+	for i, a := range d.Attachments {
+		if err := s.checkURL(a.URL); err != nil {
+			return nil, attachmentError(i, err)
+		}
+	}
 	ref, err := s.putBlob(ctx, d.Content, d.Size, true)
+	if err != nil {
+		return nil, err
+	}
+	atts, err := s.fetchAttachments(ctx, &d)
 	if err != nil {
 		return nil, err
 	}
@@ -133,13 +181,108 @@ func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
 		if err != nil {
 			return err
 		}
-		out, err = s.upsertTx(ctx, tx, p, src, &d, ref)
-		if out != nil {
-			out.Source = src
+		if out, err = s.upsertTx(ctx, tx, p, src, &d, ref); err != nil {
+			return err
 		}
-		return err
+		out.Source = src
+		for i := range atts {
+			a := &atts[i]
+			if a.err != "" {
+				out.Attachments = append(out.Attachments, AttachmentResult{URL: a.url, Filename: a.doc.Title, Status: StatusFailed, Error: a.err})
+				continue
+			}
+			up, err := s.upsertTx(ctx, tx, p, src, &a.doc, a.ref)
+			if err != nil {
+				return attachmentError(i, err)
+			}
+			out.Attachments = append(out.Attachments, AttachmentResult{URL: a.url, Filename: a.doc.Title, Status: up.Status, Item: up.Item})
+		}
+		return nil
 	})
 	return out, err
+}
+
+// fetched is one attachment read into the blob store, or the reason its
+// server failed.
+type fetched struct {
+	url string
+	doc Doc
+	ref shelf.BlobRef
+	err string
+}
+
+// fetchAttachments reads every attachment at once into the blob store.
+func (s *Service) fetchAttachments(ctx context.Context, d *Doc) ([]fetched, error) {
+	out := make([]fetched, len(d.Attachments))
+	errs := make([]error, len(d.Attachments))
+	var wg sync.WaitGroup
+	for i, a := range d.Attachments {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = s.fetchAttachment(ctx, d, i, a)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, attachmentError(i, err)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) fetchAttachment(ctx context.Context, d *Doc, i int, a Attachment) (fetched, error) {
+	f := fetched{url: a.URL}
+	resp, err := s.cfg.Fetcher.Fetch(ctx, a.URL)
+	if err == nil {
+		defer resp.Body.Close()
+		f.ref, err = s.putBlob(ctx, resp.Body, resp.Size, false)
+	}
+	name := a.Filename
+	if name == "" && resp != nil {
+		name = resp.Name
+	}
+	if c, nerr := CleanName(name); nerr == nil {
+		name = c
+	} else {
+		name = fmt.Sprintf("attachment-%d", i+1)
+	}
+	key := d.ExternalID
+	if key == "" {
+		key = "path:" + d.Path
+	}
+	folder := d.Path
+	if folder == "" {
+		folder = nameFor(d.ExternalID)
+	}
+	f.doc = Doc{SourceName: d.SourceName, ExternalID: key + "#" + name, Path: folder + ".attachments/" + name,
+		Title: name, Scope: d.Scope}
+	if resp != nil {
+		f.doc.ContentType = resp.ContentType
+	}
+	switch shelf.ErrorCode(err) {
+	case "":
+	case shelf.EUNAVAILABLE:
+		f.err = shelf.ErrorMessage(err) // the remote failed: reported, not refused
+		return f, nil
+	default:
+		return f, err
+	}
+	if len(f.doc.Path) > MaxPathBytes || len(f.doc.ExternalID) > maxExternalID {
+		return f, shelf.Errorf(shelf.EINVALID, "the attachment's name makes its path or key too long")
+	}
+	return f, nil
+}
+
+// attachmentError names the attachment an error is about; a fetch that
+// timed out is the request's fault, so it becomes EINVALID.
+func attachmentError(i int, err error) error {
+	code := shelf.ErrorCode(err)
+	if code == shelf.ETIMEOUT || code == shelf.EUNAVAILABLE {
+		code = shelf.EINVALID
+	}
+	return &shelf.Error{Code: code, Message: fmt.Sprintf("attachment %d: %s", i+1, shelf.ErrorMessage(err)), Err: err}
 }
 
 // putBlob stores a body within the size limit; empty bodies are refused

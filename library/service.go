@@ -39,6 +39,9 @@ type Config struct {
 	Hook func(point string)
 	// Logger receives the core's logs; default slog.Default().
 	Logger *slog.Logger
+	// Fetcher reads the URLs clients give (attachments, uploads by URL).
+	// Nil: such requests are refused.
+	Fetcher shelf.Fetcher
 }
 
 // MaxParts is the most parts a chunked upload may have (S3's limit).

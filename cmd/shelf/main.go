@@ -21,6 +21,7 @@ import (
 
 	shelf "github.com/shelfmem/shelf"
 	"github.com/shelfmem/shelf/blob/fsblob"
+	"github.com/shelfmem/shelf/fetch"
 	shelfhttp "github.com/shelfmem/shelf/http"
 	"github.com/shelfmem/shelf/http/memorylake"
 	"github.com/shelfmem/shelf/library"
@@ -49,6 +50,8 @@ Usage:
 Environment:
   SHELF_MASTER_KEY  the admin key; when unset on the first start one is
                     generated and printed once
+  SHELF_FETCH_ALLOW comma-separated CIDRs or host names the server may fetch
+                    from although they are internal (for tests and labs)
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -113,13 +116,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	publicURL := fs.String("public-url", "", "scheme://host clients reach the server at (default: each request's Host)")
 	uploadTTL := fs.Duration("upload-ttl", time.Hour, "how long an idle chunked upload and its part URLs live")
 	maxFile := fs.Int64("max-file-size", 5<<30, "largest file accepted, in bytes")
+	fetchMax := fs.Int64("fetch-max-bytes", fetch.DefaultMaxBytes, "largest file fetched from a URL (attachments, uploads by URL)")
+	fetchTimeout := fs.Duration("fetch-timeout", fetch.DefaultTimeout, "how long fetching one URL may take")
 	sweepEvery := fs.Duration("sweep-interval", time.Minute, "how often expired uploads are removed")
 	gcEvery := fs.Duration("gc-interval", time.Hour, "how often unreferenced blobs are collected")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg := library.Config{UploadTTL: *uploadTTL, MaxFileSize: *maxFile, Logger: log}
+	allow, err := fetch.ParseAllow(getenv("SHELF_FETCH_ALLOW"))
+	if err != nil {
+		return fmt.Errorf("SHELF_FETCH_ALLOW: %s", shelf.ErrorMessage(err))
+	}
+	fetcher := fetch.New(fetch.Config{MaxBytes: *fetchMax, Timeout: *fetchTimeout, Allow: allow})
+	cfg := library.Config{UploadTTL: *uploadTTL, MaxFileSize: *maxFile, Logger: log, Fetcher: fetcher}
 	if fp := getenv("SHELF_FAILPOINT"); fp != "" {
 		cfg.Hook = failpoint(fp, stderr)
 	}

@@ -16,6 +16,7 @@ import (
 
 	shelf "github.com/shelfmem/shelf"
 	"github.com/shelfmem/shelf/blob/fsblob"
+	"github.com/shelfmem/shelf/fetch"
 	shelfhttp "github.com/shelfmem/shelf/http"
 	"github.com/shelfmem/shelf/http/memorylake"
 	"github.com/shelfmem/shelf/library"
@@ -57,6 +58,14 @@ func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Fetcher == nil {
+		// Tests serve the files the server fetches from loopback.
+		allow, err := fetch.ParseAllow("127.0.0.0/8,::1/128")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cfg.Fetcher = fetch.New(fetch.Config{Allow: allow})
 	}
 	svc, err := library.Open(ctx, st, blobs, cfg)
 	if err != nil {
