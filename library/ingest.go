@@ -106,10 +106,11 @@ func (d *Doc) check() error {
 	if len(d.Title) > maxTitle || !utf8.ValidString(d.Title) {
 		return shelf.Errorf(shelf.EINVALID, "title must be UTF-8 of at most %d bytes", maxTitle)
 	}
+	if len(d.ContentType) > 255 {
+		return shelf.Errorf(shelf.EINVALID, "content type is too long")
+	}
 	switch d.Scope {
-	case "":
-		d.Scope = shelf.VisibleWorkspace
-	case shelf.VisibleWorkspace, shelf.VisiblePrivate:
+	case "", shelf.VisibleWorkspace, shelf.VisiblePrivate:
 	default:
 		return shelf.Errorf(shelf.EINVALID, "scope must be %q or %q, not %q", shelf.VisibleWorkspace, shelf.VisiblePrivate, d.Scope)
 	}
@@ -129,12 +130,6 @@ func (d *Doc) check() error {
 			d.Metadata = buf.Bytes()
 		}
 	}
-	if d.Title == "" {
-		d.Title = d.ExternalID
-		if d.Title == "" {
-			d.Title = d.Path[strings.LastIndexByte(d.Path, '/')+1:]
-		}
-	}
 	return nil
 }
 
@@ -142,8 +137,10 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // Ingest upserts a document into its source: new content makes a new
 // item or a new version of the item with the same natural key; the same
-// bytes as the head are unchanged (no version). Title, metadata and scope
-// follow the latest request either way.
+// bytes as the head are unchanged (no version). A title, metadata or scope
+// the request gives replaces the item's; one it leaves out keeps the
+// item's (a new item's title defaults to its external id, else its name,
+// and its scope to the workspace). A hidden item stays hidden.
 //
 // Attachments are fetched before anything is written. A URL that breaks a
 // rule (not http(s), an internal address, reached by a redirect or not,
@@ -158,6 +155,9 @@ func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
 	}
 	if err := d.check(); err != nil {
 		return nil, err
+	}
+	if d.Scope == shelf.VisiblePrivate && p.Owner() == "" {
+		return nil, shelf.Errorf(shelf.EFORBIDDEN, "only a key can own a private item")
 	}
 	if len(d.Attachments) > MaxAttachments {
 		return nil, shelf.Errorf(shelf.EINVALID, "at most %d attachments", MaxAttachments)
@@ -452,6 +452,12 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 		ExternalID: d.ExternalID, Title: d.Title, Scope: d.Scope, Metadata: d.Metadata, CreatedAt: now, UpdatedAt: now}
 	if it.Scope == "" {
 		it.Scope = shelf.VisibleWorkspace
+	}
+	if it.Title == "" { // titled by its key
+		it.Title = d.ExternalID
+		if it.Title == "" {
+			it.Title = final
+		}
 	}
 	if it.Scope == shelf.VisiblePrivate {
 		it.Owner = p.Owner()

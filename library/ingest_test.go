@@ -251,10 +251,10 @@ func TestIngestByExternalID(t *testing.T) {
 	if b := e.readVersion(t, ctx, it.ID, 1); string(b) != "hello" {
 		t.Fatalf("version 1 bytes = %q", b)
 	}
-	// Without a title the title is the external id again.
+	// A request without a title keeps the item's.
 	u4 := e.ingest(t, ctx, doc("doc-1", "", "hello v2"))
-	if u4.Status != library.StatusUnchanged || u4.Item.Title != "doc-1" || u4.Version.Number != 2 || u4.Version.ID != u3.Version.ID {
-		t.Fatalf("ingest without a title = %+v, want unchanged with the title %q", u4.Item, "doc-1")
+	if u4.Status != library.StatusUnchanged || u4.Item.Title != "Third" || u4.Version.Number != 2 || u4.Version.ID != u3.Version.ID {
+		t.Fatalf("ingest without a title = %+v, want unchanged with the title %q", u4.Item, "Third")
 	}
 
 	// JSON content is bytes: stored exactly as given.
@@ -1163,4 +1163,24 @@ func TestIngestRejectsLongContentType(t *testing.T) {
 	if e.referenced(t, sha("content with a long type")) {
 		t.Fatal("a refused ingest left its blob referenced")
 	}
+}
+
+// TestIngestOmittedFieldsKeep: a re-ingest that leaves out the scope or
+// metadata keeps the item's, so a private document never becomes visible
+// to the workspace by omission; and only a key can own a private item.
+func TestIngestOmittedFieldsKeep(t *testing.T) {
+	e := newEnv(t, library.Config{})
+	ctx := e.ctx
+	d := doc("secret", "", "v1")
+	d.Scope, d.Metadata = shelf.VisiblePrivate, []byte(`{"k":1}`)
+	first := e.ingest(t, ctx, d)
+	again := e.ingest(t, ctx, doc("secret", "", "v2"))
+	if again.Item.ID != first.Item.ID || again.Item.Scope != shelf.VisiblePrivate || string(again.Item.Metadata) != `{"k":1}` || again.Item.Owner != "master" {
+		t.Fatalf("after an ingest without scope or metadata: %+v", again.Item)
+	}
+	signed := shelf.NewContext(context.Background(), &shelf.Principal{WorkspaceID: shelf.PrincipalFrom(ctx).WorkspaceID, Scope: shelf.ScopeWrite, Signed: true})
+	d = doc("by-url", "", "x")
+	d.Scope = shelf.VisiblePrivate
+	_, err := e.svc.Ingest(signed, d)
+	wantCode(t, err, shelf.EFORBIDDEN)
 }

@@ -61,6 +61,11 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"ViewReadOnly", testViewReadOnly},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Timestamps", testTimestamps},
+		{"IngestFields", testIngestFields},
+		{"ItemByExternalID", testItemByExternalID},
+		{"ChildrenFilter", testChildrenFilter},
+		{"QueryItems", testQueryItems},
+		{"LibrariesByKind", testLibrariesByKind},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
