@@ -34,7 +34,11 @@ const (
 // Doc is one document to ingest: content addressed by a natural key in a
 // source, the external id, or (without one) the path.
 type Doc struct {
-	SourceName  string // default DefaultSourceName
+	SourceName string // default DefaultSourceName
+	// Name, for an attachment, is its file name in the folder
+	// <document path>.attachments, which is decided when the document's
+	// item is; "" otherwise.
+	Name        string
 	ExternalID  string
 	Path        string // slash-separated; also where the item sits in the source's tree
 	Title       string // default: the external id, else the path's last segment
@@ -50,6 +54,10 @@ type Doc struct {
 
 // MaxAttachments caps a document's attachments.
 const MaxAttachments = 10
+
+// attachmentsSuffix names the folder beside a document that holds its
+// attachments: report.md's are in report.md.attachments/.
+const attachmentsSuffix = ".attachments"
 
 // Attachment is a file a document names by URL.
 type Attachment struct {
@@ -191,6 +199,10 @@ func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
 				out.Attachments = append(out.Attachments, AttachmentResult{URL: a.url, Filename: a.doc.Title, Status: StatusFailed, Error: a.err})
 				continue
 			}
+			a.doc.Path = out.Item.Path + attachmentsSuffix + "/" + a.doc.Name
+			if len(a.doc.Path) > MaxPathBytes {
+				return attachmentError(i, shelf.Errorf(shelf.EINVALID, "the attachment's path would be longer than %d bytes", MaxPathBytes))
+			}
 			up, err := s.upsertTx(ctx, tx, p, src, &a.doc, a.ref)
 			if err != nil {
 				return attachmentError(i, err)
@@ -252,11 +264,7 @@ func (s *Service) fetchAttachment(ctx context.Context, d *Doc, i int, a Attachme
 	if key == "" {
 		key = "path:" + d.Path
 	}
-	folder := d.Path
-	if folder == "" {
-		folder = nameFor(d.ExternalID)
-	}
-	f.doc = Doc{SourceName: d.SourceName, ExternalID: key + "#" + name, Path: folder + ".attachments/" + name,
+	f.doc = Doc{SourceName: d.SourceName, ExternalID: key + "#" + name, Name: name,
 		Title: name, Scope: d.Scope}
 	if resp != nil {
 		f.doc.ContentType = resp.ContentType
@@ -269,8 +277,8 @@ func (s *Service) fetchAttachment(ctx context.Context, d *Doc, i int, a Attachme
 	default:
 		return f, err
 	}
-	if len(f.doc.Path) > MaxPathBytes || len(f.doc.ExternalID) > maxExternalID {
-		return f, shelf.Errorf(shelf.EINVALID, "the attachment's name makes its path or key too long")
+	if len(f.doc.ExternalID) > maxExternalID {
+		return f, shelf.Errorf(shelf.EINVALID, "the attachment's name makes its key too long")
 	}
 	return f, nil
 }

@@ -95,11 +95,19 @@ func (q *Selector) Empty() bool {
 		q.CreatedAfter.IsZero() && q.CreatedBefore.IsZero()
 }
 
-// Found is an item with its source.
+// Found is an item with its source and, from FindItems, its head version.
 type Found struct {
-	Item   *shelf.Item
-	Source *shelf.Library
+	Item    *shelf.Item
+	Source  *shelf.Library
+	Version *shelf.Version
 }
+
+// HardDeletes reports whether RemoveItems deletes the items of src for
+// good (an "api" source) rather than hiding them (a connector's source).
+func HardDeletes(src *shelf.Library) bool { return src.SourceType == SourceAPI }
+
+// maxSelectorIDs caps the ids and external ids one selector names.
+const maxSelectorIDs = 1000
 
 // FindItems lists the files of source libraries that q selects, oldest
 // first, with their sources.
@@ -110,8 +118,15 @@ func (s *Service) FindItems(ctx context.Context, q Selector) ([]Found, error) {
 	}
 	var out []Found
 	err = s.store.View(ctx, func(tx shelf.Tx) error {
-		out, err = s.findTx(ctx, tx, p, q)
-		return err
+		if out, err = s.findTx(ctx, tx, p, q); err != nil {
+			return err
+		}
+		for i := range out {
+			if out[i].Version, err = tx.Version(ctx, p.WorkspaceID, out[i].Item.ID, out[i].Item.Head); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return out, err
 }
@@ -119,6 +134,9 @@ func (s *Service) FindItems(ctx context.Context, q Selector) ([]Found, error) {
 func (s *Service) findTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, q Selector) ([]Found, error) {
 	if q.Limit < 1 {
 		return nil, shelf.Errorf(shelf.EINVALID, "limit must be positive")
+	}
+	if len(q.IDs) > maxSelectorIDs || len(q.ExternalIDs) > maxSelectorIDs {
+		return nil, shelf.Errorf(shelf.EINVALID, "name at most %d ids and %d external ids at once", maxSelectorIDs, maxSelectorIDs)
 	}
 	if !q.CreatedAfter.IsZero() && !q.CreatedBefore.IsZero() && !q.CreatedAfter.Before(q.CreatedBefore) {
 		return nil, shelf.Errorf(shelf.EINVALID, "created_after must be before created_before")
@@ -191,22 +209,66 @@ func (s *Service) RemoveItems(ctx context.Context, q Selector) (*Removed, error)
 		}
 		out = &Removed{Matched: len(found), HardDeleted: []Found{}, Hidden: []Found{}}
 		for _, f := range found {
-			if f.Source.SourceType == SourceAPI {
-				if _, err := tx.DeleteTree(ctx, p.WorkspaceID, f.Item.ID); err != nil {
+			if HardDeletes(f.Source) {
+				// A document selected together with its attachments
+				// may be gone already with their folder.
+				if _, err := tx.DeleteTree(ctx, p.WorkspaceID, f.Item.ID); err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
+					return err
+				}
+				if err := s.removeAttachmentsTx(ctx, tx, p, f, true); err != nil {
 					return err
 				}
 				out.HardDeleted = append(out.HardDeleted, f)
 				continue
 			}
-			if !f.Item.Hidden {
-				f.Item.Hidden, f.Item.UpdatedAt = true, s.now()
-				if err := tx.UpdateItem(ctx, f.Item); err != nil {
-					return err
-				}
+			if err := s.hideTx(ctx, tx, f.Item); err != nil {
+				return err
+			}
+			if err := s.removeAttachmentsTx(ctx, tx, p, f, false); err != nil {
+				return err
 			}
 			out.Hidden = append(out.Hidden, f)
 		}
 		return nil
 	})
 	return out, err
+}
+
+func (s *Service) hideTx(ctx context.Context, tx shelf.Tx, it *shelf.Item) error {
+	if it.Hidden {
+		return nil
+	}
+	it.Hidden, it.UpdatedAt = true, s.now()
+	return tx.UpdateItem(ctx, it)
+}
+
+// removeAttachmentsTx deletes or hides what a document's attachments
+// folder (<document path>.attachments) holds, so they go with it.
+func (s *Service) removeAttachmentsTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, f Found, hard bool) error {
+	folder, err := tx.ItemByPath(ctx, p.WorkspaceID, f.Item.LibraryID, f.Item.Path+attachmentsSuffix)
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if hard {
+		_, err := tx.DeleteTree(ctx, p.WorkspaceID, folder.ID)
+		return err
+	}
+	after := ""
+	for {
+		kids, err := tx.Children(ctx, p.WorkspaceID, folder.ID, after, 500, shelf.ItemFilter{Viewer: p.Owner()})
+		if err != nil {
+			return err
+		}
+		for _, k := range kids {
+			if err := s.hideTx(ctx, tx, k); err != nil {
+				return err
+			}
+		}
+		if len(kids) < 500 {
+			return nil
+		}
+		after = kids[len(kids)-1].Name
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/shelfmem/shelf/blob/fsblob"
 	"github.com/shelfmem/shelf/fetch"
 	shelfhttp "github.com/shelfmem/shelf/http"
+	"github.com/shelfmem/shelf/http/memoryinc"
 	"github.com/shelfmem/shelf/http/memorylake"
 	"github.com/shelfmem/shelf/library"
 	"github.com/shelfmem/shelf/store/sqlite"
@@ -147,6 +148,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv := shelfhttp.New(b.svc, shelfhttp.Options{PublicURL: *publicURL, Logger: log})
 	memorylake.Register(srv)
+	memoryinc.Register(srv)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -1,0 +1,326 @@
+package memoryinc
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	shelf "github.com/shelfmem/shelf"
+	shelfhttp "github.com/shelfmem/shelf/http"
+	"github.com/shelfmem/shelf/library"
+)
+
+// failure is the envelope of every error answer: {"ok":false,"error":{…}}.
+type failure struct {
+	OK    bool      `json:"ok"`
+	Error errorBody `json:"error"`
+}
+
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// wireError is how this dialect spells one of the core's error codes.
+type wireError struct {
+	status int
+	code   string
+}
+
+// wireErrors is the one table from the core's codes to the dialect's. A
+// code missing here is answered as EINTERNAL.
+var wireErrors = map[string]wireError{
+	shelf.EINVALID:      {http.StatusBadRequest, "invalid_request"},
+	shelf.ENOTIMPL:      {http.StatusBadRequest, "not_supported"},
+	shelf.EUNAUTHORIZED: {http.StatusUnauthorized, "unauthorized"},
+	shelf.EFORBIDDEN:    {http.StatusForbidden, "forbidden"}, // a scope too small, or an attachment at an internal address
+	shelf.ENOTFOUND:     {http.StatusNotFound, "not_found"},
+	shelf.ECONFLICT:     {http.StatusConflict, "conflict"},
+	shelf.EGONE:         {http.StatusGone, "gone"},
+	shelf.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "too_large"},
+	shelf.EINTERNAL:     {http.StatusInternalServerError, "internal"},
+	shelf.EUNAVAILABLE:  {http.StatusServiceUnavailable, "unavailable"},
+	shelf.ETIMEOUT:      {http.StatusGatewayTimeout, "timeout"},
+	shelf.EINSUFFICIENT: {http.StatusInsufficientStorage, "insufficient_storage"},
+}
+
+// Answers that come from the router rather than the core, and the fixed
+// message of an internal error.
+const (
+	codeMethodNotAllowed = "method_not_allowed"
+	msgInternal          = "internal error"
+)
+
+// writeError answers err in the dialect's error envelope. It is also the
+// dialect's WriteError, which the auth middleware calls for 401 and 403.
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	h.srv.LogError(r, err)
+	code := shelf.ErrorCode(err)
+	we, ok := wireErrors[code]
+	if !ok {
+		code, we = shelf.EINTERNAL, wireErrors[shelf.EINTERNAL]
+	}
+	msg := shelf.ErrorMessage(err)
+	switch code {
+	case shelf.EUNAUTHORIZED:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="shelf"`)
+	case shelf.EINTERNAL:
+		msg = msgInternal
+	}
+	writeFailure(w, we.status, we.code, msg)
+}
+
+func writeFailure(w http.ResponseWriter, status int, code, msg string) {
+	shelfhttp.WriteJSON(w, status, failure{OK: false, Error: errorBody{Code: code, Message: msg}})
+}
+
+// ingested is the answer of POST /sources/api/ingest.
+type ingested struct {
+	OK           bool   `json:"ok"`
+	Status       string `json:"status"` // indexed or unchanged
+	SourceID     string `json:"source_id"`
+	SourceItemID string `json:"source_item_id"`
+	VersionID    string `json:"version_id"`
+	// Attachments is present only when the request carried the field.
+	Attachments *[]attachmentResult `json:"attachments,omitempty"`
+}
+
+type attachmentResult struct {
+	URL          string `json:"url"`
+	Filename     string `json:"filename"`
+	Status       string `json:"status"` // indexed, unchanged or failed
+	SourceItemID string `json:"source_item_id,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
+// listed is the answer of GET /sources/api/items.
+type listed struct {
+	OK    bool   `json:"ok"`
+	Count int    `json:"count"`
+	Items []item `json:"items"`
+}
+
+// Delete behaviours, as the list shows them.
+const (
+	behaviorHardDelete = "hard_delete"
+	behaviorHide       = "hide"
+)
+
+// item is an ingested item as the list shows it: the documented fields,
+// then Shelf's extras.
+type item struct {
+	ID             string          `json:"id"`
+	ExternalID     *string         `json:"external_id"` // null for an item keyed by path
+	SourceName     string          `json:"source_name"`
+	SourceType     string          `json:"source_type"`
+	Title          string          `json:"title"`
+	Scope          string          `json:"scope"`
+	Hidden         bool            `json:"hidden"`
+	DeleteBehavior string          `json:"delete_behavior"`
+	SourceID       string          `json:"source_id"`
+	Path           string          `json:"path"`
+	Metadata       json.RawMessage `json:"metadata"` // an object, or null
+	Version        int64           `json:"version"`  // the head version's number
+	VersionID      string          `json:"version_id"`
+	ContentType    string          `json:"content_type"`
+	Size           int64           `json:"size"`
+	SHA256         string          `json:"sha256"`
+	CreatedAt      string          `json:"created_at"`
+	UpdatedAt      string          `json:"updated_at"`
+}
+
+func toItem(f library.Found) item {
+	it := f.Item
+	out := item{ID: it.ID, ExternalID: nullable(it.ExternalID), Title: it.Title, Scope: it.Scope,
+		Hidden: it.Hidden, Path: it.Path, Metadata: it.Metadata, Version: it.Head,
+		ContentType: it.ContentType, Size: it.Size, SHA256: it.Hash,
+		CreatedAt: timestamp(it.CreatedAt), UpdatedAt: timestamp(it.UpdatedAt)}
+	if f.Version != nil {
+		out.VersionID = f.Version.ID
+	}
+	if f.Source != nil {
+		out.SourceID, out.SourceName, out.SourceType = f.Source.ID, f.Source.Name, f.Source.SourceType
+		out.DeleteBehavior = deleteBehavior(f.Source)
+	}
+	return out
+}
+
+// deleteBehavior names what RemoveItems does to the items of src.
+func deleteBehavior(src *shelf.Library) string {
+	if library.HardDeletes(src) {
+		return behaviorHardDelete
+	}
+	return behaviorHide
+}
+
+// removed is the answer of DELETE /sources/api/items.
+type removed struct {
+	OK          bool      `json:"ok"`
+	Matched     int       `json:"matched"`
+	HardDeleted []removal `json:"hard_deleted"`
+	Hidden      []removal `json:"hidden"`
+}
+
+type removal struct {
+	ID         string  `json:"id"`
+	ExternalID *string `json:"external_id"`
+	SourceName string  `json:"source_name"`
+	Path       string  `json:"path"`
+}
+
+func toRemovals(fs []library.Found) []removal {
+	out := make([]removal, len(fs))
+	for i, f := range fs {
+		out[i] = removal{ID: f.Item.ID, ExternalID: nullable(f.Item.ExternalID), Path: f.Item.Path}
+		if f.Source != nil {
+			out[i].SourceName = f.Source.Name
+		}
+	}
+	return out
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// timestamp formats t as RFC 3339 in UTC with the store's full precision,
+// so that a created_at read from the list can be sent back as a bound.
+func timestamp(t time.Time) string {
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// timeLayouts are the ISO 8601 forms created_after and created_before
+// take: RFC 3339 (with or without fractional seconds), a date and time
+// without an offset (UTC), and a plain date (its midnight, UTC).
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"}
+
+// parseTime parses a time bound; "" is no bound. In a query string an
+// unencoded "+" of an offset arrives as a space, which is read back as "+".
+func parseTime(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, s := range []string{v, strings.Replace(v, " ", "+", 1)} {
+		for _, layout := range timeLayouts {
+			if t, err := time.Parse(layout, s); err == nil {
+				return t.UTC(), nil
+			}
+		}
+	}
+	return time.Time{}, shelf.Errorf(shelf.EINVALID,
+		"%s must be an ISO 8601 time (2026-06-09T10:00:00Z, 2026-06-09T19:00:00+09:00) or a date (2026-06-09), not %q", name, truncate(v, 64))
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// nonEmpty drops the empty strings of a list of ids.
+func nonEmpty(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// jsonSpace is the white space JSON allows around a value.
+const jsonSpace = " \t\r\n"
+
+// decodeContent turns the content field into bytes and a content type: a
+// JSON string is its UTF-8 text, typed by name's extension (text/plain
+// when it has none); a JSON object or array is stored compact, as
+// application/json. Anything else (a number, a boolean, null) is refused.
+func decodeContent(raw json.RawMessage, name string) ([]byte, string, error) {
+	raw = bytes.Trim(raw, jsonSpace)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, "", shelf.Errorf(shelf.EINVALID, "content (or text) is required: a string, or a JSON object or array")
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, "", shelf.Errorf(shelf.EINVALID, "content is not a valid JSON string")
+		}
+		return []byte(s), textType(name), nil
+	case '{', '[':
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return nil, "", shelf.Errorf(shelf.EINVALID, "content is not valid JSON")
+		}
+		return buf.Bytes(), "application/json", nil
+	}
+	return nil, "", shelf.Errorf(shelf.EINVALID, "content must be a string, or a JSON object or array")
+}
+
+// textType types text content by its name's extension: Markdown is
+// text/markdown (whatever the host's MIME tables say), other known
+// extensions take their registered type, and the rest is plain text.
+// Text types say their charset, since a JSON string is UTF-8.
+func textType(name string) string {
+	const plain = "text/plain; charset=utf-8"
+	ext := strings.ToLower(path.Ext(name))
+	switch ext {
+	case "":
+		return plain
+	case ".md", ".markdown":
+		return "text/markdown; charset=utf-8"
+	}
+	ct := mime.TypeByExtension(ext)
+	if ct == "" {
+		return plain
+	}
+	if strings.HasPrefix(ct, "text/") && !strings.Contains(ct, "charset=") {
+		ct += "; charset=utf-8"
+	}
+	return ct
+}
+
+// decodePath reads the path field: a string as it is, or an array of
+// segments joined with "/". A segment holding "/" is refused, so an array
+// always means exactly the folders it lists; the segments' own rules are
+// the core's.
+func decodePath(raw json.RawMessage) (string, error) {
+	raw = bytes.Trim(raw, jsonSpace)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", shelf.Errorf(shelf.EINVALID, "path is not a valid JSON string")
+		}
+		return s, nil
+	case '[':
+		var segs []string
+		if err := json.Unmarshal(raw, &segs); err != nil {
+			return "", shelf.Errorf(shelf.EINVALID, "path must be a string or an array of strings")
+		}
+		if len(segs) == 0 {
+			return "", shelf.Errorf(shelf.EINVALID, "path must have at least one segment")
+		}
+		for i, s := range segs {
+			switch {
+			case s == "":
+				return "", shelf.Errorf(shelf.EINVALID, "path segment %d is empty", i+1)
+			case strings.Contains(s, "/"):
+				return "", shelf.Errorf(shelf.EINVALID, "path segment %d must not contain \"/\"", i+1)
+			}
+		}
+		return strings.Join(segs, "/"), nil
+	}
+	return "", shelf.Errorf(shelf.EINVALID, "path must be a string or an array of strings")
+}
