@@ -29,8 +29,15 @@ func (s *Server) nativeRoutes() {
 	s.Handle("DELETE /v1/items/{id}", shelf.ScopeWrite, d, s.deleteItem)
 	s.Handle("GET /v1/items/{id}/children", shelf.ScopeRead, d, s.listChildren)
 	s.Handle("GET /v1/items/{id}/content", shelf.ScopeRead, d, s.getContent)
+	s.Handle("GET /v1/items/{id}/versions", shelf.ScopeRead, d, s.listVersions)
+	s.Handle("GET /v1/items/{id}/versions/{n}/content", shelf.ScopeRead, d, s.getVersionContent)
+	s.Handle("POST /v1/items/{id}/versions/{n}/restore", shelf.ScopeWrite, d, s.restoreVersion)
 	s.Handle("PUT /v1/items/{id}/xattrs", shelf.ScopeWrite, d, s.setXAttrs)
 	s.Handle("DELETE /v1/items/{id}/xattrs", shelf.ScopeWrite, d, s.deleteXAttrs)
+
+	s.Handle("PUT /v1/files/{path...}", shelf.ScopeWrite, d, s.writeFile)
+	s.Handle("POST /v1/files/{path...}", shelf.ScopeWrite, d, s.writeFile)
+	s.Handle("POST /v1/sources", shelf.ScopeWrite, d, s.createSource)
 
 	s.Handle("POST /v1/uploads", shelf.ScopeWrite, d, s.createUpload)
 	s.Handle("GET /v1/uploads/{id}", shelf.ScopeWrite, d, s.getUpload)
@@ -150,7 +157,7 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Type != "" && req.Type != string(shelf.TypeFolder) {
-		s.nativeError(w, r, shelf.Errorf(shelf.EINVALID, `type must be "folder"; files are made with POST /v1/uploads and finalize`))
+		s.nativeError(w, r, shelf.Errorf(shelf.EINVALID, `type must be "folder"; files are written with PUT or POST /v1/files/{path}, or POST /v1/uploads and finalize`))
 		return
 	}
 	parent, err := s.itemID(r, req.ParentID)
@@ -248,13 +255,18 @@ func (s *Server) listChildren(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getContent(w http.ResponseWriter, r *http.Request) {
 	var version int64
 	if v := r.URL.Query().Get("version"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			s.nativeError(w, r, shelf.Errorf(shelf.EINVALID, "version must be a positive integer"))
+		n, err := versionNumber(v)
+		if err != nil {
+			s.nativeError(w, r, err)
 			return
 		}
 		version = n
 	}
+	s.serveContent(w, r, version)
+}
+
+// serveContent streams version (0: the head) of the item the path names.
+func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, version int64) {
 	id, err := s.itemID(r, r.PathValue("id"))
 	if err != nil {
 		s.nativeError(w, r, err)
@@ -266,6 +278,120 @@ func (s *Server) getContent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.ServeVersion(w, r, it.Name, v)
+}
+
+// versionNumber parses a version number: a positive integer.
+func versionNumber(v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, shelf.Errorf(shelf.EINVALID, "version must be a positive integer")
+	}
+	return n, nil
+}
+
+func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
+	id, err := s.itemID(r, r.PathValue("id"))
+	if err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	vs, err := s.svc.Versions(r.Context(), id)
+	if err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	if vs == nil {
+		vs = []*shelf.Version{}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"versions": vs})
+}
+
+func (s *Server) getVersionContent(w http.ResponseWriter, r *http.Request) {
+	n, err := versionNumber(r.PathValue("n"))
+	if err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	s.serveContent(w, r, n)
+}
+
+// restoreVersion makes an old version's bytes the head, as a new version.
+func (s *Server) restoreVersion(w http.ResponseWriter, r *http.Request) {
+	n, err := versionNumber(r.PathValue("n"))
+	if err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	id, err := s.itemID(r, r.PathValue("id"))
+	if err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	up, err := s.svc.RestoreVersion(r.Context(), id, n)
+	if err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, upserted(up))
+}
+
+// upserted is the native shape of a write by path or a restore.
+func upserted(up *library.Upserted) map[string]any {
+	return map[string]any{"status": up.Status, "item": up.Item, "version": up.Version}
+}
+
+// writeFile writes the file at a path of the default library (or of
+// ?library=<id>) from the bytes the request carries in any of the forms
+// RequestFileBody reads: 201 for a new file, 200 for a new version or
+// unchanged bytes.
+func (s *Server) writeFile(w http.ResponseWriter, r *http.Request) {
+	path := r.PathValue("path")
+	// The core checks the path again; checking it first refuses a bad one
+	// before a URL is fetched or a body read.
+	if _, err := library.CleanPath(path); err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	fb, err := s.RequestFileBody(w, r)
+	if err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	defer fb.Close()
+	up, err := s.svc.WriteFile(r.Context(), library.FileWrite{LibraryID: r.URL.Query().Get("library"), Path: path,
+		Body: fb.Body, Size: fb.Size, ContentType: fb.ContentType})
+	if err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if up.Status == library.StatusIndexed && up.Version != nil && up.Version.Number == 1 {
+		status = http.StatusCreated
+		w.Header().Set("Location", "/v1/items/"+up.Item.ID)
+	}
+	WriteJSON(w, status, upserted(up))
+}
+
+// createSource makes a source library; a type other than "api" (the
+// default) names a connector, whose items are hidden rather than deleted.
+func (s *Server) createSource(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	if err := DecodeJSON(w, r, s.opts.MaxJSONBytes, &req); err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	if req.Type == "" {
+		req.Type = library.SourceAPI
+	}
+	l, err := s.svc.CreateSource(r.Context(), req.Name, req.Type)
+	if err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusCreated, l)
 }
 
 func (s *Server) setXAttrs(w http.ResponseWriter, r *http.Request) {

@@ -13,11 +13,13 @@ s, i, b = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
 smap = {"type": "object", "additionalProperties": {"type": "string"}}
 
 schemas = {
-    "Error": obj({"error": obj({"code": {"type": "string", "enum": ["invalid", "not_found", "conflict", "too_large", "forbidden", "unauthorized", "unavailable", "internal", "insufficient", "gone", "not_supported"]}, "message": s}, ["code", "message"])}, ["error"]),
+    "Error": obj({"error": obj({"code": {"type": "string", "enum": ["invalid", "not_found", "conflict", "too_large", "forbidden", "unauthorized", "unavailable", "internal", "insufficient", "gone", "not_supported", "timeout"]}, "message": s}, ["code", "message"])}, ["error"]),
     "Workspace": obj({"id": s, "name": s, "created_at": {"type": "string", "format": "date-time"}}),
     "Key": obj({"id": s, "workspace_id": s, "name": s, "scopes": {"type": "array", "items": {"type": "string", "enum": ["read", "write", "admin"]}}, "created_at": {"type": "string", "format": "date-time"}, "key": {"type": "string", "description": "the secret; only in the response that creates the key"}}),
-    "Library": obj({"id": s, "workspace_id": s, "slug": s, "name": s, "kind": s, "embedded": b, "shared": b, "root_id": s}),
-    "Item": obj({"id": s, "workspace_id": s, "library_id": s, "parent_id": s, "type": {"type": "string", "enum": ["folder", "file"]}, "name": s, "path": s, "x_attrs": smap, "version": i, "size": i, "sha256": s, "content_type": s, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}),
+    "Library": obj({"id": s, "workspace_id": s, "slug": s, "name": s, "kind": {"type": "string", "enum": ["default", "source", "space", "library"]}, "embedded": b, "shared": b, "root_id": s, "source_type": {"type": "string", "description": "for a source: `api`, or the connector it comes from"}, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}),
+    "Item": obj({"id": s, "workspace_id": s, "library_id": s, "parent_id": s, "type": {"type": "string", "enum": ["folder", "file"]}, "name": s, "path": s, "x_attrs": smap, "version": i, "size": i, "sha256": s, "content_type": s, "external_id": s, "title": s, "scope": {"type": "string", "enum": ["workspace", "private"]}, "metadata": {"type": "object"}, "hidden": b, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}),
+    "Version": obj({"id": s, "item_id": s, "version": i, "sha256": s, "size": i, "content_type": s, "created_at": {"type": "string", "format": "date-time"}}),
+    "Written": obj({"status": {"type": "string", "enum": ["indexed", "unchanged"], "description": "`indexed`: a new file or a new version; `unchanged`: the bytes equal the head's, no version made"}, "item": ref("Item"), "version": ref("Version")}, ["status", "item", "version"]),
     "Upload": obj({"id": s, "size": i, "part_size": i, "state": {"type": "string", "enum": ["open", "committing", "done"]}, "sha256": s, "item_id": s, "version": i, "expires_at": {"type": "string", "format": "date-time"}}),
     "PartURL": obj({"number": i, "size": i, "upload_url": {"type": "string", "description": "pre-signed PUT URL; needs no Authorization header"}}),
     "Part": obj({"number": i, "size": i, "etag": s, "received_at": {"type": "string", "format": "date-time"}}),
@@ -33,6 +35,14 @@ def op(summary, scope, ok, body=None, params=(), status="200", desc=None):
 
 pid = lambda n="id", d="item id, or `root` for the default library's root": {"name": n, "in": "path", "required": True, "schema": s, "description": d}
 q = lambda n, sch, d: {"name": n, "in": "query", "schema": sch, "description": d}
+
+error_response = {"description": "client error", "content": {"application/json": {"schema": ref("Error")}}}
+content_responses = {"200": {"description": "the bytes"}, "206": {"description": "a range"}, "304": {"description": "not modified"}, "4XX": error_response}
+written_responses = {"201": {"description": "a new file", "headers": {"Location": {"schema": s}}, "content": {"application/json": {"schema": ref("Written")}}},
+                     "200": {"description": "a new version, or unchanged", "content": {"application/json": {"schema": ref("Written")}}},
+                     "4XX": error_response}
+file_params = [{"name": "path", "in": "path", "required": True, "schema": s, "description": "the file's path in the library, slash-separated; it spans the rest of the URL (segments percent-encoded)"},
+               q("library", s, "library id; default: the caller's default library")]
 
 paths = {
     "/v1/openapi.json": {"get": op("This document", "read", {"type": "object"})},
@@ -51,11 +61,28 @@ paths = {
         "delete": op("Delete an item; folders recursively, in one transaction", "write", obj({"deleted": i}), params=[pid()]),
     },
     "/v1/items/{id}/children": {"get": op("List a folder's children in name order (keyset paging)", "read", obj({"items": {"type": "array", "items": ref("Item")}, "next_cursor": s}), params=[pid(), q("limit", i, "1-1000, default 100"), q("cursor", s, "next_cursor of the previous page")])},
-    "/v1/items/{id}/content": {"get": {**op("Stream a file's content (Range, If-None-Match)", "read", None, params=[pid(), q("version", i, "default: the head")]), "responses": {"200": {"description": "the bytes"}, "206": {"description": "a range"}, "304": {"description": "not modified"}, "4XX": {"description": "client error", "content": {"application/json": {"schema": ref("Error")}}}}}},
+    "/v1/items/{id}/content": {"get": {**op("Stream a file's content (Range, If-None-Match)", "read", None, params=[pid(), q("version", i, "default: the head")]), "responses": content_responses}},
+    "/v1/items/{id}/versions": {"get": op("List a file's versions, newest first", "read", obj({"versions": {"type": "array", "items": ref("Version")}}), params=[pid()], desc="A folder is 400 `not_supported`.")},
+    "/v1/items/{id}/versions/{n}/content": {"get": {**op("Stream one version's content (Range, If-None-Match)", "read", None, params=[pid(), pid("n", "version number, 1-based")]), "responses": content_responses}},
+    "/v1/items/{id}/versions/{n}/restore": {"post": op("Restore a version: its bytes become a new head version; history is never rewritten", "write", ref("Written"), params=[pid(), pid("n", "version number, 1-based")], desc="Restoring bytes equal to the head's is `unchanged` and makes no version.")},
     "/v1/items/{id}/xattrs": {
         "put": op("Merge x_attrs", "write", ref("Item"), obj({"x_attrs": smap}, ["x_attrs"]), params=[pid()]),
         "delete": op("Delete x_attrs keys", "write", ref("Item"), params=[pid(), q("key", s, "repeatable or comma-separated")]),
     },
+    "/v1/files/{path}": {
+        "put": {**op("Write the file at a path from the raw request body", "write", ref("Written"), params=file_params,
+                     desc="The Content-Type is the file's (none, or application/octet-stream: inferred from the extension); the body streams, the size limit holds while reading, and a Content-Length over it is 413 before the body is read. Folders above the path are made; a folder at the path is 400, a file in the way of a folder 409."),
+                "requestBody": {"required": True, "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": written_responses},
+        "post": {**op("Write the file at a path from a form's `file` part, or from a URL (http(s), fetched by the server, or data:)", "write", ref("Written"), params=file_params,
+                      desc="`multipart/form-data`: the part named `file` (its Content-Type is the file's; at most 1000 parts, other parts skipped). `application/json` `{\"url\"}` or `text/uri-list` with one URL: an http(s) URL is fetched under the server's rules (internal addresses 403), a data: URL decoded as it streams."),
+                 "requestBody": {"required": True, "content": {
+                     "multipart/form-data": {"schema": obj({"file": {"type": "string", "format": "binary"}}, ["file"])},
+                     "application/json": {"schema": obj({"url": {"type": "string", "description": "http(s) or data: URL"}}, ["url"])},
+                     "text/uri-list": {"schema": {"type": "string", "description": "one URL; # starts a comment line"}}}},
+                 "responses": written_responses},
+    },
+    "/v1/sources": {"post": op("Create a source library of a type (`api`, or a connector's name, whose items are hidden rather than deleted)", "write", ref("Library"), obj({"name": s, "type": {"type": "string", "default": "api"}}, ["name"]), status="201", desc="A name in use is 409.")},
     "/v1/uploads": {"post": op("Start a chunked upload; the server picks the part layout", "write", obj({"upload": ref("Upload"), "parts": {"type": "array", "items": ref("PartURL")}}), obj({"size": i}, ["size"]), status="201")},
     "/v1/uploads/{id}": {
         "get": op("Upload status: parts received, fresh URLs for the missing ones", "write", obj({"upload": ref("Upload"), "received": {"type": "array", "items": ref("Part")}, "missing": {"type": "array", "items": ref("PartURL")}}), params=[pid(d="upload id")]),

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/shelfmem/shelf"
@@ -26,7 +27,17 @@ const (
 type Store struct {
 	writer *sql.DB // one connection; every Update runs on it
 	reader *sql.DB // query-only connections for View
+
+	// Group commit: Updates queue here, and one goroutine runs whatever
+	// has queued up in one transaction, each Update inside its own
+	// savepoint, so many writers share one commit (and one fsync).
+	updates chan *update
+	stop    chan struct{}
+	stopped chan struct{}
 }
+
+// maxBatch caps the Updates that share one commit.
+const maxBatch = 128
 
 var _ shelf.Store = (*Store)(nil)
 
@@ -66,7 +77,10 @@ func Open(path string) (*Store, error) {
 		writer.Close()
 		return nil, classify(err, "open")
 	}
-	return &Store{writer: writer, reader: reader}, nil
+	s := &Store{writer: writer, reader: reader, updates: make(chan *update, maxBatch),
+		stop: make(chan struct{}), stopped: make(chan struct{})}
+	go s.commitLoop()
+	return s, nil
 }
 
 // dsn returns a file: URI for path with params. The path is escaped so that
@@ -97,6 +111,8 @@ func checkWriter(ctx context.Context, db *sql.DB) error {
 // Close closes both connection pools. Call it once every View and Update
 // has returned.
 func (s *Store) Close() error {
+	close(s.stop)
+	<-s.stopped
 	return shelf.Wrap(errors.Join(s.reader.Close(), s.writer.Close()), "sqlite: close")
 }
 
@@ -115,25 +131,169 @@ func (s *Store) View(ctx context.Context, fn func(shelf.Tx) error) error {
 }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection
-// and commits when fn returns nil. It returns fn's error unchanged after
-// rolling back, and a failed commit as an error; when it returns nil the
-// commit is on disk. If fn panics, the transaction is rolled back and the
-// panic goes on.
+// and commits when fn returns nil. It returns fn's error unchanged, with
+// fn's writes rolled back, and a failed commit as an error; when it returns
+// nil the commit is on disk. If fn panics, its writes are rolled back and
+// the panic goes on in the caller.
+//
+// Concurrent Updates are committed in groups: the writer runs each queued
+// fn in turn inside one transaction, each within its own savepoint, and
+// commits once for all. Each fn still sees the writes of those before it
+// and is all-or-nothing on its own; only the fsync is shared. fn runs on
+// the writer's goroutine, and its queries are not interrupted when ctx
+// ends (an interrupt would roll back the whole group); an Update whose ctx
+// has ended before its turn is not run.
 func (s *Store) Update(ctx context.Context, fn func(shelf.Tx) error) error {
-	t, err := s.writer.BeginTx(ctx, nil)
+	u := &update{ctx: ctx, fn: fn, done: make(chan struct{})}
+	select {
+	case s.updates <- u:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-u.done
+	if u.panic != nil {
+		panic(u.panic)
+	}
+	return u.err
+}
+
+// update is one queued Update and, once done is closed, its outcome.
+type update struct {
+	ctx   context.Context
+	fn    func(shelf.Tx) error
+	done  chan struct{}
+	err   error
+	panic any
+}
+
+// commitLoop runs the queued Updates, a group at a time, until Close.
+func (s *Store) commitLoop() {
+	defer close(s.stopped)
+	for {
+		var first *update
+		select {
+		case first = <-s.updates:
+		case <-s.stop:
+			return
+		}
+		group := []*update{first}
+	gather:
+		for len(group) < maxBatch {
+			select {
+			case u := <-s.updates:
+				group = append(group, u)
+			default:
+				break gather
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup runs a group in one transaction. If the transaction itself
+// fails (a savepoint cannot be rolled back, or the commit fails), the
+// group is rolled back and each Update that had succeeded runs again in a
+// transaction of its own, so one writer's failure never becomes another's.
+func (s *Store) commitGroup(group []*update) {
+	if len(group) > 1 {
+		ran, err := s.runGroup(group)
+		if err == nil {
+			for _, u := range group {
+				close(u.done)
+			}
+			return
+		}
+		for _, u := range ran {
+			close(u.done) // failed on their own; their outcome stands
+		}
+		var again []*update
+		for _, u := range group {
+			if !slices.Contains(ran, u) {
+				again = append(again, u)
+			}
+		}
+		group = again
+	}
+	for _, u := range group {
+		u.err, u.panic = nil, nil
+		if _, err := s.runGroup([]*update{u}); err != nil && u.err == nil && u.panic == nil {
+			u.err = err
+		}
+		close(u.done)
+	}
+}
+
+// runGroup runs the updates in one transaction, each in a savepoint. It
+// returns the updates whose own fn failed (their err or panic is set) and
+// an error when the transaction as a whole failed.
+func (s *Store) runGroup(group []*update) (failed []*update, err error) {
+	t, err := s.writer.BeginTx(context.Background(), nil)
 	if err != nil {
-		return classify(err, "begin transaction")
+		return nil, classify(err, "begin transaction")
 	}
 	defer t.Rollback() // a no-op after a successful Commit
-	if err := fn(&tx{t}); err != nil {
-		return err
+	for _, u := range group {
+		if err := u.ctx.Err(); err != nil {
+			u.err = err
+			failed = append(failed, u)
+			continue
+		}
+		if _, err := t.Exec("SAVEPOINT u"); err != nil {
+			return failed, classify(err, "savepoint")
+		}
+		u.err, u.panic = call(u.fn, &tx{detached{t}})
+		if u.err != nil || u.panic != nil {
+			failed = append(failed, u)
+			if _, err := t.Exec("ROLLBACK TO u"); err != nil {
+				return failed, classify(err, "rollback to savepoint")
+			}
+		}
+		if _, err := t.Exec("RELEASE u"); err != nil {
+			return failed, classify(err, "release savepoint")
+		}
 	}
-	return classify(t.Commit(), "commit")
+	if err := t.Commit(); err != nil {
+		return failed, classify(err, "commit")
+	}
+	return failed, nil
+}
+
+// call runs fn, turning a panic into a value to re-panic with.
+func call(fn func(shelf.Tx) error, t shelf.Tx) (err error, p any) {
+	defer func() {
+		if r := recover(); r != nil {
+			p = r
+		}
+	}()
+	return fn(t), nil
+}
+
+// detached runs a write transaction's statements with contexts that do not
+// end: cancelling one Update must not interrupt the group it shares.
+type detached struct{ t *sql.Tx }
+
+func (d detached) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return d.t.ExecContext(context.WithoutCancel(ctx), q, args...)
+}
+
+func (d detached) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return d.t.QueryContext(context.WithoutCancel(ctx), q, args...)
+}
+
+func (d detached) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return d.t.QueryRowContext(context.WithoutCancel(ctx), q, args...)
+}
+
+// querier is what a tx runs statements on.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
 // tx implements shelf.Tx on one database/sql transaction.
 type tx struct {
-	tx *sql.Tx
+	tx querier
 }
 
 var _ shelf.Tx = (*tx)(nil)
