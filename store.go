@@ -123,6 +123,17 @@ type Tx interface {
 	// Parts lists an upload's parts by number.
 	Parts(ctx context.Context, uploadID string) ([]*Part, error)
 
+	// PutInlineBlob keeps a small blob's bytes in the store itself, named by
+	// their hash; putting a hash that is there already is a no-op.
+	PutInlineBlob(ctx context.Context, hash string, data []byte) error
+	// InlineBlob returns a small blob's bytes, or ENOTFOUND.
+	InlineBlob(ctx context.Context, hash string) ([]byte, error)
+	// DeleteUnreferencedInlineBlobs deletes the inline blobs no version
+	// names, at most limit, and returns how many it deleted.
+	DeleteUnreferencedInlineBlobs(ctx context.Context, limit int) (int, error)
+	// WalkInlineBlobs calls fn for every inline blob, for fsck.
+	WalkInlineBlobs(ctx context.Context, fn func(hash string, data []byte) error) error
+
 	// BlobReferenced reports whether any version or upload names hash.
 	BlobReferenced(ctx context.Context, hash string) (bool, error)
 	// WalkBlobRefs calls fn once for every hash a version or an upload

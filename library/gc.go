@@ -92,7 +92,25 @@ func (s *Service) sweepUpload(ctx context.Context, u *shelf.Upload, now time.Tim
 // GC deletes blobs that no version or upload references and that are
 // older than BlobGrace. A blob written or re-put within the grace period is
 // kept even when unreferenced, since its version may be about to commit.
+// Inline blobs are written in their version's transaction, so those no
+// version names are deleted at once.
 func (s *Service) GC(ctx context.Context) (int, error) {
+	deleted := 0
+	for {
+		var n int
+		err := s.store.Update(ctx, func(tx shelf.Tx) error {
+			var err error
+			n, err = tx.DeleteUnreferencedInlineBlobs(ctx, 1000)
+			return err
+		})
+		if err != nil {
+			return deleted, err
+		}
+		deleted += n
+		if n < 1000 {
+			break
+		}
+	}
 	cutoff := s.now().Add(-s.cfg.BlobGrace)
 	var old []string
 	err := s.blobs.Walk(ctx, func(b shelf.BlobInfo) error {
@@ -102,9 +120,8 @@ func (s *Service) GC(ctx context.Context) (int, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return deleted, err
 	}
-	deleted := 0
 	for _, h := range old {
 		var used bool
 		err := s.store.View(ctx, func(tx shelf.Tx) error {
@@ -147,7 +164,25 @@ func (s *Service) Fsck(ctx context.Context, deep bool) ([]Problem, error) {
 	if err != nil {
 		return nil, err
 	}
+	inline := map[string]bool{}
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		return tx.WalkInlineBlobs(ctx, func(h string, data []byte) error {
+			inline[h] = true
+			if deep {
+				if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h {
+					add("corrupt_blob", "inline blob %s holds bytes whose SHA-256 is %x", h, sum)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
 	for _, h := range refs {
+		if inline[h] {
+			continue
+		}
 		if _, err := s.blobs.Stat(ctx, h); shelf.ErrorCode(err) == shelf.ENOTFOUND {
 			add("missing_blob", "blob %s is referenced but missing", h)
 		} else if err != nil {

@@ -3,6 +3,8 @@ package library
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -175,7 +177,7 @@ func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
 			return nil, attachmentError(i, err)
 		}
 	}
-	ref, err := s.putBlob(ctx, d.Content, d.Size, true)
+	c, err := s.putBlob(ctx, d.Content, d.Size, true)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +191,7 @@ func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
 		if err != nil {
 			return err
 		}
-		if out, err = s.upsertTx(ctx, tx, p, src, &d, ref); err != nil {
+		if out, err = s.upsertTx(ctx, tx, p, src, &d, &c); err != nil {
 			return err
 		}
 		out.Source = src
@@ -203,7 +205,7 @@ func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
 			if len(a.doc.Path) > MaxPathBytes {
 				return attachmentError(i, shelf.Errorf(shelf.EINVALID, "the attachment's path would be longer than %d bytes", MaxPathBytes))
 			}
-			up, err := s.upsertTx(ctx, tx, p, src, &a.doc, a.ref)
+			up, err := s.upsertTx(ctx, tx, p, src, &a.doc, &a.c)
 			if err != nil {
 				return attachmentError(i, err)
 			}
@@ -219,7 +221,7 @@ func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
 type fetched struct {
 	url string
 	doc Doc
-	ref shelf.BlobRef
+	c   content
 	err string
 }
 
@@ -249,7 +251,7 @@ func (s *Service) fetchAttachment(ctx context.Context, d *Doc, i int, a Attachme
 	resp, err := s.cfg.Fetcher.Fetch(ctx, a.URL)
 	if err == nil {
 		defer resp.Body.Close()
-		f.ref, err = s.putBlob(ctx, resp.Body, resp.Size, false)
+		f.c, err = s.putBlob(ctx, resp.Body, resp.Size, false)
 	}
 	name := a.Filename
 	if name == "" && resp != nil {
@@ -293,23 +295,65 @@ func attachmentError(i int, err error) error {
 	return &shelf.Error{Code: code, Message: fmt.Sprintf("attachment %d: %s", i+1, shelf.ErrorMessage(err)), Err: err}
 }
 
-// putBlob stores a body within the size limit; empty bodies are refused
-// when nonEmpty is set. The limit holds while reading, whatever size says.
-func (s *Service) putBlob(ctx context.Context, r io.Reader, size int64, nonEmpty bool) (shelf.BlobRef, error) {
+// content is bytes ready to become a version: a small body is held in
+// memory and goes into the store inline, in the version's own transaction
+// (one commit, no file); a larger one is already durable in the blob store.
+type content struct {
+	ref    shelf.BlobRef
+	inline []byte // non-nil when the bytes go inline
+}
+
+// saveTx writes inline bytes in the transaction that references them.
+func (c *content) saveTx(ctx context.Context, tx shelf.Tx) error {
+	if c.inline == nil {
+		return nil
+	}
+	return tx.PutInlineBlob(ctx, c.ref.Hash, c.inline)
+}
+
+// putBlob reads a body within the size limit: up to InlineMax bytes it
+// keeps in memory for the store, more it streams into the blob store. The
+// limit holds while reading, whatever size says; a size that the body
+// does not match is EINVALID. Empty bodies are refused when nonEmpty is set.
+func (s *Service) putBlob(ctx context.Context, r io.Reader, size int64, nonEmpty bool) (content, error) {
 	if size > s.cfg.MaxFileSize {
-		return shelf.BlobRef{}, shelf.Errorf(shelf.ETOOLARGE, "content of %d bytes exceeds the maximum of %d", size, s.cfg.MaxFileSize)
+		return content{}, shelf.Errorf(shelf.ETOOLARGE, "content of %d bytes exceeds the maximum of %d", size, s.cfg.MaxFileSize)
 	}
 	if nonEmpty && size == 0 {
-		return shelf.BlobRef{}, shelf.Errorf(shelf.EINVALID, "content is empty")
+		return content{}, shelf.Errorf(shelf.EINVALID, "content is empty")
 	}
-	ref, err := s.blobs.Put(ctx, &limitReader{r: r, left: s.cfg.MaxFileSize}, size)
+	lr := &limitReader{r: r, left: s.cfg.MaxFileSize}
+	var body io.Reader = lr
+	if max := int64(s.cfg.InlineMax); max > 0 && size <= max {
+		if size >= 0 {
+			max = size // a longer body is refused below
+		}
+		buf := make([]byte, max+1)
+		n, err := io.ReadFull(lr, buf)
+		fits := err == io.EOF || err == io.ErrUnexpectedEOF
+		switch {
+		case err != nil && !fits:
+			return content{}, err
+		case size >= 0 && int64(n) != size:
+			return content{}, shelf.Errorf(shelf.EINVALID, "the body's length does not match the %d bytes declared", size)
+		case fits: // all of it is here
+			if nonEmpty && n == 0 {
+				return content{}, shelf.Errorf(shelf.EINVALID, "content is empty")
+			}
+			sum := sha256.Sum256(buf[:n])
+			return content{ref: shelf.BlobRef{Hash: hex.EncodeToString(sum[:]), Size: int64(n)}, inline: buf[:n:n]}, nil
+		default: // larger: what was read goes first
+			body = io.MultiReader(bytes.NewReader(buf), lr)
+		}
+	}
+	ref, err := s.blobs.Put(ctx, body, size)
 	if err != nil {
-		return shelf.BlobRef{}, err
+		return content{}, err
 	}
 	if nonEmpty && ref.Size == 0 {
-		return shelf.BlobRef{}, shelf.Errorf(shelf.EINVALID, "content is empty")
+		return content{}, shelf.Errorf(shelf.EINVALID, "content is empty")
 	}
-	return ref, nil
+	return content{ref: ref}, nil
 }
 
 // limitReader fails once more than left bytes are read, so an oversized
@@ -372,7 +416,8 @@ func (s *Service) CreateSource(ctx context.Context, name, typ string) (*shelf.Li
 // upsertTx writes ref as the content of the item d names in lib: by
 // external id, else by path. It makes the item (and the folders above its
 // path), adds a version, or finds the bytes unchanged.
-func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, d *Doc, ref shelf.BlobRef) (*Upserted, error) {
+func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, d *Doc, c *content) (*Upserted, error) {
+	ref := c.ref
 	ws := p.WorkspaceID
 	var it *shelf.Item
 	var err error
@@ -386,7 +431,7 @@ func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal,
 	}
 	now := s.now()
 	if it == nil {
-		return s.createAtTx(ctx, tx, p, lib, d, ref)
+		return s.createAtTx(ctx, tx, p, lib, d, c)
 	}
 	if it.Type != shelf.TypeFile {
 		return nil, shelf.Errorf(shelf.EINVALID, "%q is a folder", d.Path)
@@ -419,6 +464,9 @@ func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal,
 	} else {
 		v := &shelf.Version{ID: newID(), ItemID: it.ID, WorkspaceID: ws, Number: it.Head + 1,
 			Hash: ref.Hash, Size: ref.Size, ContentType: contentType(it.Name, d.ContentType), CreatedAt: now}
+		if err := c.saveTx(ctx, tx); err != nil {
+			return nil, err
+		}
 		if err := tx.CreateVersion(ctx, v); err != nil {
 			return nil, err
 		}
@@ -432,7 +480,8 @@ func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal,
 // createAtTx makes a new file for d: at d.Path (making its folders), or,
 // keyed by external id alone, at the source's root under a name made from
 // the external id.
-func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, d *Doc, ref shelf.BlobRef) (*Upserted, error) {
+func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, d *Doc, c *content) (*Upserted, error) {
+	ref := c.ref
 	var parent *shelf.Item
 	var name string
 	var err error
@@ -475,6 +524,9 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 	}
 	v := &shelf.Version{ID: newID(), ItemID: it.ID, WorkspaceID: p.WorkspaceID, Number: 1,
 		Hash: ref.Hash, Size: ref.Size, ContentType: it.ContentType, CreatedAt: now}
+	if err := c.saveTx(ctx, tx); err != nil {
+		return nil, err
+	}
 	if err := tx.CreateItem(ctx, it); err != nil {
 		return nil, err
 	}
@@ -588,13 +640,13 @@ func (s *Service) WriteFile(ctx context.Context, w FileWrite) (*Upserted, error)
 	if err != nil {
 		return nil, err
 	}
-	ref, err := s.putBlob(ctx, w.Body, w.Size, false)
+	c, err := s.putBlob(ctx, w.Body, w.Size, false)
 	if err != nil {
 		return nil, err
 	}
 	var out *Upserted
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
-		out, err = s.upsertTx(ctx, tx, p, lib, &d, ref)
+		out, err = s.upsertTx(ctx, tx, p, lib, &d, &c)
 		return err
 	})
 	return out, err

@@ -733,7 +733,8 @@ func TestVersionsAndRestore(t *testing.T) {
 }
 
 func TestRemoveItemsHidesOrDeletes(t *testing.T) {
-	e := newEnv(t, library.Config{UploadTTL: time.Minute, BlobGrace: time.Hour})
+	// Blobs in the blob store, so their collection can be watched.
+	e := newEnv(t, library.Config{UploadTTL: time.Minute, BlobGrace: time.Hour, InlineMax: -1})
 	ctx := e.ctx
 	gmail, err := e.svc.CreateSource(ctx, "Gmail", "gmail")
 	if err != nil || gmail.Kind != shelf.KindSource || gmail.SourceType != "gmail" || gmail.Name != "Gmail" {
@@ -1183,4 +1184,57 @@ func TestIngestOmittedFieldsKeep(t *testing.T) {
 	d.Scope = shelf.VisiblePrivate
 	_, err := e.svc.Ingest(signed, d)
 	wantCode(t, err, shelf.EFORBIDDEN)
+}
+
+// TestInlineContent: small contents live in the store, larger ones in the
+// blob store; both read back whole and by range, survive fsck, and the
+// inline ones are collected once no version names them.
+func TestInlineContent(t *testing.T) {
+	e := newEnv(t, library.Config{InlineMax: 64})
+	ctx := e.ctx
+	small := e.ingest(t, ctx, doc("small", "", "tiny body"))
+	large := e.ingest(t, ctx, doc("large", "", strings.Repeat("L", 65)))
+	if _, err := e.blobs.Stat(context.Background(), small.Item.Hash); shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		t.Fatalf("a 9-byte content went to the blob store: %v", err)
+	}
+	if _, err := e.blobs.Stat(context.Background(), large.Item.Hash); err != nil {
+		t.Fatalf("a 65-byte content is not in the blob store: %v", err)
+	}
+	if b := e.read(t, ctx, small.Item.ID); string(b) != "tiny body" {
+		t.Fatalf("inline content = %q", b)
+	}
+	_, v, _ := e.svc.Content(ctx, small.Item.ID, 0)
+	r, err := e.svc.Read(ctx, v, 5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, _ := io.ReadAll(r)
+	if string(part) != "bod" {
+		t.Fatalf("range of inline content = %q", part)
+	}
+	if _, err := e.svc.Read(ctx, v, 10, -1); shelf.ErrorCode(err) != shelf.EINVALID {
+		t.Fatalf("offset past the end: %v", err)
+	}
+	if p, err := e.svc.Fsck(context.Background(), true); err != nil || len(p) != 0 {
+		t.Fatalf("fsck = %v, %v", p, err)
+	}
+	// A declared size that the body does not match is refused.
+	d := doc("liar", "", "twelve bytes")
+	d.Size = 5
+	_, err = e.svc.Ingest(ctx, d)
+	wantCode(t, err, shelf.EINVALID)
+	// Deleted, and collected at the next GC.
+	if _, err := e.svc.RemoveItems(ctx, library.Selector{ExternalIDs: []string{"small"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.GC(context.Background()); err != nil || n != 1 {
+		t.Fatalf("GC = %d, %v; want the inline blob", n, err)
+	}
+	var inline int
+	e.store.View(context.Background(), func(tx shelf.Tx) error {
+		return tx.WalkInlineBlobs(context.Background(), func(string, []byte) error { inline++; return nil })
+	})
+	if inline != 0 {
+		t.Fatalf("%d inline blobs left", inline)
+	}
 }

@@ -39,6 +39,11 @@ type Config struct {
 	Hook func(point string)
 	// Logger receives the core's logs; default slog.Default().
 	Logger *slog.Logger
+	// InlineMax is the largest content (ingested documents, files written
+	// by path) kept inline in the metadata store rather than as a file in
+	// the blob store: one commit instead of a file, a rename and their
+	// fsyncs. Default 16 KiB; negative keeps everything in the blob store.
+	InlineMax int
 	// Fetcher reads the URLs clients give (attachments, uploads by URL).
 	// Nil: such requests are refused.
 	Fetcher shelf.Fetcher
@@ -60,6 +65,10 @@ func (c *Config) setDefaults() {
 	if c.BlobGrace <= c.UploadTTL {
 		c.BlobGrace = max(24*time.Hour, 2*c.UploadTTL)
 	}
+	if c.InlineMax == 0 {
+		c.InlineMax = 16 << 10
+	}
+	c.InlineMax = min(c.InlineMax, maxInlineEver)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -162,3 +162,54 @@ func (t *tx) WalkBlobRefs(ctx context.Context, fn func(hash string) error) error
 	}
 	return classify(rows.Err(), "blob references")
 }
+
+func (t *tx) PutInlineBlob(ctx context.Context, hash string, data []byte) error {
+	if data == nil {
+		data = []byte{}
+	}
+	_, err := t.tx.ExecContext(ctx, "INSERT INTO inline_blobs (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING", hash, data)
+	return classify(err, "inline blob")
+}
+
+func (t *tx) InlineBlob(ctx context.Context, hash string) ([]byte, error) {
+	var data []byte
+	err := t.tx.QueryRowContext(ctx, "SELECT data FROM inline_blobs WHERE hash = ?", hash).Scan(&data)
+	if err == nil && data == nil {
+		data = []byte{}
+	}
+	return data, classify(err, "inline blob")
+}
+
+// DeleteUnreferencedInlineBlobs finds the unreferenced rows through the
+// versions(hash) index.
+func (t *tx) DeleteUnreferencedInlineBlobs(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, invalid("limit %d is not positive", limit)
+	}
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM inline_blobs WHERE hash IN (
+		SELECT b.hash FROM inline_blobs b WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.hash = b.hash) LIMIT ?)`, limit)
+	if err != nil {
+		return 0, classify(err, "inline blob")
+	}
+	n, err := res.RowsAffected()
+	return int(n), classify(err, "inline blob")
+}
+
+func (t *tx) WalkInlineBlobs(ctx context.Context, fn func(hash string, data []byte) error) error {
+	rows, err := t.tx.QueryContext(ctx, "SELECT hash, data FROM inline_blobs ORDER BY hash")
+	if err != nil {
+		return classify(err, "inline blobs")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var hash string
+		var data []byte
+		if err := rows.Scan(&hash, &data); err != nil {
+			return classify(err, "inline blobs")
+		}
+		if err := fn(hash, data); err != nil {
+			return err
+		}
+	}
+	return classify(rows.Err(), "inline blobs")
+}

@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"ChildrenFilter", testChildrenFilter},
 		{"QueryItems", testQueryItems},
 		{"LibrariesByKind", testLibrariesByKind},
+		{"InlineBlobs", testInlineBlobs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
