@@ -173,6 +173,17 @@ func isHex(s string) bool {
 // defaultWorkspace returns the id of the default workspace, making it (and
 // its default library) on the first start.
 func (s *Service) defaultWorkspace(ctx context.Context) (string, error) {
+	if id, ok := s.defaultWS.Load().(string); ok {
+		return id, nil // it never changes once made
+	}
+	id, err := s.loadDefaultWorkspace(ctx)
+	if err == nil {
+		s.defaultWS.Store(id)
+	}
+	return id, err
+}
+
+func (s *Service) loadDefaultWorkspace(ctx context.Context) (string, error) {
 	var id string
 	err := s.store.View(ctx, func(tx shelf.Tx) error {
 		var err error

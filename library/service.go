@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,10 +85,11 @@ type Service struct {
 	cfg   Config
 	log   *slog.Logger
 
-	master  masterKey
-	signer  *signer
-	uploads keyedRW // one lock per upload: parts share it, finalize and sweep take it alone
-	parts   keyedRW // one lock per part, so two PUTs of one part do not interleave
+	master    masterKey
+	defaultWS atomic.Value // string: the default workspace's id, once known
+	signer    *signer
+	uploads   keyedRW // one lock per upload: parts share it, finalize and sweep take it alone
+	parts     keyedRW // one lock per part, so two PUTs of one part do not interleave
 }
 
 // Open returns the core over store and blobs, making what a first start

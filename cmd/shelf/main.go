@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only with --debug-addr
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -121,6 +122,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fetchTimeout := fs.Duration("fetch-timeout", fetch.DefaultTimeout, "how long fetching one URL may take")
 	sweepEvery := fs.Duration("sweep-interval", time.Minute, "how often expired uploads are removed")
 	gcEvery := fs.Duration("gc-interval", time.Hour, "how often unreferenced blobs are collected")
+	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -159,6 +161,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer cancelBG()
 	go housekeeping(bg, b.svc, log, *sweepEvery, *gcEvery)
 
+	if *debugAddr != "" {
+		go func() {
+			// http.DefaultServeMux holds net/http/pprof's handlers only.
+			if err := http.ListenAndServe(*debugAddr, http.DefaultServeMux); err != nil {
+				log.Error("debug server", "err", err)
+			}
+		}()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("shelf serving", "addr", ln.Addr().String(), "data", *data)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/shelfmem/shelf"
 
@@ -34,6 +36,13 @@ type Store struct {
 	updates chan *update
 	stop    chan struct{}
 	stopped chan struct{}
+
+	// stmts caches the writer's prepared statements by query text: the
+	// writer has one connection, so a statement prepared once serves every
+	// transaction, and no Update pays to compile its SQL again.
+	stmts  sync.Map // string → *sql.Stmt
+	nstmts atomic.Int64
+	noted  sync.Map // string → true: queries run unprepared in the last group
 }
 
 // maxBatch caps the Updates that share one commit.
@@ -113,6 +122,7 @@ func checkWriter(ctx context.Context, db *sql.DB) error {
 func (s *Store) Close() error {
 	close(s.stop)
 	<-s.stopped
+	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return shelf.Wrap(errors.Join(s.reader.Close(), s.writer.Close()), "sqlite: close")
 }
 
@@ -187,6 +197,7 @@ func (s *Store) commitLoop() {
 			}
 		}
 		s.commitGroup(group)
+		s.prepareNoted()
 	}
 }
 
@@ -232,23 +243,25 @@ func (s *Store) runGroup(group []*update) (failed []*update, err error) {
 		return nil, classify(err, "begin transaction")
 	}
 	defer t.Rollback() // a no-op after a successful Commit
+	d := detached{t: t, s: s}
+	ctx := context.Background()
 	for _, u := range group {
 		if err := u.ctx.Err(); err != nil {
 			u.err = err
 			failed = append(failed, u)
 			continue
 		}
-		if _, err := t.Exec("SAVEPOINT u"); err != nil {
+		if _, err := d.ExecContext(ctx, "SAVEPOINT u"); err != nil {
 			return failed, classify(err, "savepoint")
 		}
-		u.err, u.panic = call(u.fn, &tx{detached{t}})
+		u.err, u.panic = call(u.fn, &tx{d})
 		if u.err != nil || u.panic != nil {
 			failed = append(failed, u)
-			if _, err := t.Exec("ROLLBACK TO u"); err != nil {
+			if _, err := d.ExecContext(ctx, "ROLLBACK TO u"); err != nil {
 				return failed, classify(err, "rollback to savepoint")
 			}
 		}
-		if _, err := t.Exec("RELEASE u"); err != nil {
+		if _, err := d.ExecContext(ctx, "RELEASE u"); err != nil {
 			return failed, classify(err, "release savepoint")
 		}
 	}
@@ -269,19 +282,73 @@ func call(fn func(shelf.Tx) error, t shelf.Tx) (err error, p any) {
 }
 
 // detached runs a write transaction's statements with contexts that do not
-// end: cancelling one Update must not interrupt the group it shares.
-type detached struct{ t *sql.Tx }
+// end: cancelling one Update must not interrupt the group it shares. It
+// runs them as the writer's cached prepared statements.
+type detached struct {
+	t *sql.Tx
+	s *Store
+}
+
+// stmt returns the transaction's use of the cached statement for q, or
+// nil when q is not cached yet: the writer's one connection is busy with
+// the transaction, so q is noted and prepared once the group has
+// committed (prepareNoted).
+func (d detached) stmt(ctx context.Context, q string) *sql.Stmt {
+	if st, ok := d.s.stmts.Load(q); ok {
+		return d.t.StmtContext(ctx, st.(*sql.Stmt))
+	}
+	d.s.noted.Store(q, true)
+	return nil
+}
 
 func (d detached) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return d.t.ExecContext(context.WithoutCancel(ctx), q, args...)
+	ctx = context.WithoutCancel(ctx)
+	if st := d.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return d.t.ExecContext(ctx, q, args...)
 }
 
 func (d detached) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return d.t.QueryContext(context.WithoutCancel(ctx), q, args...)
+	ctx = context.WithoutCancel(ctx)
+	if st := d.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return d.t.QueryContext(ctx, q, args...)
 }
 
 func (d detached) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return d.t.QueryRowContext(context.WithoutCancel(ctx), q, args...)
+	ctx = context.WithoutCancel(ctx)
+	if st := d.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return d.t.QueryRowContext(ctx, q, args...)
+}
+
+// maxStmts caps the statements cached; the queries are a fixed set in
+// practice, but a query built from its arguments (an IN list) must not
+// grow the cache without end.
+const maxStmts = 256
+
+// prepareNoted prepares the queries noted during the last group, while
+// the writer's connection is free.
+func (s *Store) prepareNoted() {
+	s.noted.Range(func(k, _ any) bool {
+		s.noted.Delete(k)
+		if s.nstmts.Load() >= maxStmts {
+			return true
+		}
+		st, err := s.writer.Prepare(k.(string))
+		if err != nil {
+			return true // it runs unprepared, as before
+		}
+		if _, loaded := s.stmts.LoadOrStore(k, st); loaded {
+			st.Close()
+		} else {
+			s.nstmts.Add(1)
+		}
+		return true
+	})
 }
 
 // querier is what a tx runs statements on.
