@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -119,6 +120,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
+	if !cleanURLPath(r.URL.Path) {
+		// The mux would redirect to the cleaned path, and a client that
+		// follows would write somewhere it did not name.
+		s.dialectFor(r.URL.Path).WriteError(w, r, shelf.Errorf(shelf.EINVALID, "the URL path has an empty, . or .. segment"))
+		return
+	}
 	_, pattern := s.mux.Handler(r)
 	rt, known := s.routes[pattern]
 	d := rt.dialect
@@ -145,6 +152,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r.WithContext(shelf.NewContext(r.Context(), p)))
+}
+
+// cleanURLPath reports whether p is already in the form the mux routes,
+// with no empty, "." or ".." segment (a trailing slash is fine).
+func cleanURLPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // dialectFor picks the error format for a path no route matched.

@@ -22,6 +22,9 @@ const maxDataURLHeader = 1024
 func ParseDataURL(r io.Reader) (string, io.Reader, error) {
 	br := bufio.NewReaderSize(r, maxDataURLHeader+1)
 	head, err := br.Peek(5)
+	if err != nil && err != io.EOF {
+		return "", nil, err // the reader's own failure, such as a size limit
+	}
 	if err != nil || !strings.EqualFold(string(head), "data:") {
 		return "", nil, shelf.Errorf(shelf.EINVALID, "not a data: URL")
 	}
@@ -29,6 +32,9 @@ func ParseDataURL(r io.Reader) (string, io.Reader, error) {
 	var header []byte
 	for {
 		b, err := br.ReadByte()
+		if err != nil && err != io.EOF {
+			return "", nil, err
+		}
 		if err != nil {
 			return "", nil, shelf.Errorf(shelf.EINVALID, "malformed data: URL: no comma before the data")
 		}

@@ -640,6 +640,11 @@ func (s *Service) WriteFile(ctx context.Context, w FileWrite) (*Upserted, error)
 	if err != nil {
 		return nil, err
 	}
+	// Refuse a path that cannot take a file before reading the body; the
+	// write transaction checks again.
+	if err := s.store.View(ctx, func(tx shelf.Tx) error { return checkFilePathTx(ctx, tx, p, lib, d.Path) }); err != nil {
+		return nil, err
+	}
 	c, err := s.putBlob(ctx, w.Body, w.Size, false)
 	if err != nil {
 		return nil, err
@@ -650,6 +655,27 @@ func (s *Service) WriteFile(ctx context.Context, w FileWrite) (*Upserted, error)
 		return err
 	})
 	return out, err
+}
+
+// checkFilePathTx refuses a path that is a folder, or that has a file
+// where one of its folders would be.
+func checkFilePathTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, path string) error {
+	segs := strings.Split(path, "/")
+	for i := range segs {
+		sub := strings.Join(segs[:i+1], "/")
+		it, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, sub)
+		switch {
+		case shelf.ErrorCode(err) == shelf.ENOTFOUND:
+			return nil // the rest is made as needed
+		case err != nil:
+			return err
+		case i < len(segs)-1 && it.Type != shelf.TypeFolder:
+			return shelf.Errorf(shelf.ECONFLICT, "%q is a file, not a folder", sub)
+		case i == len(segs)-1 && it.Type == shelf.TypeFolder:
+			return shelf.Errorf(shelf.EINVALID, "%q is a folder", sub)
+		}
+	}
+	return nil
 }
 
 // library returns a library of the caller's workspace by id, or the
