@@ -52,7 +52,9 @@ type BlobStore interface {
 	CreateStaging(ctx context.Context, id string, size int64) error
 
 	// WritePart writes exactly n bytes of r at offset off of the staging
-	// area and makes them durable; it returns the SHA-256 of those bytes. A
+	// area and makes them durable; it returns the CRC-32C (Castagnoli) of
+	// those bytes, 4 bytes big-endian: a checksum cheap enough to compute
+	// at the speed bytes arrive, for the part's ETag. A
 	// reader that ends early or runs long gives EINVALID; the range is then
 	// undefined until it is written again. Concurrent writes to disjoint
 	// ranges are safe; the caller serializes writes to the same range.

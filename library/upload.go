@@ -117,7 +117,7 @@ func (s *Service) SignPart(u *shelf.Upload, n int, path string) (Signed, time.Ti
 }
 
 // WritePart stores part n of an upload from r, which must hold exactly
-// the part's length, and returns its ETag (the hex SHA-256 of the part's
+// the part's length, and returns its ETag (the hex CRC-32C of the part's
 // bytes, unquoted). Writing a part again replaces it.
 func (s *Service) WritePart(ctx context.Context, id string, n int, r io.Reader, length int64) (string, error) {
 	p, err := need(ctx, shelf.ScopeWrite)

@@ -90,7 +90,7 @@ paths = {
     },
     "/v1/uploads/{id}/parts/{n}": {"put": {**op("Upload one part (pre-signed URL, or a key with write scope)", "write", None, params=[pid(d="upload id"), pid("n", "part number, 1-based")]),
         "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-        "responses": {"200": {"description": "stored; the ETag header is the quoted SHA-256 of the part", "headers": {"ETag": {"schema": s}}}, "400": {"description": "wrong length"}, "403": {"description": "tampered or expired URL"}}}},
+        "responses": {"200": {"description": "stored; the ETag header is the quoted hex CRC-32C of the part", "headers": {"ETag": {"schema": s}}}, "400": {"description": "wrong length"}, "403": {"description": "tampered or expired URL"}}}},
     "/v1/uploads/{id}/finalize": {"post": op("Make the file from every part, naming their ETags in order", "write", ref("Item"), obj({"parent_id": s, "name": s, "conflict": {"type": "string", "enum": ["rename", "deny", "overwrite", "replace"], "default": "rename"}, "x_attrs": smap, "content_type": s, "parts": {"type": "array", "items": obj({"number": i, "etag": s}, ["number", "etag"])}}, ["parent_id", "name", "parts"]), params=[pid(d="upload id")])},
 }
 

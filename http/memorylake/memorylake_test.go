@@ -143,6 +143,11 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// crc32c is a part's ETag: its CRC-32C in hex.
+func crc32c(b []byte) string {
+	return fmt.Sprintf("%08x", crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
+}
+
 func (c *tc) createUpload(key string, size int64) (string, []partItem) {
 	c.t.Helper()
 	var data struct {
@@ -164,7 +169,7 @@ func (c *tc) putPart(p partItem, body []byte) string {
 		c.t.Fatalf("PUT part %d: status %d: %s", p.Number, r.Status, r.Body)
 	}
 	etag := r.Header.Get("ETag")
-	if want := `"` + sha(body) + `"`; etag != want {
+	if want := `"` + crc32c(body) + `"`; etag != want {
 		c.t.Fatalf("PUT part %d: ETag = %q, want %q", p.Number, etag, want)
 	}
 	return etag
