@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of docs/PERFORMANCE.md and keeps their reports:
+# builds shelf and the benchmarks, installs tusd v2.10.0 (the peer of
+# bench/upload) if it is missing, runs bench/upload and bench/list, and tees
+# each report (Markdown) into bench/out/ (ignored by git).
+#
+#   scripts/bench.sh              every benchmark
+#   scripts/bench.sh upload       one of them (upload, list or ingest)
+#
+# Extra flags go through UPLOAD_FLAGS, LIST_FLAGS and INGEST_FLAGS, e.g.
+#   UPLOAD_FLAGS="-runs 5 -size 268435456" scripts/bench.sh upload
+# Run it as root on an otherwise idle machine: the benchmarks drop the page
+# cache between phases when they may, and every figure is a ratio against
+# a ceiling or a peer measured in the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+TUSD_VERSION=v2.10.0
+which=${1:-all}
+case "$which" in all | upload | list | ingest) ;; *)
+  echo "usage: scripts/bench.sh [upload|list|ingest]" >&2
+  exit 2
+  ;;
+esac
+
+out=bench/out
+mkdir -p "$out/bin"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+
+echo "== build" >&2
+$GO build -o "$out/bin/shelf" ./cmd/shelf
+$GO build -o "$out/bin/bench-upload" ./bench/upload
+$GO build -o "$out/bin/bench-list" ./bench/list
+
+if [ "$which" = all ] || [ "$which" = upload ]; then
+  gobin=$($GO env GOBIN)
+  [ -n "$gobin" ] || gobin="$($GO env GOPATH | cut -d: -f1)/bin"
+  tusd="$gobin/tusd"
+  if ! $GO version -m "$tusd" 2>/dev/null | grep -q "github.com/tus/tusd/v2[[:space:]]*$TUSD_VERSION"; then
+    echo "== go install github.com/tus/tusd/v2/cmd/tusd@$TUSD_VERSION" >&2
+    $GO install "github.com/tus/tusd/v2/cmd/tusd@$TUSD_VERSION"
+  fi
+  echo "== bench/upload (report: $out/upload-$stamp.md)" >&2
+  # shellcheck disable=SC2086 # UPLOAD_FLAGS is a list of flags
+  BENCH_COMMAND="UPLOAD_FLAGS=\"${UPLOAD_FLAGS:-}\" scripts/bench.sh upload" \
+    "$out/bin/bench-upload" -shelf "$out/bin/shelf" -tusd "$tusd" ${UPLOAD_FLAGS:-} | tee "$out/upload-$stamp.md"
+fi
+
+if [ "$which" = all ] || [ "$which" = ingest ]; then
+  echo "== bench/ingest (report: $out/ingest-$stamp.md)" >&2
+  # shellcheck disable=SC2086 # INGEST_FLAGS is a list of flags
+  BENCH_COMMAND="INGEST_FLAGS=\"${INGEST_FLAGS:-}\" scripts/bench.sh ingest" \
+    $GO run ./bench/ingest ${INGEST_FLAGS:-} | tee "$out/ingest-$stamp.md"
+fi
+
+if [ "$which" = all ] || [ "$which" = list ]; then
+  echo "== bench/list (report: $out/list-$stamp.md)" >&2
+  # shellcheck disable=SC2086 # LIST_FLAGS is a list of flags
+  BENCH_COMMAND="LIST_FLAGS=\"${LIST_FLAGS:-}\" scripts/bench.sh list" \
+    "$out/bin/bench-list" -shelf "$out/bin/shelf" ${LIST_FLAGS:-} | tee "$out/list-$stamp.md"
+fi
