@@ -493,15 +493,9 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 		}
 		name = leaf
 	} else {
-		if parent, err = getItem(ctx, tx, p, lib.RootID); err != nil {
-			return nil, err
-		}
-		name, conflict = nameFor(d.ExternalID), ConflictRename
+		parent, name, conflict = rootOf(lib), nameFor(d.ExternalID), ConflictRename
 	}
-	final, _, err := place(ctx, tx, parent, name, shelf.TypeFile, conflict)
-	if err != nil {
-		return nil, err
-	}
+	final := name
 	now := s.now()
 	it := &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: lib.ID, ParentID: parent.ID,
 		Type: shelf.TypeFile, Name: final, Path: JoinPath(parent.Path, final), XAttrs: map[string]string{},
@@ -527,13 +521,36 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 	if err := c.saveTx(ctx, tx); err != nil {
 		return nil, err
 	}
-	if err := tx.CreateItem(ctx, it); err != nil {
+	// The name is usually free: insert, and only when it is taken ask
+	// place for the strategy's answer and insert again.
+	err = tx.CreateItem(ctx, it)
+	if shelf.ErrorCode(err) == shelf.ECONFLICT {
+		if final, _, err = place(ctx, tx, parent, name, shelf.TypeFile, conflict); err != nil {
+			return nil, err
+		}
+		it.Name, it.Path = final, JoinPath(parent.Path, final)
+		if it.Title == name && d.ExternalID == "" {
+			it.Title = final
+		}
+		if len(it.Path) > MaxPathBytes {
+			return nil, shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
+		}
+		err = tx.CreateItem(ctx, it)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := tx.CreateVersion(ctx, v); err != nil {
 		return nil, err
 	}
 	return &Upserted{Status: StatusIndexed, Item: it, Version: v}, nil
+}
+
+// rootOf returns a library's root folder as far as placing items below it
+// needs, without reading it: every principal of the workspace sees a root.
+func rootOf(lib *shelf.Library) *shelf.Item {
+	return &shelf.Item{ID: lib.RootID, WorkspaceID: lib.WorkspaceID, LibraryID: lib.ID, Type: shelf.TypeFolder,
+		Name: lib.Name, Scope: shelf.VisibleWorkspace}
 }
 
 // moveToPathTx moves a file to path in its library, making the folders.
@@ -553,9 +570,9 @@ func (s *Service) moveToPathTx(ctx context.Context, tx shelf.Tx, p *shelf.Princi
 // mkdirAllTx returns the folder at dir ("" for the root) in lib, making
 // the missing ones. A file in the way is a conflict.
 func (s *Service) mkdirAllTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, dir string) (*shelf.Item, error) {
-	parent, err := getItem(ctx, tx, p, lib.RootID)
-	if err != nil || dir == "" {
-		return parent, err
+	parent := rootOf(lib)
+	if dir == "" {
+		return parent, nil
 	}
 	for _, seg := range strings.Split(dir, "/") {
 		path := JoinPath(parent.Path, seg)
