@@ -43,6 +43,38 @@ func Status(err error) int {
 	return http.StatusInternalServerError
 }
 
+// WireError is what a dialect answers for one of the core's codes.
+type WireError struct {
+	Status int
+	Code   string
+}
+
+// ErrorTable is a dialect's one table from the core's codes to its own.
+// It must map EINTERNAL.
+type ErrorTable map[string]WireError
+
+// Resolve prepares a dialect's answer to err: it logs an internal error,
+// sets WWW-Authenticate on a 401 (realm names the API), and returns the
+// wire status and code with the client-safe message. A code the table
+// lacks is internal, and an internal error's message is internalMsg,
+// never its detail.
+func (t ErrorTable) Resolve(s *Server, w http.ResponseWriter, r *http.Request, err error, realm, internalMsg string) (WireError, string) {
+	s.LogError(r, err)
+	code := shelf.ErrorCode(err)
+	we, ok := t[code]
+	if !ok {
+		code, we = shelf.EINTERNAL, t[shelf.EINTERNAL]
+	}
+	msg := shelf.ErrorMessage(err)
+	switch code {
+	case shelf.EUNAUTHORIZED:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+	case shelf.EINTERNAL:
+		msg = internalMsg
+	}
+	return we, msg
+}
+
 func (s *Server) writeNativeError(w http.ResponseWriter, r *http.Request, err error) {
 	s.LogError(r, err)
 	code := shelf.ErrorCode(err)

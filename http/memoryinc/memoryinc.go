@@ -59,7 +59,7 @@ func (h *handler) noRoute(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+allow)
 		return
 	}
-	writeFailure(w, http.StatusNotFound, wireErrors[shelf.ENOTFOUND].code, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	writeFailure(w, http.StatusNotFound, wireErrors[shelf.ENOTFOUND].Code, "no such endpoint: "+r.Method+" "+r.URL.Path)
 }
 
 // ingestRequest is the body of POST /sources/api/ingest. Content, text,

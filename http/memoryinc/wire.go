@@ -26,26 +26,21 @@ type errorBody struct {
 }
 
 // wireError is how this dialect spells one of the core's error codes.
-type wireError struct {
-	status int
-	code   string
-}
-
 // wireErrors is the one table from the core's codes to the dialect's. A
 // code missing here is answered as EINTERNAL.
-var wireErrors = map[string]wireError{
-	shelf.EINVALID:      {http.StatusBadRequest, "invalid_request"},
-	shelf.ENOTIMPL:      {http.StatusBadRequest, "not_supported"},
-	shelf.EUNAUTHORIZED: {http.StatusUnauthorized, "unauthorized"},
-	shelf.EFORBIDDEN:    {http.StatusForbidden, "forbidden"}, // a scope too small, or an attachment at an internal address
-	shelf.ENOTFOUND:     {http.StatusNotFound, "not_found"},
-	shelf.ECONFLICT:     {http.StatusConflict, "conflict"},
-	shelf.EGONE:         {http.StatusGone, "gone"},
-	shelf.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "too_large"},
-	shelf.EINTERNAL:     {http.StatusInternalServerError, "internal"},
-	shelf.EUNAVAILABLE:  {http.StatusServiceUnavailable, "unavailable"},
-	shelf.ETIMEOUT:      {http.StatusGatewayTimeout, "timeout"},
-	shelf.EINSUFFICIENT: {http.StatusInsufficientStorage, "insufficient_storage"},
+var wireErrors = shelfhttp.ErrorTable{
+	shelf.EINVALID:      {Status: http.StatusBadRequest, Code: "invalid_request"},
+	shelf.ENOTIMPL:      {Status: http.StatusBadRequest, Code: "not_supported"},
+	shelf.EUNAUTHORIZED: {Status: http.StatusUnauthorized, Code: "unauthorized"},
+	shelf.EFORBIDDEN:    {Status: http.StatusForbidden, Code: "forbidden"}, // a scope too small, or an attachment at an internal address
+	shelf.ENOTFOUND:     {Status: http.StatusNotFound, Code: "not_found"},
+	shelf.ECONFLICT:     {Status: http.StatusConflict, Code: "conflict"},
+	shelf.EGONE:         {Status: http.StatusGone, Code: "gone"},
+	shelf.ETOOLARGE:     {Status: http.StatusRequestEntityTooLarge, Code: "too_large"},
+	shelf.EINTERNAL:     {Status: http.StatusInternalServerError, Code: "internal"},
+	shelf.EUNAVAILABLE:  {Status: http.StatusServiceUnavailable, Code: "unavailable"},
+	shelf.ETIMEOUT:      {Status: http.StatusGatewayTimeout, Code: "timeout"},
+	shelf.EINSUFFICIENT: {Status: http.StatusInsufficientStorage, Code: "insufficient_storage"},
 }
 
 // Answers that come from the router rather than the core, and the fixed
@@ -58,20 +53,8 @@ const (
 // writeError answers err in the dialect's error envelope. It is also the
 // dialect's WriteError, which the auth middleware calls for 401 and 403.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	h.srv.LogError(r, err)
-	code := shelf.ErrorCode(err)
-	we, ok := wireErrors[code]
-	if !ok {
-		code, we = shelf.EINTERNAL, wireErrors[shelf.EINTERNAL]
-	}
-	msg := shelf.ErrorMessage(err)
-	switch code {
-	case shelf.EUNAUTHORIZED:
-		w.Header().Set("WWW-Authenticate", `Bearer realm="shelf"`)
-	case shelf.EINTERNAL:
-		msg = msgInternal
-	}
-	writeFailure(w, we.status, we.code, msg)
+	we, msg := wireErrors.Resolve(h.srv, w, r, err, "shelf", msgInternal)
+	writeFailure(w, we.Status, we.Code, msg)
 }
 
 func writeFailure(w http.ResponseWriter, status int, code, msg string) {

@@ -49,7 +49,7 @@ func Register(srv *shelfhttp.Server) {
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
-	writeFailure(w, http.StatusNotFound, wireErrors[shelf.ENOTFOUND].code, "No such endpoint: "+r.Method+" "+r.URL.Path)
+	writeFailure(w, http.StatusNotFound, wireErrors[shelf.ENOTFOUND].Code, "No such endpoint: "+r.Method+" "+r.URL.Path)
 }
 
 // resolve turns the id a request names into an item id: MY_SPACE is the

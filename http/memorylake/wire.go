@@ -31,25 +31,20 @@ type failure struct {
 }
 
 // wireError is how MemoryLake spells one of the core's error codes.
-type wireError struct {
-	status int
-	code   string
-}
-
 // wireErrors is the one table from the core's codes to MemoryLake's. A
 // code missing here is answered as EINTERNAL.
-var wireErrors = map[string]wireError{
-	shelf.EINVALID:      {http.StatusBadRequest, "INVALID_ARGUMENT"},
-	shelf.ETOOLARGE:     {http.StatusBadRequest, "INVALID_ARGUMENT"}, // a size outside the limits is a bad argument
-	shelf.ENOTIMPL:      {http.StatusBadRequest, "INVALID_ARGUMENT"}, // the download route says DOWNLOAD_NOT_SUPPORTED
-	shelf.ENOTFOUND:     {http.StatusNotFound, "NOT_FOUND"},
-	shelf.EGONE:         {http.StatusNotFound, "NOT_FOUND"}, // MemoryLake has no "gone": start over
-	shelf.ECONFLICT:     {http.StatusConflict, "DRIVE_ITEM_CONFLICT"},
-	shelf.EFORBIDDEN:    {http.StatusForbidden, "ACCESS_DENIED"},
-	shelf.EUNAUTHORIZED: {http.StatusUnauthorized, "UNAUTHORIZED"},
-	shelf.EINSUFFICIENT: {http.StatusPaymentRequired, "QUOTA_EXCEEDED"},
-	shelf.EUNAVAILABLE:  {http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"},
-	shelf.EINTERNAL:     {http.StatusInternalServerError, "INTERNAL_ERROR"},
+var wireErrors = shelfhttp.ErrorTable{
+	shelf.EINVALID:      {Status: http.StatusBadRequest, Code: "INVALID_ARGUMENT"},
+	shelf.ETOOLARGE:     {Status: http.StatusBadRequest, Code: "INVALID_ARGUMENT"}, // a size outside the limits is a bad argument
+	shelf.ENOTIMPL:      {Status: http.StatusBadRequest, Code: "INVALID_ARGUMENT"}, // the download route says DOWNLOAD_NOT_SUPPORTED
+	shelf.ENOTFOUND:     {Status: http.StatusNotFound, Code: "NOT_FOUND"},
+	shelf.EGONE:         {Status: http.StatusNotFound, Code: "NOT_FOUND"}, // MemoryLake has no "gone": start over
+	shelf.ECONFLICT:     {Status: http.StatusConflict, Code: "DRIVE_ITEM_CONFLICT"},
+	shelf.EFORBIDDEN:    {Status: http.StatusForbidden, Code: "ACCESS_DENIED"},
+	shelf.EUNAUTHORIZED: {Status: http.StatusUnauthorized, Code: "UNAUTHORIZED"},
+	shelf.EINSUFFICIENT: {Status: http.StatusPaymentRequired, Code: "QUOTA_EXCEEDED"},
+	shelf.EUNAVAILABLE:  {Status: http.StatusServiceUnavailable, Code: "SERVICE_UNAVAILABLE"},
+	shelf.EINTERNAL:     {Status: http.StatusInternalServerError, Code: "INTERNAL_ERROR"},
 }
 
 // Fixed messages for the codes whose detail is not the client's business,
@@ -64,21 +59,11 @@ const (
 // dialect's WriteError, which the auth middleware calls for 401 and 403 on
 // these routes.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	h.srv.LogError(r, err)
-	code := shelf.ErrorCode(err)
-	we, ok := wireErrors[code]
-	if !ok {
-		code, we = shelf.EINTERNAL, wireErrors[shelf.EINTERNAL]
-	}
-	msg := shelf.ErrorMessage(err)
-	switch code {
-	case shelf.EUNAUTHORIZED:
-		w.Header().Set("WWW-Authenticate", `Bearer realm="memorylake"`)
+	we, msg := wireErrors.Resolve(h.srv, w, r, err, "memorylake", msgInternal)
+	if shelf.ErrorCode(err) == shelf.EUNAUTHORIZED {
 		msg = msgUnauthorized
-	case shelf.EINTERNAL:
-		msg = msgInternal
 	}
-	writeFailure(w, we.status, we.code, msg)
+	writeFailure(w, we.Status, we.Code, msg)
 }
 
 func writeFailure(w http.ResponseWriter, status int, code, msg string) {
