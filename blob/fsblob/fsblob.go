@@ -436,13 +436,34 @@ func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader
 	buf := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(buf)
 	h := crc32.New(castagnoli)
-	if _, err := copyExact(ctx, io.NewOffsetWriter(f, off), h, r, n, *buf); err != nil {
+	w := &writebackWriter{f: f, off: off, start: off}
+	if _, err := copyExact(ctx, w, h, r, n, *buf); err != nil {
 		return nil, err
 	}
-	if err := f.Sync(); err != nil {
+	if err := syncData(f); err != nil {
 		return nil, ioError("sync staging file", err)
 	}
 	return h.Sum(nil), nil
+}
+
+// writebackWriter writes at increasing offsets of a file and starts the
+// writeback of every writebackChunk it has written, so a part reaches the
+// disk while it streams in rather than all at its final sync.
+type writebackWriter struct {
+	f          *os.File
+	off, start int64 // the next offset; the start of what is not yet handed to writeback
+}
+
+const writebackChunk = 4 << 20
+
+func (w *writebackWriter) Write(p []byte) (int, error) {
+	n, err := w.f.WriteAt(p, w.off)
+	w.off += int64(n)
+	if w.off-w.start >= writebackChunk {
+		startWriteback(w.f, w.start, w.off-w.start)
+		w.start = w.off
+	}
+	return n, err
 }
 
 // SumStaging reads staging/<id> once and returns its SHA-256 and size.

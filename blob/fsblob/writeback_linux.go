@@ -1,0 +1,19 @@
+package fsblob
+
+import (
+	"os"
+	"syscall"
+)
+
+// startWriteback asks the kernel to begin writing [off, off+n) of f to
+// disk without waiting (sync_file_range with SYNC_FILE_RANGE_WRITE), so
+// that a part's bytes go to disk while the rest of it still arrives and
+// the fsync that ends the part finds little left to do. It is a hint: it
+// makes nothing durable, and its errors are ignored (the fsync reports).
+func startWriteback(f *os.File, off, n int64) {
+	const syncFileRangeWrite = 2
+	_, _, _ = syscall.Syscall6(syscall.SYS_SYNC_FILE_RANGE, f.Fd(), uintptr(off), uintptr(n), syncFileRangeWrite, 0, 0)
+}
+
+// syncData makes f's data, and the metadata needed to read it, durable.
+func syncData(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
