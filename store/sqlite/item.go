@@ -26,7 +26,9 @@ func scanItem(s scanner) (*shelf.Item, error) {
 		&external, &it.Title, &it.Scope, &it.Owner, &metadata, &it.Hidden); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(xattrs), &it.XAttrs); err != nil {
+	if xattrs == "{}" { // most items: skip the JSON decoder
+		it.XAttrs = map[string]string{}
+	} else if err := json.Unmarshal([]byte(xattrs), &it.XAttrs); err != nil {
 		return nil, err
 	}
 	if metadata.Valid {
