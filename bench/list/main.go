@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -57,6 +58,7 @@ type config struct {
 	shelf    string
 	drop     bool
 	keep     bool
+	profile  string
 }
 
 func run(ctx context.Context, args []string) error {
@@ -70,6 +72,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&c.shelf, "shelf", "", "shelf binary (default: build ./cmd/shelf of this checkout)")
 	fs.BoolVar(&c.drop, "drop-caches", true, "drop the page cache before the first pass (needs root; falls back to sync)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory")
+	fs.StringVar(&c.profile, "cpuprofile", "", "write a CPU profile of the in-process paging (Service.Children) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -230,6 +233,17 @@ func populate(ctx context.Context, data string, c config) (*built, error) {
 
 	// Page through once in-process: the cursor tokens, and the core's own
 	// time per page for comparison with HTTP.
+	if c.profile != "" {
+		f, err := os.Create(c.profile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	seq := series{name: "in-process `Service.Children`, every page in order"}
 	token := ""
 	seen := 0
