@@ -144,7 +144,7 @@ func (s *Store) View(ctx context.Context, fn func(shelf.Tx) error) error {
 	}
 	// A read transaction has nothing to commit; rolling back ends it.
 	defer t.Rollback()
-	return fn(&tx{t})
+	return fn(&tx{uncancelled{t}})
 }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection
@@ -356,6 +356,24 @@ func (s *Store) prepareNoted() {
 		}
 		return true
 	})
+}
+
+// uncancelled runs a read transaction's statements with contexts that do
+// not end. With a cancellable context the driver starts a goroutine and a
+// channel handoff for every row; reads are short, so a request that goes
+// away merely lets its last query finish.
+type uncancelled struct{ t *sql.Tx }
+
+func (u uncancelled) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return u.t.ExecContext(context.WithoutCancel(ctx), q, args...)
+}
+
+func (u uncancelled) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return u.t.QueryContext(context.WithoutCancel(ctx), q, args...)
+}
+
+func (u uncancelled) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return u.t.QueryRowContext(context.WithoutCancel(ctx), q, args...)
 }
 
 // querier is what a tx runs statements on.
