@@ -8,7 +8,6 @@ package http
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -249,9 +248,4 @@ func (s *Server) LogError(r *http.Request, err error) {
 	if shelf.ErrorCode(err) == shelf.EINTERNAL {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-}
-
-// isClientGone reports errors that mean the client went away.
-func isClientGone(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed)
 }
