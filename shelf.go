@@ -105,15 +105,21 @@ type Library struct {
 	WorkspaceID string `json:"workspace_id"`
 	Slug        string `json:"slug"` // natural id, unique per workspace
 	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
 	Kind        string `json:"kind"`
 	Embedded    bool   `json:"embedded"` // never indexed
 	Shared      bool   `json:"shared"`
 	RootID      string `json:"root_id"` // the root folder item
 	// SourceType is, for a source library, where its items come from:
 	// "api" for ingest through the API, a connector's name otherwise.
-	SourceType string    `json:"source_type,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	SourceType string `json:"source_type,omitempty"`
+	// Metadata is a JSON object of the caller's, or nil.
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+	// XAttrs are string attributes a dialect keeps for the library (a
+	// space's blueprint and contact ids, for one).
+	XAttrs    map[string]string `json:"x_attrs,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
 }
 
 // ItemType is folder or file.

@@ -43,6 +43,33 @@ type ItemQuery struct {
 	Limit         int       // > 0
 }
 
+// LibraryQuery selects a page of libraries. The set fields are ANDed.
+type LibraryQuery struct {
+	Kind string // "" for any
+	// After is the (CreatedAt, ID) of the last library of the previous
+	// page; zero from the first.
+	AfterTime time.Time
+	AfterID   string
+	Desc      bool
+	// Metadata selects libraries whose metadata holds each key with the
+	// value: a JSON string equal to it, or a number or boolean whose JSON
+	// text is.
+	Metadata map[string]string
+	// XAttrs selects libraries whose x_attrs hold each key with the value.
+	XAttrs map[string]string
+	Limit  int // > 0
+}
+
+// TreeQuery selects items strictly below a folder's path, at any depth.
+type TreeQuery struct {
+	LibraryID string
+	Under     string // a folder's path; "" for the library root
+	After     string // a path; the page starts after it ("" from the first)
+	Type      ItemType
+	Filter    ItemFilter
+	Limit     int // > 0
+}
+
 // Tx is one transaction. Every lookup of a workspace's rows takes the
 // workspace id and finds nothing (ENOTFOUND) in another workspace. Methods
 // that find nothing return ENOTFOUND; inserts that break a uniqueness rule
@@ -72,6 +99,12 @@ type Tx interface {
 	UpdateLibrary(ctx context.Context, l *Library) error
 	// Libraries lists a workspace's libraries of a kind ("" for all), oldest first.
 	Libraries(ctx context.Context, workspaceID, kind string) ([]*Library, error)
+	// ListLibraries pages through the libraries q selects, ordered by
+	// (created_at, id), ascending or descending.
+	ListLibraries(ctx context.Context, workspaceID string, q LibraryQuery) ([]*Library, error)
+	// DeleteLibrary deletes a library with all of its items and their
+	// versions.
+	DeleteLibrary(ctx context.Context, workspaceID, id string) error
 
 	// CreateItem inserts an item; ECONFLICT if its path is taken in the
 	// library.
@@ -84,6 +117,9 @@ type Tx interface {
 	// by name (byte order), starting after the name `after` ("" from the
 	// first), at most limit.
 	Children(ctx context.Context, workspaceID, parentID, after string, limit int, f ItemFilter) ([]*Item, error)
+	// Tree lists the items below a path of a library that q selects,
+	// ordered by path (byte order).
+	Tree(ctx context.Context, workspaceID string, q TreeQuery) ([]*Item, error)
 	// QueryItems lists the items q selects, oldest first (created_at, id).
 	QueryItems(ctx context.Context, workspaceID string, q ItemQuery) ([]*Item, error)
 	// ChildNames returns those of names that are taken under parentID.

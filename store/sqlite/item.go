@@ -224,6 +224,27 @@ func (t *tx) UpdateItem(ctx context.Context, it *shelf.Item) error {
 	return ensureFound(res, "item")
 }
 
+// Tree pages through the (library_id, path) index: the paths strictly
+// below q.Under are one range of it.
+func (t *tx) Tree(ctx context.Context, workspaceID string, q shelf.TreeQuery) ([]*shelf.Item, error) {
+	if q.Limit <= 0 {
+		return nil, invalid("limit %d is not positive", q.Limit)
+	}
+	lo, hi := subtree(q.Under)
+	if q.Under == "" {
+		lo, hi = "", "\xff" // every path but the root's, which is ""; no valid UTF-8 path starts with 0xff
+	}
+	if q.After > lo {
+		lo = q.After
+	}
+	typ := string(q.Type)
+	return t.queryItems(ctx, "tree", "SELECT "+itemCols+` FROM items
+		WHERE library_id = ? AND workspace_id = ? AND path > ? AND path < ?
+			AND (? = '' OR type = ?) AND (scope <> 'private' OR owner = ?) AND (hidden = 0 OR ?)
+		ORDER BY path LIMIT ?`,
+		q.LibraryID, workspaceID, lo, hi, typ, typ, q.Filter.Viewer, q.Filter.WithHidden, q.Limit)
+}
+
 // subtree returns the bounds of the paths strictly below p: every such
 // path starts with p+"/", and '0' is the byte after '/', so under bytewise
 // comparison they are exactly the paths in (p+"/", p+"0").

@@ -2,6 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -158,21 +162,37 @@ func (t *tx) DeleteKey(ctx context.Context, workspaceID, id string) error {
 }
 
 func (t *tx) CreateLibrary(ctx context.Context, l *shelf.Library) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO libraries (`+libraryCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	xattrs, err := encodeXAttrs(l.XAttrs)
+	if err != nil {
+		return shelf.Wrap(err, "sqlite: encode x_attrs")
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO libraries (`+libraryCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		l.ID, l.WorkspaceID, l.Slug, l.Name, l.Kind, l.Embedded, l.Shared, l.RootID,
-		nanos(l.CreatedAt), nanos(l.UpdatedAt), l.SourceType)
+		nanos(l.CreatedAt), nanos(l.UpdatedAt), l.SourceType, l.Description, nullable(string(l.Metadata)), xattrs)
 	return classify(err, "library")
 }
 
-const libraryCols = "id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at, source_type"
+const libraryCols = "id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at, source_type, " +
+	"description, metadata, x_attrs"
 
 func scanLibrary(s scanner) (*shelf.Library, error) {
 	var l shelf.Library
 	var created, updated int64
+	var metadata sql.NullString
+	var xattrs string
 	if err := s.Scan(&l.ID, &l.WorkspaceID, &l.Slug, &l.Name, &l.Kind, &l.Embedded, &l.Shared,
-		&l.RootID, &created, &updated, &l.SourceType); err != nil {
+		&l.RootID, &created, &updated, &l.SourceType, &l.Description, &metadata, &xattrs); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(xattrs), &l.XAttrs); err != nil {
+		return nil, err
+	}
+	if l.XAttrs == nil {
+		l.XAttrs = map[string]string{}
+	}
+	if metadata.Valid {
+		l.Metadata = json.RawMessage(metadata.String)
 	}
 	l.CreatedAt, l.UpdatedAt = fromNanos(created), fromNanos(updated)
 	return &l, nil
@@ -192,10 +212,81 @@ func (t *tx) LibraryBySlug(ctx context.Context, workspaceID, slug string) (*shel
 
 // UpdateLibrary writes every field but ID, WorkspaceID and CreatedAt.
 func (t *tx) UpdateLibrary(ctx context.Context, l *shelf.Library) error {
+	xattrs, err := encodeXAttrs(l.XAttrs)
+	if err != nil {
+		return shelf.Wrap(err, "sqlite: encode x_attrs")
+	}
 	res, err := t.tx.ExecContext(ctx, `UPDATE libraries
-		SET slug = ?, name = ?, kind = ?, embedded = ?, shared = ?, root_id = ?, updated_at = ?, source_type = ?
+		SET slug = ?, name = ?, kind = ?, embedded = ?, shared = ?, root_id = ?, updated_at = ?, source_type = ?,
+			description = ?, metadata = ?, x_attrs = ?
 		WHERE id = ? AND workspace_id = ?`,
-		l.Slug, l.Name, l.Kind, l.Embedded, l.Shared, l.RootID, nanos(l.UpdatedAt), l.SourceType, l.ID, l.WorkspaceID)
+		l.Slug, l.Name, l.Kind, l.Embedded, l.Shared, l.RootID, nanos(l.UpdatedAt), l.SourceType,
+		l.Description, nullable(string(l.Metadata)), xattrs, l.ID, l.WorkspaceID)
+	if err != nil {
+		return classify(err, "library")
+	}
+	return ensureFound(res, "library")
+}
+
+// ListLibraries builds one SELECT; the index on (workspace_id, kind,
+// created_at, id) serves a kind's pages.
+func (t *tx) ListLibraries(ctx context.Context, workspaceID string, q shelf.LibraryQuery) ([]*shelf.Library, error) {
+	if q.Limit <= 0 {
+		return nil, invalid("limit %d is not positive", q.Limit)
+	}
+	var where strings.Builder
+	args := []any{workspaceID}
+	where.WriteString("workspace_id = ?")
+	if q.Kind != "" {
+		where.WriteString(" AND kind = ?")
+		args = append(args, q.Kind)
+	}
+	order := "ASC"
+	cmp := ">"
+	if q.Desc {
+		order, cmp = "DESC", "<"
+	}
+	if q.AfterID != "" {
+		where.WriteString(" AND (created_at, id) " + cmp + " (?, ?)")
+		args = append(args, nanos(q.AfterTime), q.AfterID)
+	}
+	for _, k := range sortedKeys(q.Metadata) {
+		// A string's json_extract is its text; a number's or a boolean's
+		// is compared as its JSON text.
+		p := jsonPath(k)
+		where.WriteString(` AND json_valid(metadata) AND (CASE json_type(metadata, ?) WHEN 'text' THEN json_extract(metadata, ?)
+			WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(metadata, ?) AS TEXT) END) = ?`)
+		args = append(args, p, p, p, q.Metadata[k])
+	}
+	for _, k := range sortedKeys(q.XAttrs) {
+		where.WriteString(" AND json_extract(x_attrs, ?) = ?")
+		args = append(args, jsonPath(k), q.XAttrs[k])
+	}
+	args = append(args, q.Limit)
+	rows, err := t.tx.QueryContext(ctx, "SELECT "+libraryCols+" FROM libraries WHERE "+where.String()+
+		" ORDER BY created_at "+order+", id "+order+" LIMIT ?", args...)
+	if err != nil {
+		return nil, classify(err, "libraries")
+	}
+	defer rows.Close()
+	var out []*shelf.Library
+	for rows.Next() {
+		l, err := scanLibrary(rows)
+		if err != nil {
+			return nil, classify(err, "libraries")
+		}
+		out = append(out, l)
+	}
+	return out, classify(rows.Err(), "libraries")
+}
+
+// DeleteLibrary deletes the library's items (their versions go with them)
+// and then the library.
+func (t *tx) DeleteLibrary(ctx context.Context, workspaceID, id string) error {
+	if _, err := t.tx.ExecContext(ctx, "DELETE FROM items WHERE library_id = ? AND workspace_id = ?", id, workspaceID); err != nil {
+		return classify(err, "library")
+	}
+	res, err := t.tx.ExecContext(ctx, "DELETE FROM libraries WHERE id = ? AND workspace_id = ?", id, workspaceID)
 	if err != nil {
 		return classify(err, "library")
 	}
@@ -220,3 +311,10 @@ func (t *tx) Libraries(ctx context.Context, workspaceID, kind string) ([]*shelf.
 	}
 	return out, classify(rows.Err(), "libraries")
 }
+
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+// jsonPath is the SQLite JSON path of an object's key, quoted so that
+// dots and brackets in the key are part of it. The core refuses keys with
+// a quote or a backslash, which the path syntax cannot hold.
+func jsonPath(key string) string { return `$."` + key + `"` }

@@ -67,6 +67,10 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"QueryItems", testQueryItems},
 		{"LibrariesByKind", testLibrariesByKind},
 		{"InlineBlobs", testInlineBlobs},
+		{"LibraryFields", testLibraryFields},
+		{"ListLibraries", testListLibraries},
+		{"DeleteLibrary", testDeleteLibrary},
+		{"Tree", testTree},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
