@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +29,7 @@ func (s *Server) nativeRoutes() {
 	s.Handle("PATCH /v1/items/{id}", shelf.ScopeWrite, d, s.patchItem)
 	s.Handle("DELETE /v1/items/{id}", shelf.ScopeWrite, d, s.deleteItem)
 	s.Handle("GET /v1/items/{id}/children", shelf.ScopeRead, d, s.listChildren)
-	s.Handle("GET /v1/items/{id}/content", shelf.ScopeRead, d, s.getContent)
+	s.HandleSigned("GET /v1/items/{id}/content", shelf.ScopeRead, d, s.verifyDownload, s.getContent)
 	s.Handle("GET /v1/items/{id}/versions", shelf.ScopeRead, d, s.listVersions)
 	s.Handle("GET /v1/items/{id}/versions/{n}/content", shelf.ScopeRead, d, s.getVersionContent)
 	s.Handle("POST /v1/items/{id}/versions/{n}/restore", shelf.ScopeWrite, d, s.restoreVersion)
@@ -42,7 +43,7 @@ func (s *Server) nativeRoutes() {
 	s.Handle("POST /v1/uploads", shelf.ScopeWrite, d, s.createUpload)
 	s.Handle("GET /v1/uploads/{id}", shelf.ScopeWrite, d, s.getUpload)
 	s.Handle("DELETE /v1/uploads/{id}", shelf.ScopeWrite, d, s.abortUpload)
-	s.HandleSigned("PUT /v1/uploads/{id}/parts/{n}", d, s.verifyPart, s.putPart)
+	s.HandleSigned("PUT /v1/uploads/{id}/parts/{n}", shelf.ScopeWrite, d, s.verifyPart, s.putPart)
 	s.Handle("POST /v1/uploads/{id}/finalize", shelf.ScopeWrite, d, s.finalizeUpload)
 }
 
@@ -536,6 +537,28 @@ func (s *Server) verifyPart(r *http.Request, vals map[string]string) (*shelf.Pri
 	}
 	p, _, err := s.svc.Verify(library.Signed{Method: r.Method, Path: r.URL.EscapedPath(), Upload: vals["id"], Part: n}, r.URL.Query())
 	return p, err
+}
+
+// verifyDownload authenticates a content GET by its signature, which
+// binds the version it reads.
+func (s *Server) verifyDownload(r *http.Request, vals map[string]string) (*shelf.Principal, error) {
+	q := r.URL.Query()
+	p, _, err := s.svc.Verify(library.Signed{Method: http.MethodGet, Path: r.URL.EscapedPath(), Upload: vals["id"],
+		Extra: "v=" + q.Get("version")}, q)
+	return p, err
+}
+
+// SignedContentURL returns a link that reads version v of item id without
+// a key until it expires: the native content route with a signature.
+func (s *Server) SignedContentURL(r *http.Request, id string, v int64) (string, error) {
+	path := "/v1/items/" + url.PathEscape(id) + "/content"
+	sd, exp, err := s.svc.SignDownload(r.Context(), id, v, path)
+	if err != nil {
+		return "", err
+	}
+	q := s.svc.Sign(sd, exp)
+	q.Set("version", strconv.FormatInt(v, 10))
+	return s.BaseURL(r) + path + "?" + q.Encode(), nil
 }
 
 // partIdle is how long a part upload may stall before the server hangs up.

@@ -94,10 +94,10 @@ func (s *Server) Handle(pattern string, scope shelf.Scope, d *Dialect, h http.Ha
 }
 
 // HandleSigned mounts h at pattern for requests that carry either a key
-// with write scope or a signature that verify accepts. vals holds the
-// pattern's wildcards.
-func (s *Server) HandleSigned(pattern string, d *Dialect, verify func(r *http.Request, vals map[string]string) (*shelf.Principal, error), h http.HandlerFunc) {
-	s.routes[pattern] = route{scope: shelf.ScopeWrite, dialect: d, signed: verify}
+// with scope or a signature (a "sig" query parameter) that verify accepts.
+// vals holds the pattern's wildcards.
+func (s *Server) HandleSigned(pattern string, scope shelf.Scope, d *Dialect, verify func(r *http.Request, vals map[string]string) (*shelf.Principal, error), h http.HandlerFunc) {
+	s.routes[pattern] = route{scope: scope, dialect: d, signed: verify}
 	s.mux.Handle(pattern, h)
 }
 
@@ -109,6 +109,14 @@ func (s *Server) Patterns() []string {
 		out = append(out, p)
 	}
 	return out
+}
+
+// RouteDialect names the dialect that owns a pattern Patterns lists.
+func (s *Server) RouteDialect(pattern string) string {
+	if rt, ok := s.routes[pattern]; ok {
+		return rt.dialect.Name
+	}
+	return ""
 }
 
 // ServeHTTP authenticates every request but /healthz before routing it:

@@ -10,12 +10,17 @@ import (
 	shelf "github.com/shelfmem/shelf"
 )
 
-// FileTarget says where a file's bytes go: a name under a folder, the
-// strategy for a name that is taken, attributes to set, and the content
-// type ("" to infer it from the name's extension).
+// FileTarget says where a file's bytes go: a name under a folder, or a
+// path in a library (its folders made as needed); the strategy for a name
+// that is taken, attributes to set, and the content type ("" to infer it
+// from the name's extension).
 type FileTarget struct {
-	ParentID    string
-	Name        string
+	ParentID string
+	Name     string
+	// LibraryID and Path, when Path is set, name the file by path instead
+	// of ParentID and Name; LibraryID "" is the default library.
+	LibraryID   string
+	Path        string
 	Conflict    Conflict
 	XAttrs      map[string]string
 	ContentType string
@@ -24,6 +29,12 @@ type FileTarget struct {
 // check validates and normalises the target's own fields.
 func (t *FileTarget) check() error {
 	var err error
+	if t.Path != "" {
+		if t.Path, err = CleanPath(t.Path); err != nil {
+			return err
+		}
+		_, t.Name = splitPath(t.Path)
+	}
 	if t.Name, err = CleanName(t.Name); err != nil {
 		return err
 	}
@@ -52,7 +63,7 @@ func contentType(name, given string) string {
 // item in place of the old one (replace). It returns the file and its head.
 func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, t FileTarget, ref shelf.BlobRef) (*shelf.Item, *shelf.Version, error) {
 	ws := p.WorkspaceID
-	parent, err := getFolder(ctx, tx, p, t.ParentID)
+	parent, err := s.targetFolderTx(ctx, tx, p, t, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,6 +114,27 @@ func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal
 		return nil, nil, err
 	}
 	return it, v, tx.CreateVersion(ctx, v)
+}
+
+// targetFolderTx returns the folder a target's file goes in: ParentID's,
+// or the one above Path, made (with mkdir) or only checked: a folder at
+// Path itself, or a file where one of its folders would be, is refused.
+func (s *Service) targetFolderTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, t FileTarget, mkdir bool) (*shelf.Item, error) {
+	if t.Path == "" {
+		return getFolder(ctx, tx, p, t.ParentID)
+	}
+	lib, err := libraryTx(ctx, tx, p, t.LibraryID)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFilePathTx(ctx, tx, p, lib, t.Path); err != nil {
+		return nil, err
+	}
+	dir, _ := splitPath(t.Path)
+	if !mkdir {
+		return rootOf(lib), nil
+	}
+	return s.mkdirAllTx(ctx, tx, p, lib, dir)
 }
 
 // Content returns a file's version (0 for the head) for reading.

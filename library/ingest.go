@@ -699,15 +699,23 @@ func checkFilePathTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *
 // default library for "".
 func (s *Service) library(ctx context.Context, p *shelf.Principal, id string) (*shelf.Library, error) {
 	var l *shelf.Library
-	err := s.store.View(ctx, func(tx shelf.Tx) error {
-		var err error
-		if id == "" {
-			l, err = tx.LibraryBySlug(ctx, p.WorkspaceID, DefaultLibrarySlug)
-		} else {
-			l, err = tx.Library(ctx, p.WorkspaceID, id)
-		}
+	err := s.store.View(ctx, func(tx shelf.Tx) (err error) {
+		l, err = libraryTx(ctx, tx, p, id)
 		return err
 	})
+	return l, err
+}
+
+// libraryTx returns a library of the caller's workspace by id, or the
+// default library for "".
+func libraryTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, id string) (*shelf.Library, error) {
+	var l *shelf.Library
+	var err error
+	if id == "" {
+		l, err = tx.LibraryBySlug(ctx, p.WorkspaceID, DefaultLibrarySlug)
+	} else {
+		l, err = tx.Library(ctx, p.WorkspaceID, id)
+	}
 	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
 		return nil, shelf.Errorf(shelf.ENOTFOUND, "library %q not found", id)
 	}

@@ -24,6 +24,9 @@ type Config struct {
 	// UploadTTL is how long a chunked upload session and its part URLs
 	// live. Default 1 hour.
 	UploadTTL time.Duration
+	// DownloadTTL is how long a signed download link lives. Default 15
+	// minutes.
+	DownloadTTL time.Duration
 	// MaxFileSize caps a file's size. Default 5 GiB.
 	MaxFileSize int64
 	// MinPartSize is the smallest part of a chunked upload but the last.
@@ -56,6 +59,9 @@ const MaxParts = 10000
 func (c *Config) setDefaults() {
 	if c.UploadTTL <= 0 {
 		c.UploadTTL = time.Hour
+	}
+	if c.DownloadTTL <= 0 {
+		c.DownloadTTL = 15 * time.Minute
 	}
 	if c.MaxFileSize <= 0 {
 		c.MaxFileSize = 5 << 30

@@ -70,11 +70,18 @@ type Signed struct {
 	Upload    string
 	Part      int
 	Length    int64
+	// Extra binds anything else the URL carries (a target path, a content
+	// type, a version); "" for none.
+	Extra string
 }
 
 func (sd Signed) canonical(exp int64, kid string) string {
-	return strings.Join([]string{sd.Method, sd.Path, sd.Workspace, sd.Upload,
+	c := strings.Join([]string{sd.Method, sd.Path, sd.Workspace, sd.Upload,
 		strconv.Itoa(sd.Part), strconv.FormatInt(sd.Length, 10), strconv.FormatInt(exp, 10), kid}, "\n")
+	if sd.Extra != "" {
+		c += "\n" + sd.Extra
+	}
+	return c
 }
 
 func mac(key []byte, msg string) []byte {
@@ -93,6 +100,18 @@ func (s *Service) Sign(sd Signed, exp time.Time) url.Values {
 	q.Set("kid", s.signer.kid)
 	q.Set("sig", base64.RawURLEncoding.EncodeToString(mac(s.signer.keys[s.signer.kid], sd.canonical(e, s.signer.kid))))
 	return q
+}
+
+// SignDownload returns the signing input and expiry of a link that reads
+// version v of item id at path (the URL path that serves it), for the
+// caller's workspace.
+func (s *Service) SignDownload(ctx context.Context, id string, v int64, path string) (Signed, time.Time, error) {
+	p, err := need(ctx, shelf.ScopeRead)
+	if err != nil {
+		return Signed{}, time.Time{}, err
+	}
+	sd := Signed{Method: "GET", Path: path, Workspace: p.WorkspaceID, Upload: id, Extra: "v=" + strconv.FormatInt(v, 10)}
+	return sd, s.now().Add(s.cfg.DownloadTTL), nil
 }
 
 // Verify checks that q authorizes sd now, with sd.Workspace and sd.Length
@@ -126,5 +145,9 @@ func (s *Service) Verify(sd Signed, q url.Values) (*shelf.Principal, Signed, err
 	if err != nil || !hmac.Equal(sig, mac(key, sd.canonical(exp, kid))) {
 		return deny("signature does not match")
 	}
-	return &shelf.Principal{WorkspaceID: sd.Workspace, Scope: shelf.ScopeWrite, Signed: true}, sd, nil
+	scope := shelf.ScopeWrite
+	if sd.Method == "GET" || sd.Method == "HEAD" {
+		scope = shelf.ScopeRead
+	}
+	return &shelf.Principal{WorkspaceID: sd.Workspace, Scope: scope, Signed: true}, sd, nil
 }

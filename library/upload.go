@@ -35,6 +35,16 @@ func (s *Service) PartSizeFor(size int64) int64 {
 
 // CreateUpload starts a chunked upload of size bytes.
 func (s *Service) CreateUpload(ctx context.Context, size int64) (*shelf.Upload, error) {
+	return s.createUpload(ctx, size, false)
+}
+
+// CreateWholeUpload starts an upload of one part, the whole file, for a
+// client that sends the bytes in one PUT (PutWhole).
+func (s *Service) CreateWholeUpload(ctx context.Context, size int64) (*shelf.Upload, error) {
+	return s.createUpload(ctx, size, true)
+}
+
+func (s *Service) createUpload(ctx context.Context, size int64, whole bool) (*shelf.Upload, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return nil, err
@@ -48,6 +58,9 @@ func (s *Service) CreateUpload(ctx context.Context, size int64) (*shelf.Upload, 
 	now := s.now()
 	u := &shelf.Upload{ID: newID(), WorkspaceID: p.WorkspaceID, Size: size, PartSize: s.PartSizeFor(size),
 		State: shelf.UploadOpen, ExpiresAt: now.Add(s.cfg.UploadTTL), CreatedAt: now}
+	if whole {
+		u.PartSize = size
+	}
 	// Staging first: a crash before the row leaves an orphan the sweep
 	// removes; never a row without its staging area.
 	if err := s.blobs.CreateStaging(ctx, u.ID, size); err != nil {
@@ -144,7 +157,10 @@ func (s *Service) WritePart(ctx context.Context, id string, n int, r io.Reader, 
 	if err != nil {
 		return "", err
 	}
-	if u.State != shelf.UploadOpen {
+	switch u.State {
+	case shelf.UploadDone:
+		return "", shelf.Errorf(shelf.ECONFLICT, "upload %q is already finalized; its bytes were taken", id)
+	case shelf.UploadCommitting:
 		return "", shelf.Errorf(shelf.ECONFLICT, "upload %q is already being finalized", id)
 	}
 	off, want, ok := u.PartRange(n)
@@ -184,6 +200,20 @@ func (s *Service) WritePart(ctx context.Context, id string, n int, r io.Reader, 
 	return etag, nil
 }
 
+// PutWhole writes the one part of an upload made by CreateWholeUpload
+// and finalizes it at t: the bytes are taken once, and a second PUT after
+// the first succeeded is ECONFLICT.
+func (s *Service) PutWhole(ctx context.Context, id string, r io.Reader, length int64, t FileTarget) (*shelf.Item, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	etag, err := s.WritePart(ctx, id, 1, r, length)
+	if err != nil {
+		return nil, err
+	}
+	return s.Finalize(ctx, id, []PartETag{{Number: 1, ETag: etag}}, t)
+}
+
 // PartETag is one entry of a finalize request: a part number and the ETag
 // its PUT answered (quoted or not).
 type PartETag struct {
@@ -215,7 +245,7 @@ func (s *Service) Finalize(ctx context.Context, id string, etags []PartETag, t F
 		if u.State == shelf.UploadDone {
 			return nil
 		}
-		if _, err := getFolder(ctx, tx, p, t.ParentID); err != nil {
+		if _, err := s.targetFolderTx(ctx, tx, p, t, false); err != nil {
 			return err
 		}
 		parts, err = tx.Parts(ctx, id)

@@ -24,6 +24,7 @@ import (
 	"github.com/shelfmem/shelf/blob/fsblob"
 	"github.com/shelfmem/shelf/fetch"
 	shelfhttp "github.com/shelfmem/shelf/http"
+	"github.com/shelfmem/shelf/http/chatbotkit"
 	"github.com/shelfmem/shelf/http/memoryinc"
 	"github.com/shelfmem/shelf/http/memorylake"
 	"github.com/shelfmem/shelf/library"
@@ -151,6 +152,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	srv := shelfhttp.New(b.svc, shelfhttp.Options{PublicURL: *publicURL, Logger: log})
 	memorylake.Register(srv)
 	memoryinc.Register(srv)
+	chatbotkit.Register(srv)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/shelfmem/shelf/blob/fsblob"
 	"github.com/shelfmem/shelf/fetch"
 	shelfhttp "github.com/shelfmem/shelf/http"
+	"github.com/shelfmem/shelf/http/chatbotkit"
 	"github.com/shelfmem/shelf/http/memoryinc"
 	"github.com/shelfmem/shelf/http/memorylake"
 	"github.com/shelfmem/shelf/library"
@@ -78,6 +79,7 @@ func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
 	srv := shelfhttp.New(svc, shelfhttp.Options{Logger: cfg.Logger})
 	memorylake.Register(srv)
 	memoryinc.Register(srv)
+	chatbotkit.Register(srv)
 	hs := httptest.NewServer(srv)
 	env := &Env{URL: hs.URL, Dir: dir, Service: svc, Store: st, Blobs: blobs, HTTP: hs, Server: srv}
 	tb.Cleanup(func() {

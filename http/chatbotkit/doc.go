@@ -1,0 +1,28 @@
+// Package chatbotkit serves ChatBotKit's Spaces and Space Storage API
+// (docs.cbk.ai, and the official @chatbotkit/sdk), so a client of it works
+// against Shelf by changing its base URL. The routes live under /api/v1
+// and /v1, as ChatBotKit's do.
+//
+// A space is a library of kind space; its alias is the library's natural
+// id, meta its metadata, blueprintId and contactId its x_attrs. Its
+// storage is the library's tree: a file's path is its path in the space.
+//
+// Storage routes take either of two URL forms: the SDK's
+// /space/{spaceId}/storage/{op}/{path…} with a plain path, and the
+// documented /space/{spaceId}/storage/{pathId}/{op} where pathId is the
+// base64 of the path (standard or URL-safe alphabet, padded or not). A
+// tail whose first segment names an operation is read the first way. The
+// ids this package hands out are unpadded base64url.
+//
+// Uploads take the body forms of the docs: raw bytes, a multipart form's
+// "file" part, JSON {"file": "https://…" | "data:…"}, and the two-stage
+// JSON {"file": {"type","size","meta"}}, which answers a PUT URL signed
+// for that path, exact size, type and metadata: an upload session of one
+// part that takes the bytes once (a second PUT is 409 CONFLICT) until it
+// expires with the session (the server's upload TTL; then 403).
+//
+// Errors are ChatBotKit's {"message","code"} with its codes: BAD_REQUEST,
+// NOT_AUTHENTICATED, NOT_AUTHORIZED, NOT_FOUND, CONFLICT, and
+// LIMITS_REACHED (429) for a file over the size limit. A URL the server
+// will not fetch (an internal address) is BAD_REQUEST.
+package chatbotkit

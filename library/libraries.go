@@ -1,0 +1,426 @@
+package library
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"maps"
+	"strings"
+	"unicode/utf8"
+
+	shelf "github.com/shelfmem/shelf"
+)
+
+// Libraries that clients make and manage themselves: a space of the space
+// storage API (KindSpace) and a library of the library API (KindLibrary).
+// Each has a natural id, its slug, unique among the workspace's libraries
+// of its kind. The stored slug carries the kind as a prefix ("space:…"),
+// so the kinds never collide with one another or with the default library
+// and the sources; a library made without a natural id stores its own id
+// in its place. NaturalID reads it back.
+
+// Limits of a managed library's fields.
+const (
+	maxDescription = 4096
+	// MaxLibraryPage is the largest page of ListLibraries.
+	MaxLibraryPage = 1000
+)
+
+// managedKinds are the kinds CreateLibrary makes.
+var managedKinds = map[string]bool{shelf.KindSpace: true, shelf.KindLibrary: true}
+
+func slugPrefix(kind string) string {
+	if kind == shelf.KindLibrary {
+		return ""
+	}
+	return kind + ":"
+}
+
+// NaturalID returns a managed library's natural id, or "" when it was
+// made without one.
+func NaturalID(l *shelf.Library) string {
+	n := strings.TrimPrefix(l.Slug, slugPrefix(l.Kind))
+	if n == l.ID {
+		return ""
+	}
+	return n
+}
+
+// LibrarySpec describes a library to make.
+type LibrarySpec struct {
+	Kind        string // shelf.KindSpace or shelf.KindLibrary
+	Slug        string // the natural id; "" for none
+	Name        string // "" for none
+	Description string
+	Metadata    json.RawMessage // a JSON object, or nil
+	XAttrs      map[string]string
+	Embedded    bool
+	Shared      bool
+}
+
+func checkKind(kind string) error {
+	if !managedKinds[kind] {
+		return shelf.Errorf(shelf.EINVALID, "libraries of kind %q are not made or changed this way", kind)
+	}
+	return nil
+}
+
+// checkNaturalID refuses a natural id that is not a label, or that could be
+// read as a path or an id of another kind.
+func checkNaturalID(slug string) error {
+	if err := checkLabel("natural id", slug); err != nil {
+		return err
+	}
+	if strings.ContainsAny(slug, "/\\") {
+		return shelf.Errorf(shelf.EINVALID, "a natural id must not contain a slash")
+	}
+	return nil
+}
+
+func checkDescription(d string) error {
+	if len(d) > maxDescription {
+		return shelf.Errorf(shelf.EINVALID, "description is longer than %d bytes", maxDescription)
+	}
+	return checkText("description", d)
+}
+
+// checkText refuses invalid UTF-8 and control characters other than
+// newlines and tabs.
+func checkText(what, s string) error {
+	if !utf8.ValidString(s) {
+		return shelf.Errorf(shelf.EINVALID, "%s must be UTF-8", what)
+	}
+	for _, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\t' && r != '\r') || r == 0x7f {
+			return shelf.Errorf(shelf.EINVALID, "%s must not contain control characters", what)
+		}
+	}
+	return nil
+}
+
+// compactObject checks that raw is a JSON object of at most maxMetadata
+// bytes and returns it compacted; null gives nil.
+func compactObject(what string, raw json.RawMessage) (json.RawMessage, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	if len(raw) > maxMetadata {
+		return nil, shelf.Errorf(shelf.EINVALID, "%s is larger than %d bytes", what, maxMetadata)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, shelf.Errorf(shelf.EINVALID, "%s must be a JSON object", what)
+	}
+	if m == nil {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, shelf.Errorf(shelf.EINVALID, "%s must be a JSON object", what)
+	}
+	return buf.Bytes(), nil
+}
+
+// CreateLibrary makes a library of a managed kind with its root folder.
+// A natural id taken by another library of the kind is ECONFLICT.
+func (s *Service) CreateLibrary(ctx context.Context, spec LibrarySpec) (*shelf.Library, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKind(spec.Kind); err != nil {
+		return nil, err
+	}
+	if spec.Slug != "" {
+		if err := checkNaturalID(spec.Slug); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Name != "" {
+		if err := checkLabel("name", spec.Name); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkDescription(spec.Description); err != nil {
+		return nil, err
+	}
+	if spec.Metadata, err = compactObject("metadata", spec.Metadata); err != nil {
+		return nil, err
+	}
+	if err := checkXAttrs(spec.XAttrs); err != nil {
+		return nil, err
+	}
+	var l *shelf.Library
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		id := newID()
+		slug := spec.Slug
+		if slug == "" {
+			slug = id
+		}
+		now := s.now()
+		l = &shelf.Library{ID: id, WorkspaceID: p.WorkspaceID, Slug: slugPrefix(spec.Kind) + slug, Name: spec.Name,
+			Description: spec.Description, Kind: spec.Kind, Embedded: spec.Embedded, Shared: spec.Shared,
+			Metadata: spec.Metadata, XAttrs: copyAttrs(spec.XAttrs), CreatedAt: now, UpdatedAt: now}
+		root := &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: id, Type: shelf.TypeFolder, Name: spec.Name,
+			Scope: shelf.VisibleWorkspace, XAttrs: map[string]string{}, CreatedAt: now, UpdatedAt: now}
+		l.RootID = root.ID
+		if err := tx.CreateLibrary(ctx, l); err != nil {
+			if shelf.ErrorCode(err) == shelf.ECONFLICT {
+				return shelf.Errorf(shelf.ECONFLICT, "the natural id %q is taken", spec.Slug)
+			}
+			return err
+		}
+		return tx.CreateItem(ctx, root)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// GetLibrary returns a library of kind by its id or its natural id.
+func (s *Service) GetLibrary(ctx context.Context, kind, ref string) (*shelf.Library, error) {
+	p, err := need(ctx, shelf.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	var l *shelf.Library
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		l, err = libraryByRefTx(ctx, tx, p, kind, ref)
+		return err
+	})
+	return l, err
+}
+
+// libraryByRefTx finds a library of kind by id, else by natural id.
+func libraryByRefTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, kind, ref string) (*shelf.Library, error) {
+	notFound := shelf.Errorf(shelf.ENOTFOUND, "%s %q not found", kindName(kind), ref)
+	if ref == "" || len(ref) > 256 {
+		return nil, notFound
+	}
+	l, err := tx.Library(ctx, p.WorkspaceID, ref)
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+		l, err = tx.LibraryBySlug(ctx, p.WorkspaceID, slugPrefix(kind)+ref)
+	}
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND || (err == nil && l.Kind != kind) {
+		return nil, notFound
+	}
+	return l, err
+}
+
+func kindName(kind string) string {
+	if kind == shelf.KindLibrary {
+		return "library"
+	}
+	return kind
+}
+
+// LibraryUpdate names what UpdateLibrary changes; nil fields stay.
+type LibraryUpdate struct {
+	Slug        *string // "" removes the natural id
+	Name        *string
+	Description *string
+	// Metadata replaces the metadata, or with MergeMetadata is merged into
+	// it: its keys are set, and a key whose value is null is removed.
+	Metadata      json.RawMessage
+	MergeMetadata bool
+	SetXAttrs     map[string]string
+	DelXAttrs     []string
+	Embedded      *bool
+	Shared        *bool
+}
+
+// UpdateLibrary changes a library of kind named by id or natural id.
+func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u LibraryUpdate) (*shelf.Library, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	if u.Slug != nil && *u.Slug != "" {
+		if err := checkNaturalID(*u.Slug); err != nil {
+			return nil, err
+		}
+	}
+	if u.Name != nil && *u.Name != "" {
+		if err := checkLabel("name", *u.Name); err != nil {
+			return nil, err
+		}
+	}
+	if u.Description != nil {
+		if err := checkDescription(*u.Description); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkXAttrs(u.SetXAttrs); err != nil {
+		return nil, err
+	}
+	var patch map[string]json.RawMessage
+	if u.Metadata != nil {
+		if len(u.Metadata) > maxMetadata {
+			return nil, shelf.Errorf(shelf.EINVALID, "metadata is larger than %d bytes", maxMetadata)
+		}
+		if err := json.Unmarshal(u.Metadata, &patch); err != nil {
+			return nil, shelf.Errorf(shelf.EINVALID, "metadata must be a JSON object")
+		}
+	}
+	var l *shelf.Library
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		if l, err = libraryByRefTx(ctx, tx, p, kind, ref); err != nil {
+			return err
+		}
+		if u.Slug != nil {
+			slug := *u.Slug
+			if slug == "" {
+				slug = l.ID
+			}
+			l.Slug = slugPrefix(kind) + slug
+		}
+		if u.Name != nil {
+			l.Name = *u.Name
+		}
+		if u.Description != nil {
+			l.Description = *u.Description
+		}
+		if u.Metadata != nil {
+			if l.Metadata, err = mergeMetadata(l.Metadata, patch, u.MergeMetadata); err != nil {
+				return err
+			}
+		}
+		if l.XAttrs == nil {
+			l.XAttrs = map[string]string{}
+		}
+		maps.Copy(l.XAttrs, u.SetXAttrs)
+		for _, k := range u.DelXAttrs {
+			delete(l.XAttrs, k)
+		}
+		if len(l.XAttrs) > maxXAttrs {
+			return shelf.Errorf(shelf.EINVALID, "at most %d x_attrs", maxXAttrs)
+		}
+		if u.Embedded != nil {
+			l.Embedded = *u.Embedded
+		}
+		if u.Shared != nil {
+			l.Shared = *u.Shared
+		}
+		l.UpdatedAt = s.now()
+		if err := tx.UpdateLibrary(ctx, l); err != nil {
+			if shelf.ErrorCode(err) == shelf.ECONFLICT {
+				return shelf.Errorf(shelf.ECONFLICT, "the natural id %q is taken", NaturalID(l))
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// mergeMetadata applies patch to old: replacing it, or setting its keys
+// and removing those whose value is null.
+func mergeMetadata(old json.RawMessage, patch map[string]json.RawMessage, merge bool) (json.RawMessage, error) {
+	if patch == nil { // null
+		return nil, nil
+	}
+	m := map[string]json.RawMessage{}
+	if merge && old != nil {
+		if err := json.Unmarshal(old, &m); err != nil {
+			return nil, shelf.Errorf(shelf.EINTERNAL, "stored metadata is not a JSON object: %v", err)
+		}
+	}
+	for k, v := range patch {
+		if string(bytes.TrimSpace(v)) == "null" && merge {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, shelf.Errorf(shelf.EINVALID, "metadata: %v", err)
+	}
+	if len(b) > maxMetadata {
+		return nil, shelf.Errorf(shelf.EINVALID, "metadata is larger than %d bytes", maxMetadata)
+	}
+	return b, nil
+}
+
+// DeleteLibrary deletes a library of kind with everything in it, in one
+// transaction. The bytes are left to garbage collection.
+func (s *Service) DeleteLibrary(ctx context.Context, kind, ref string) (*shelf.Library, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	var l *shelf.Library
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		if l, err = libraryByRefTx(ctx, tx, p, kind, ref); err != nil {
+			return err
+		}
+		return tx.DeleteLibrary(ctx, p.WorkspaceID, l.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// LibraryList selects a page of libraries.
+type LibraryList struct {
+	Kind string
+	// After is the id of the last library of the previous page; "" from
+	// the first. An id that names no library of the kind is EINVALID.
+	After    string
+	Desc     bool
+	Metadata map[string]string // equality on metadata keys
+	XAttrs   map[string]string // equality on x_attrs keys
+	Limit    int               // 1..MaxLibraryPage
+}
+
+// ListLibraries returns a page of the caller's libraries of a kind,
+// ordered by creation (and id), oldest or newest first.
+func (s *Service) ListLibraries(ctx context.Context, q LibraryList) ([]*shelf.Library, error) {
+	p, err := need(ctx, shelf.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	if q.Limit < 1 || q.Limit > MaxLibraryPage {
+		return nil, shelf.Errorf(shelf.EINVALID, "page size must be 1 to %d", MaxLibraryPage)
+	}
+	for _, m := range []map[string]string{q.Metadata, q.XAttrs} {
+		if len(m) > 16 {
+			return nil, shelf.Errorf(shelf.EINVALID, "at most 16 filters")
+		}
+		for k, v := range m {
+			if k == "" || len(k) > maxXAttrKey || strings.ContainsAny(k, "\"\\") || !utf8.ValidString(k) || len(v) > maxXAttrValue {
+				return nil, shelf.Errorf(shelf.EINVALID, "filter key %q is not valid", k)
+			}
+		}
+	}
+	var out []*shelf.Library
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		sq := shelf.LibraryQuery{Kind: q.Kind, Desc: q.Desc, Metadata: q.Metadata, XAttrs: q.XAttrs, Limit: q.Limit}
+		if q.After != "" {
+			last, err := tx.Library(ctx, p.WorkspaceID, q.After)
+			if shelf.ErrorCode(err) == shelf.ENOTFOUND || (err == nil && q.Kind != "" && last.Kind != q.Kind) {
+				return shelf.Errorf(shelf.EINVALID, "cursor %q names no %s", q.After, kindName(q.Kind))
+			} else if err != nil {
+				return err
+			}
+			sq.AfterTime, sq.AfterID = last.CreatedAt, last.ID
+		}
+		out, err = tx.ListLibraries(ctx, p.WorkspaceID, sq)
+		return err
+	})
+	return out, err
+}
