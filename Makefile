@@ -1,5 +1,8 @@
 # Short aliases only; the logic lives in Go and in scripts/.
 GO ?= go
+# SQLite's FTS5 (keyword search) is compiled into mattn/go-sqlite3 only
+# with this tag; every go command here, and the ones tests run, take it.
+export GOFLAGS += -tags=sqlite_fts5
 
 .PHONY: build test test-short fuzz bench vet
 

@@ -7,3 +7,8 @@ require (
 	github.com/mattn/go-sqlite3 v1.14.32
 	golang.org/x/text v0.31.0
 )
+
+require (
+	github.com/ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0
+	golang.org/x/net v0.47.0
+)

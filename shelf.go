@@ -159,6 +159,7 @@ type Item struct {
 	Owner       string            `json:"-"`                  // the Principal.Owner that wrote a private item
 	Metadata    json.RawMessage   `json:"metadata,omitempty"` // a JSON object, or nil
 	Hidden      bool              `json:"hidden"`
+	Index       IndexStatus       `json:"index"`
 	CreatedAt   time.Time         `json:"created_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
 }

@@ -170,6 +170,30 @@ type Tx interface {
 	// WalkInlineBlobs calls fn for every inline blob, for fsck.
 	WalkInlineBlobs(ctx context.Context, fn func(hash string, data []byte) error) error
 
+	// PutIndexJob inserts the job for j.ItemID, replacing the file's job
+	// if it has one.
+	PutIndexJob(ctx context.Context, j *IndexJob) error
+	IndexJob(ctx context.Context, workspaceID, itemID string) (*IndexJob, error)
+	// ClaimIndexJobs claims up to n jobs of any workspace that are queued
+	// with RunAfter not after now, or running with a lease ended before
+	// now: each becomes running with the lease and token given and one more
+	// attempt. Files are claimed oldest RunAfter first.
+	ClaimIndexJobs(ctx context.Context, now, leaseUntil time.Time, token string, n int) ([]*IndexJob, error)
+	DeleteIndexJob(ctx context.Context, workspaceID, itemID string) error
+	// ReplaceChunks replaces a file's chunks (and their full-text entries)
+	// with chunks; nil clears them.
+	ReplaceChunks(ctx context.Context, workspaceID, itemID string, chunks []Chunk) error
+	// Chunks lists a file's chunks in order.
+	Chunks(ctx context.Context, workspaceID, itemID string) ([]Chunk, error)
+	// SearchChunks returns the chunks that match q, best BM25 first.
+	SearchChunks(ctx context.Context, workspaceID string, q ChunkQuery) ([]*ChunkHit, error)
+	// IndexCounts counts a workspace's files by index state (IndexNone
+	// left out).
+	IndexCounts(ctx context.Context, workspaceID string) (map[string]int, error)
+	// IndexingBelow counts the files below a folder's path whose state is
+	// queued or running.
+	IndexingBelow(ctx context.Context, workspaceID, libraryID, path string) (int, error)
+
 	// BlobReferenced reports whether any version or upload names hash.
 	BlobReferenced(ctx context.Context, hash string) (bool, error)
 	// WalkBlobRefs calls fn once for every hash a version or an upload

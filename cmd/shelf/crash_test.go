@@ -42,7 +42,7 @@ func shelfBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "shelf")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -14,29 +14,47 @@ import (
 const childNamesChunk = 500
 
 const itemCols = "id, workspace_id, library_id, parent_id, type, name, path, x_attrs, head, size, hash, content_type, created_at, updated_at, " +
-	"external_id, title, scope, owner, metadata, hidden"
+	"external_id, title, scope, owner, metadata, hidden, " +
+	"index_state, indexed_at, indexing_started_at, indexing_errored_at, indexing_error"
 
-func scanItem(s scanner) (*shelf.Item, error) {
-	var it shelf.Item
-	var parent, external, metadata sql.NullString
-	var xattrs string
-	var created, updated int64
-	if err := s.Scan(&it.ID, &it.WorkspaceID, &it.LibraryID, &parent, &it.Type, &it.Name, &it.Path,
-		&xattrs, &it.Head, &it.Size, &it.Hash, &it.ContentType, &created, &updated,
-		&external, &it.Title, &it.Scope, &it.Owner, &metadata, &it.Hidden); err != nil {
-		return nil, err
-	}
-	if xattrs == "{}" { // most items: skip the JSON decoder
+// itemScanner holds the scan targets of itemCols and makes the item.
+type itemScanner struct {
+	it                                          shelf.Item
+	parent, external, metadata                  sql.NullString
+	xattrs                                      string
+	created, updated, indexed, started, errored int64
+}
+
+func (s *itemScanner) targets() []any {
+	it := &s.it
+	return []any{&it.ID, &it.WorkspaceID, &it.LibraryID, &s.parent, &it.Type, &it.Name, &it.Path,
+		&s.xattrs, &it.Head, &it.Size, &it.Hash, &it.ContentType, &s.created, &s.updated,
+		&s.external, &it.Title, &it.Scope, &it.Owner, &s.metadata, &it.Hidden,
+		&it.Index.State, &s.indexed, &s.started, &s.errored, &it.Index.Error}
+}
+
+func (s *itemScanner) item() (*shelf.Item, error) {
+	it := s.it
+	if s.xattrs == "{}" { // most items: skip the JSON decoder
 		it.XAttrs = map[string]string{}
-	} else if err := json.Unmarshal([]byte(xattrs), &it.XAttrs); err != nil {
+	} else if err := json.Unmarshal([]byte(s.xattrs), &it.XAttrs); err != nil {
 		return nil, err
 	}
-	if metadata.Valid {
-		it.Metadata = json.RawMessage(metadata.String)
+	if s.metadata.Valid {
+		it.Metadata = json.RawMessage(s.metadata.String)
 	}
-	it.ParentID, it.ExternalID = parent.String, external.String
-	it.CreatedAt, it.UpdatedAt = fromNanos(created), fromNanos(updated)
+	it.ParentID, it.ExternalID = s.parent.String, s.external.String
+	it.CreatedAt, it.UpdatedAt = fromNanos(s.created), fromNanos(s.updated)
+	it.Index.IndexedAt, it.Index.StartedAt, it.Index.ErroredAt = fromNanos(s.indexed), fromNanos(s.started), fromNanos(s.errored)
 	return &it, nil
+}
+
+func scanItem(sc scanner) (*shelf.Item, error) {
+	var s itemScanner
+	if err := sc.Scan(s.targets()...); err != nil {
+		return nil, err
+	}
+	return s.item()
 }
 
 // encodeXAttrs returns it.XAttrs as a JSON object; nil gives "{}".
@@ -58,11 +76,13 @@ func (t *tx) CreateItem(ctx context.Context, it *shelf.Item) error {
 	// Insert through a SELECT of the library, so that an item can only go
 	// into a library of its own workspace.
 	res, err := t.tx.ExecContext(ctx, `INSERT INTO items (`+itemCols+`)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+			?21, ?22, ?23, ?24, ?25
 		FROM libraries WHERE id = ?3 AND workspace_id = ?2`,
 		it.ID, it.WorkspaceID, it.LibraryID, nullable(it.ParentID), string(it.Type), it.Name, it.Path,
 		xattrs, it.Head, it.Size, it.Hash, it.ContentType, nanos(it.CreatedAt), nanos(it.UpdatedAt),
-		nullable(it.ExternalID), it.Title, it.Scope, it.Owner, nullable(string(it.Metadata)), it.Hidden)
+		nullable(it.ExternalID), it.Title, it.Scope, it.Owner, nullable(string(it.Metadata)), it.Hidden,
+		it.Index.State, nanos(it.Index.IndexedAt), nanos(it.Index.StartedAt), nanos(it.Index.ErroredAt), it.Index.Error)
 	if err != nil {
 		return classify(err, "item")
 	}
@@ -213,11 +233,13 @@ func (t *tx) UpdateItem(ctx context.Context, it *shelf.Item) error {
 	res, err := t.tx.ExecContext(ctx, `UPDATE items
 		SET parent_id = ?, name = ?, path = ?, x_attrs = ?, head = ?, size = ?, hash = ?,
 			content_type = ?, updated_at = ?, external_id = ?, title = ?, scope = ?, owner = ?,
-			metadata = ?, hidden = ?
+			metadata = ?, hidden = ?, index_state = ?, indexed_at = ?, indexing_started_at = ?,
+			indexing_errored_at = ?, indexing_error = ?
 		WHERE id = ? AND workspace_id = ?`,
 		nullable(it.ParentID), it.Name, it.Path, xattrs, it.Head, it.Size, it.Hash,
 		it.ContentType, nanos(it.UpdatedAt), nullable(it.ExternalID), it.Title, it.Scope, it.Owner,
-		nullable(string(it.Metadata)), it.Hidden, it.ID, it.WorkspaceID)
+		nullable(string(it.Metadata)), it.Hidden, it.Index.State, nanos(it.Index.IndexedAt), nanos(it.Index.StartedAt),
+		nanos(it.Index.ErroredAt), it.Index.Error, it.ID, it.WorkspaceID)
 	if err != nil {
 		return classify(err, "item")
 	}

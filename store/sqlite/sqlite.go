@@ -69,6 +69,10 @@ func Open(path string) (*Store, error) {
 		writer.Close()
 		return nil, err
 	}
+	if err := checkFTS5(ctx, writer); err != nil {
+		writer.Close()
+		return nil, err
+	}
 	if err := migrate(ctx, writer, migrationFiles); err != nil {
 		writer.Close()
 		return nil, err
@@ -408,4 +412,17 @@ func notFound(what string) error {
 
 func invalid(format string, args ...any) error {
 	return shelf.Errorf(shelf.EINVALID, format, args...)
+}
+
+// checkFTS5 refuses a driver built without FTS5, which keyword search
+// needs: mattn/go-sqlite3 compiles it in only with the sqlite_fts5 tag.
+func checkFTS5(ctx context.Context, db *sql.DB) error {
+	var on bool
+	if err := db.QueryRowContext(ctx, "SELECT sqlite_compileoption_used('ENABLE_FTS5')").Scan(&on); err != nil {
+		return shelf.Wrap(err, "sqlite: read compile options")
+	}
+	if !on {
+		return shelf.Errorf(shelf.EINTERNAL, "sqlite: this binary was built without FTS5; build and test with -tags sqlite_fts5 (make does)")
+	}
+	return nil
 }

@@ -71,6 +71,9 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"ListLibraries", testListLibraries},
 		{"DeleteLibrary", testDeleteLibrary},
 		{"Tree", testTree},
+		{"IndexJobs", testIndexJobs},
+		{"SearchChunks", testSearchChunks},
+		{"IndexCounts", testIndexCounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -230,7 +230,7 @@ func ModuleRoot() (string, error) {
 // the binary's path.
 func BuildShelf(root, dir string) (string, error) {
 	bin := filepath.Join(dir, "shelf")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/shelf")
+	cmd := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", bin, "./cmd/shelf")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/shelf: %v\n%s", err, out)

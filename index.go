@@ -1,0 +1,75 @@
+package shelf
+
+import "time"
+
+// A file's index states. A file is indexed in the background: each new
+// head version queues a job, a worker claims it with a lease, and the
+// chunks of the version replace the file's old ones.
+const (
+	IndexNone    = ""        // not indexed: a folder, a file of an embedded library, or cleared
+	IndexQueued  = "queued"  // waiting for a worker (also between retries)
+	IndexRunning = "running" // a worker holds the job's lease
+	IndexIndexed = "indexed"
+	IndexFailed  = "failed" // retries used up; Error says why
+)
+
+// IndexStatus is a file's place in the indexing pipeline.
+type IndexStatus struct {
+	State     string    `json:"state"`
+	IndexedAt time.Time `json:"indexed_at,omitzero"`
+	StartedAt time.Time `json:"indexing_started_at,omitzero"`
+	ErroredAt time.Time `json:"indexing_errored_at,omitzero"`
+	Error     string    `json:"indexing_error_message,omitempty"`
+}
+
+// IndexJob asks for a file's version to be indexed. There is at most one
+// per file: queueing a newer version replaces it, which cancels the work
+// on the old one (a worker's result is kept only while its Token holds).
+type IndexJob struct {
+	ItemID      string
+	WorkspaceID string
+	Version     int64
+	State       string // IndexQueued, IndexRunning or IndexFailed
+	Attempts    int
+	RunAfter    time.Time // not claimed before
+	LeaseUntil  time.Time // a running job whose lease ended is claimed again
+	Token       string    // the current claim's
+	Error       string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Chunk is a piece of a version's extracted text.
+type Chunk struct {
+	ItemID      string
+	WorkspaceID string
+	Version     int64
+	Index       int
+	Text        string
+	Heading     string // the headings above it, "A > B"
+	Start, End  int    // byte offsets in the version's extracted text
+	Page        int    // 1-based, or 0
+}
+
+// ChunkQuery selects chunks by a full-text match and filters on their
+// items. Set fields are ANDed.
+type ChunkQuery struct {
+	Match         string   // an FTS5 query expression
+	LibraryIDs    []string // nil: any
+	PathPrefix    string   // a folder path; items below it
+	ContentTypes  []string // media types without parameters
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	Metadata      map[string]string // equality on metadata keys, as LibraryQuery
+	Viewer        string            // private items of others are left out
+	Limit         int               // > 0
+}
+
+// ChunkHit is a chunk that matched, its item, its BM25 score (higher is
+// better) and the matched text with the terms marked.
+type ChunkHit struct {
+	Chunk     Chunk
+	Item      *Item
+	Score     float64
+	Highlight string
+}

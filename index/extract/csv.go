@@ -1,0 +1,66 @@
+package extract
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"strings"
+)
+
+// extractCSV reads comma- (or tab-) separated values. The first record is
+// the header and becomes a Row of its own; every later record is a Row of
+// "header: value" pairs. A comma file whose first line has more
+// semicolons than commas is read with ';'. Each record counts against
+// lim.MaxItems.
+func extractCSV(b *builder, in *input, comma rune) error {
+	br := bufio.NewReaderSize(in.reader(), 64<<10)
+	if comma == ',' {
+		comma = sniffDelimiter(br)
+	}
+	r := csv.NewReader(br)
+	r.Comma = comma
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	r.ReuseRecord = true
+	var header []string
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return invalid(err, "extract: malformed CSV")
+			}
+			return invalid(err, "extract: reading CSV")
+		}
+		if err := b.item(1); err != nil {
+			return err
+		}
+		if header == nil {
+			header = append([]string(nil), rec...)
+			if err := b.add(Row, 0, 0, strings.Join(rec, " | ")); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := b.add(Row, 0, 0, labelCells(header, rec)); err != nil {
+			return err
+		}
+	}
+}
+
+// sniffDelimiter picks ';' over ',' when the first line has more of them.
+func sniffDelimiter(br *bufio.Reader) rune {
+	head, _ := br.Peek(4096)
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	if bytes.Count(head, []byte{';'}) > bytes.Count(head, []byte{','}) {
+		return ';'
+	}
+	return ','
+}

@@ -1,0 +1,258 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/shelfmem/shelf"
+)
+
+const jobCols = "item_id, workspace_id, version, state, attempts, run_after, lease_until, token, error, created_at, updated_at"
+
+func scanJob(s scanner) (*shelf.IndexJob, error) {
+	var j shelf.IndexJob
+	var runAfter, lease, created, updated int64
+	if err := s.Scan(&j.ItemID, &j.WorkspaceID, &j.Version, &j.State, &j.Attempts, &runAfter, &lease,
+		&j.Token, &j.Error, &created, &updated); err != nil {
+		return nil, err
+	}
+	j.RunAfter, j.LeaseUntil = fromNanos(runAfter), fromNanos(lease)
+	j.CreatedAt, j.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return &j, nil
+}
+
+// PutIndexJob inserts through a SELECT of the item, so a job can only name
+// a file of its own workspace.
+func (t *tx) PutIndexJob(ctx context.Context, j *shelf.IndexJob) error {
+	res, err := t.tx.ExecContext(ctx, `INSERT OR REPLACE INTO index_jobs (`+jobCols+`)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 FROM items WHERE id = ?1 AND workspace_id = ?2`,
+		j.ItemID, j.WorkspaceID, j.Version, j.State, j.Attempts, nanos(j.RunAfter), nanos(j.LeaseUntil),
+		j.Token, j.Error, nanos(j.CreatedAt), nanos(j.UpdatedAt))
+	if err != nil {
+		return classify(err, "index job")
+	}
+	return ensureFound(res, "item")
+}
+
+func (t *tx) IndexJob(ctx context.Context, workspaceID, itemID string) (*shelf.IndexJob, error) {
+	j, err := scanJob(t.tx.QueryRowContext(ctx, "SELECT "+jobCols+" FROM index_jobs WHERE item_id = ? AND workspace_id = ?",
+		itemID, workspaceID))
+	return j, classify(err, "index job")
+}
+
+// ClaimIndexJobs takes the ready jobs in one UPDATE … RETURNING, so two
+// claimers never take the same job.
+func (t *tx) ClaimIndexJobs(ctx context.Context, now, leaseUntil time.Time, token string, n int) ([]*shelf.IndexJob, error) {
+	if n <= 0 {
+		return nil, invalid("claim count %d is not positive", n)
+	}
+	rows, err := t.tx.QueryContext(ctx, `UPDATE index_jobs
+		SET state = 'running', attempts = attempts + 1, lease_until = ?2, token = ?3, updated_at = ?1
+		WHERE item_id IN (
+			SELECT item_id FROM index_jobs WHERE state = 'queued' AND run_after <= ?1
+			UNION ALL
+			SELECT item_id FROM index_jobs WHERE state = 'running' AND lease_until < ?1
+			ORDER BY 1 LIMIT ?4)
+		RETURNING `+jobCols, nanos(now), nanos(leaseUntil), token, n)
+	if err != nil {
+		return nil, classify(err, "index jobs")
+	}
+	defer rows.Close()
+	var out []*shelf.IndexJob
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, classify(err, "index jobs")
+		}
+		out = append(out, j)
+	}
+	return out, classify(rows.Err(), "index jobs")
+}
+
+func (t *tx) DeleteIndexJob(ctx context.Context, workspaceID, itemID string) error {
+	_, err := t.tx.ExecContext(ctx, "DELETE FROM index_jobs WHERE item_id = ? AND workspace_id = ?", itemID, workspaceID)
+	return classify(err, "index job")
+}
+
+// ReplaceChunks deletes the file's chunks (the trigger removes their
+// full-text rows) and inserts the new ones.
+func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chunks []shelf.Chunk) error {
+	if _, err := t.tx.ExecContext(ctx, "DELETE FROM chunks WHERE item_id = ? AND workspace_id = ?", itemID, workspaceID); err != nil {
+		return classify(err, "chunks")
+	}
+	if len(chunks) == 0 {
+		return nil
+	}
+	const insert = `INSERT INTO chunks (item_id, workspace_id, version, idx, text, heading, start_off, end_off, page)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM items WHERE id = ?1 AND workspace_id = ?2`
+	for _, c := range chunks {
+		res, err := t.tx.ExecContext(ctx, insert, itemID, workspaceID, c.Version, c.Index, c.Text, c.Heading, c.Start, c.End, c.Page)
+		if err != nil {
+			return classify(err, "chunks")
+		}
+		if err := ensureFound(res, "item"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) Chunks(ctx context.Context, workspaceID, itemID string) ([]shelf.Chunk, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT version, idx, text, heading, start_off, end_off, page FROM chunks
+		WHERE item_id = ? AND workspace_id = ? ORDER BY idx`, itemID, workspaceID)
+	if err != nil {
+		return nil, classify(err, "chunks")
+	}
+	defer rows.Close()
+	var out []shelf.Chunk
+	for rows.Next() {
+		c := shelf.Chunk{ItemID: itemID, WorkspaceID: workspaceID}
+		if err := rows.Scan(&c.Version, &c.Index, &c.Text, &c.Heading, &c.Start, &c.End, &c.Page); err != nil {
+			return nil, classify(err, "chunks")
+		}
+		out = append(out, c)
+	}
+	return out, classify(rows.Err(), "chunks")
+}
+
+// itemColsOf qualifies itemCols with a table alias.
+func itemColsOf(alias string) string {
+	cols := strings.Split(itemCols, ", ")
+	for i, c := range cols {
+		cols[i] = alias + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+// SearchChunks ranks with FTS5's bm25() (lower is better there; the score
+// returned is its negation), the text column weighted over the heading.
+// Hidden items are never returned.
+func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.ChunkQuery) ([]*shelf.ChunkHit, error) {
+	if q.Limit <= 0 {
+		return nil, invalid("limit %d is not positive", q.Limit)
+	}
+	if q.LibraryIDs != nil && len(q.LibraryIDs) == 0 {
+		return nil, nil
+	}
+	var where strings.Builder
+	args := []any{q.Match, workspaceID, q.Viewer}
+	where.WriteString(`chunks_fts MATCH ? AND c.workspace_id = ? AND i.hidden = 0 AND (i.scope <> 'private' OR i.owner = ?)`)
+	in := func(col string, vals []string) {
+		where.WriteString(" AND " + col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	if q.LibraryIDs != nil {
+		in("i.library_id", q.LibraryIDs)
+	}
+	if q.PathPrefix != "" {
+		lo, hi := subtree(q.PathPrefix)
+		where.WriteString(" AND i.path > ? AND i.path < ?")
+		args = append(args, lo, hi)
+	}
+	if len(q.ContentTypes) > 0 {
+		// The stored type may carry parameters ("text/plain; charset=utf-8").
+		where.WriteString(" AND (")
+		for i, ct := range q.ContentTypes {
+			if i > 0 {
+				where.WriteString(" OR ")
+			}
+			where.WriteString("i.content_type = ? OR i.content_type LIKE ? ESCAPE '\\'")
+			args = append(args, ct, likeEscape(ct)+";%")
+		}
+		where.WriteString(")")
+	}
+	if !q.CreatedAfter.IsZero() {
+		where.WriteString(" AND i.created_at >= ?")
+		args = append(args, nanos(q.CreatedAfter))
+	}
+	if !q.CreatedBefore.IsZero() {
+		where.WriteString(" AND i.created_at < ?")
+		args = append(args, nanos(q.CreatedBefore))
+	}
+	for _, k := range sortedKeys(q.Metadata) {
+		p := jsonPath(k)
+		where.WriteString(` AND json_valid(i.metadata) AND (CASE json_type(i.metadata, ?) WHEN 'text' THEN json_extract(i.metadata, ?)
+			WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(i.metadata, ?) AS TEXT) END) = ?`)
+		args = append(args, p, p, p, q.Metadata[k])
+	}
+	args = append(args, q.Limit)
+	rows, err := t.tx.QueryContext(ctx, `SELECT c.version, c.idx, c.text, c.heading, c.start_off, c.end_off, c.page,
+			-bm25(chunks_fts, 1.0, 0.5), highlight(chunks_fts, 0, char(2), char(3)), `+itemColsOf("i")+`
+		FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN items i ON i.id = c.item_id
+		WHERE `+where.String()+`
+		ORDER BY bm25(chunks_fts, 1.0, 0.5) LIMIT ?`, args...)
+	if err != nil {
+		return nil, searchError(err)
+	}
+	defer rows.Close()
+	var out []*shelf.ChunkHit
+	for rows.Next() {
+		h := &shelf.ChunkHit{}
+		c := &h.Chunk
+		var itemRow itemScanner
+		dest := []any{&c.Version, &c.Index, &c.Text, &c.Heading, &c.Start, &c.End, &c.Page, &h.Score, &h.Highlight}
+		if err := rows.Scan(append(dest, itemRow.targets()...)...); err != nil {
+			return nil, searchError(err)
+		}
+		if h.Item, err = itemRow.item(); err != nil {
+			return nil, searchError(err)
+		}
+		c.ItemID, c.WorkspaceID = h.Item.ID, h.Item.WorkspaceID
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, searchError(err)
+	}
+	return out, nil
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func (t *tx) IndexCounts(ctx context.Context, workspaceID string) (map[string]int, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT index_state, count(*) FROM items
+		WHERE workspace_id = ? AND index_state <> '' GROUP BY index_state`, workspaceID)
+	if err != nil {
+		return nil, classify(err, "index counts")
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, classify(err, "index counts")
+		}
+		out[state] = n
+	}
+	return out, classify(rows.Err(), "index counts")
+}
+
+func (t *tx) IndexingBelow(ctx context.Context, workspaceID, libraryID, path string) (int, error) {
+	lo, hi := subtree(path)
+	if path == "" {
+		lo, hi = "", "\xff"
+	}
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM items
+		WHERE library_id = ? AND workspace_id = ? AND path > ? AND path < ? AND index_state IN ('queued', 'running')`,
+		libraryID, workspaceID, lo, hi).Scan(&n)
+	return n, classify(err, "index counts")
+}
+
+// searchError classifies an error of a search: FTS5's errors for a
+// malformed MATCH expression (which it reports while stepping) are the
+// query's fault.
+func searchError(err error) error {
+	msg := err.Error()
+	for _, m := range []string{"fts5:", "unterminated string", "syntax error", "no such column", "unknown special query"} {
+		if strings.Contains(msg, m) {
+			return invalid("malformed full-text query")
+		}
+	}
+	return classify(err, "search")
+}
