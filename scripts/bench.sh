@@ -14,6 +14,8 @@
 # a ceiling or a peer measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# SQLite's FTS5 is compiled into the driver only with this tag (see Makefile).
+export GOFLAGS="${GOFLAGS:-} -tags=sqlite_fts5"
 GO=${GO:-go}
 TUSD_VERSION=v2.10.0
 which=${1:-all}
