@@ -172,12 +172,7 @@ func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.Chunk
 		where.WriteString(" AND i.created_at < ?")
 		args = append(args, nanos(q.CreatedBefore))
 	}
-	for _, k := range sortedKeys(q.Metadata) {
-		p := jsonPath(k)
-		where.WriteString(` AND json_valid(i.metadata) AND (CASE json_type(i.metadata, ?) WHEN 'text' THEN json_extract(i.metadata, ?)
-			WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(i.metadata, ?) AS TEXT) END) = ?`)
-		args = append(args, p, p, p, q.Metadata[k])
-	}
+	args = metadataEquals(&where, "i.metadata", q.Metadata, args)
 	args = append(args, q.Limit)
 	rows, err := t.tx.QueryContext(ctx, `SELECT c.version, c.idx, c.text, c.heading, c.start_off, c.end_off, c.page,
 			-bm25(chunks_fts, 1.0, 0.5), highlight(chunks_fts, 0, char(2), char(3)), `+itemColsOf("i")+`

@@ -250,34 +250,14 @@ func (t *tx) ListLibraries(ctx context.Context, workspaceID string, q shelf.Libr
 		where.WriteString(" AND (created_at, id) " + cmp + " (?, ?)")
 		args = append(args, nanos(q.AfterTime), q.AfterID)
 	}
-	for _, k := range sortedKeys(q.Metadata) {
-		// A string's json_extract is its text; a number's or a boolean's
-		// is compared as its JSON text.
-		p := jsonPath(k)
-		where.WriteString(` AND json_valid(metadata) AND (CASE json_type(metadata, ?) WHEN 'text' THEN json_extract(metadata, ?)
-			WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(metadata, ?) AS TEXT) END) = ?`)
-		args = append(args, p, p, p, q.Metadata[k])
-	}
+	args = metadataEquals(&where, "metadata", q.Metadata, args)
 	for _, k := range sortedKeys(q.XAttrs) {
 		where.WriteString(" AND json_extract(x_attrs, ?) = ?")
 		args = append(args, jsonPath(k), q.XAttrs[k])
 	}
 	args = append(args, q.Limit)
-	rows, err := t.tx.QueryContext(ctx, "SELECT "+libraryCols+" FROM libraries WHERE "+where.String()+
+	return t.queryLibraries(ctx, "SELECT "+libraryCols+" FROM libraries WHERE "+where.String()+
 		" ORDER BY created_at "+order+", id "+order+" LIMIT ?", args...)
-	if err != nil {
-		return nil, classify(err, "libraries")
-	}
-	defer rows.Close()
-	var out []*shelf.Library
-	for rows.Next() {
-		l, err := scanLibrary(rows)
-		if err != nil {
-			return nil, classify(err, "libraries")
-		}
-		out = append(out, l)
-	}
-	return out, classify(rows.Err(), "libraries")
 }
 
 // DeleteLibrary deletes the library's items (their versions go with them)
@@ -295,8 +275,12 @@ func (t *tx) DeleteLibrary(ctx context.Context, workspaceID, id string) error {
 
 // Libraries lists a workspace's libraries of a kind ("" for all), oldest first.
 func (t *tx) Libraries(ctx context.Context, workspaceID, kind string) ([]*shelf.Library, error) {
-	rows, err := t.tx.QueryContext(ctx, "SELECT "+libraryCols+` FROM libraries
+	return t.queryLibraries(ctx, "SELECT "+libraryCols+` FROM libraries
 		WHERE workspace_id = ? AND (? = '' OR kind = ?) ORDER BY created_at, id`, workspaceID, kind, kind)
+}
+
+func (t *tx) queryLibraries(ctx context.Context, q string, args ...any) ([]*shelf.Library, error) {
+	rows, err := t.tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, classify(err, "libraries")
 	}
@@ -318,3 +302,17 @@ func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m
 // dots and brackets in the key are part of it. The core refuses keys with
 // a quote or a backslash, which the path syntax cannot hold.
 func jsonPath(key string) string { return `$."` + key + `"` }
+
+// metadataEquals adds to where a condition per key of m that the JSON
+// object in col holds the key with the value: a string equal to it, or a
+// number or boolean whose JSON text is. It returns args with the
+// condition's arguments.
+func metadataEquals(where *strings.Builder, col string, m map[string]string, args []any) []any {
+	for _, k := range sortedKeys(m) {
+		p := jsonPath(k)
+		where.WriteString(` AND json_valid(` + col + `) AND (CASE json_type(` + col + `, ?) WHEN 'text' THEN json_extract(` + col + `, ?)
+			WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(` + col + `, ?) AS TEXT) END) = ?`)
+		args = append(args, p, p, p, m[k])
+	}
+	return args
+}

@@ -189,9 +189,14 @@ func testSearchChunks(t *testing.T, s shelf.Store) {
 		return nil
 	})
 	// Replacing and deleting leave no chunk behind.
-	update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.ReplaceChunks(ctx, w.a.ID, b.ID, chunks(b, "fresh words")) })
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		return tx.ReplaceChunks(ctx, w.a.ID, b.ID, chunks(b, "fresh words"))
+	})
 	check("after replace", search(shelf.ChunkQuery{Match: "cafe"}), "a.md#0")
-	update(t, s, func(ctx context.Context, tx shelf.Tx) error { _, err := tx.DeleteTree(ctx, w.a.ID, docs.ID); return err })
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		_, err := tx.DeleteTree(ctx, w.a.ID, docs.ID)
+		return err
+	})
 	check("after delete", search(shelf.ChunkQuery{Match: "cafe"}))
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.DeleteLibrary(ctx, w.a.ID, w.libA.ID) })
 	check("after the library's delete", search(shelf.ChunkQuery{Match: "fresh"}))
