@@ -620,7 +620,7 @@ func (h *handler) twoStage(w http.ResponseWriter, r *http.Request, sp *shelf.Lib
 		Part: 1, Length: u.Size, Extra: x}, u.ExpiresAt)
 	q.Set("upload", u.ID)
 	q.Set("x", x)
-	_, name := splitPath(path)
+	name := path[strings.LastIndexByte(path, '/')+1:]
 	shelfhttp.WriteJSON(w, http.StatusOK, uploaded{ID: PathID(path), Path: path, UploadRequest: &uploadRequest{
 		Method: http.MethodPut, URL: h.srv.BaseURL(r) + urlPath + "?" + q.Encode(),
 		Headers: map[string]string{"Content-Type": ct, "Content-Length": strconv.FormatInt(u.Size, 10),
@@ -852,12 +852,4 @@ func escapePath(p string) string {
 		segs[i] = url.PathEscape(s)
 	}
 	return strings.Join(segs, "/")
-}
-
-func splitPath(p string) (string, string) {
-	i := strings.LastIndexByte(p, '/')
-	if i < 0 {
-		return "", p
-	}
-	return p[:i], p[i+1:]
 }
