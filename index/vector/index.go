@@ -229,19 +229,12 @@ func (x *Index) Compact() {
 // length or is not a usable vector. See the package documentation for when
 // it scans exactly and when it walks the graph.
 func (x *Index) Search(q []float32, k int, filter func(id uint64) bool) ([]Hit, error) {
-	if len(q) != x.dims {
-		return nil, shelf.Errorf(shelf.EINVALID, "vector index: query of %d dimensions, want %d", len(q), x.dims)
-	}
-	qn, err := norm(q)
+	u, err := x.unitQuery(q)
 	if err != nil {
 		return nil, err
 	}
 	if k <= 0 {
 		return []Hit{}, nil
-	}
-	u := make([]float32, len(q))
-	for i, f := range q {
-		u[i] = f / qn
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -261,15 +254,13 @@ func (x *Index) Search(q []float32, k int, filter func(id uint64) bool) ([]Hit, 
 	}
 	hits := x.graphSearch(u, k, ef, filter)
 	if len(hits) < min(k, x.live) { // a filter or tombstones starved the walk
-
 		return x.exact(u, k, filter), nil
 	}
 	return hits, nil
 }
 
-// SearchExact is Search without the graph: a scan of every live vector.
-// It is the reference that recall is measured against.
-func (x *Index) SearchExact(q []float32, k int, filter func(id uint64) bool) ([]Hit, error) {
+// unitQuery checks a query's length and returns it scaled to unit length.
+func (x *Index) unitQuery(q []float32) ([]float32, error) {
 	if len(q) != x.dims {
 		return nil, shelf.Errorf(shelf.EINVALID, "vector index: query of %d dimensions, want %d", len(q), x.dims)
 	}
@@ -277,12 +268,22 @@ func (x *Index) SearchExact(q []float32, k int, filter func(id uint64) bool) ([]
 	if err != nil {
 		return nil, err
 	}
-	if k <= 0 {
-		return []Hit{}, nil
-	}
 	u := make([]float32, len(q))
 	for i, f := range q {
 		u[i] = f / qn
+	}
+	return u, nil
+}
+
+// SearchExact is Search without the graph: a scan of every live vector.
+// It is the reference that recall is measured against.
+func (x *Index) SearchExact(q []float32, k int, filter func(id uint64) bool) ([]Hit, error) {
+	u, err := x.unitQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	if k <= 0 {
+		return []Hit{}, nil
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
