@@ -49,6 +49,23 @@ type Chunk struct {
 	Heading     string // the headings above it, "A > B"
 	Start, End  int    // byte offsets in the version's extracted text
 	Page        int    // 1-based, or 0
+	// Model and Vector are the chunk's embedding, when it has one: the
+	// embedding model's name and a vector of its dimensions.
+	Model  string
+	Vector []float32
+}
+
+// VectorRow is a stored embedding and the id the nearest-neighbour index
+// knows it by. Ids are never reused.
+type VectorRow struct {
+	ID     int64
+	Vector []float32
+}
+
+// ItemRef names an item of a workspace.
+type ItemRef struct {
+	WorkspaceID string
+	ItemID      string
 }
 
 // ChunkQuery selects chunks by a full-text match and filters on their
@@ -61,6 +78,7 @@ type ChunkQuery struct {
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
 	Metadata      map[string]string // equality on metadata keys, as LibraryQuery
+	ProjectID     string            // the project's documents only
 	Viewer        string            // private items of others are left out
 	Limit         int               // > 0
 }

@@ -180,8 +180,9 @@ type Tx interface {
 	// attempt. Files are claimed oldest RunAfter first.
 	ClaimIndexJobs(ctx context.Context, now, leaseUntil time.Time, token string, n int) ([]*IndexJob, error)
 	DeleteIndexJob(ctx context.Context, workspaceID, itemID string) error
-	// ReplaceChunks replaces a file's chunks (and their full-text entries)
-	// with chunks; nil clears them.
+	// ReplaceChunks replaces a file's chunks (and their full-text entries
+	// and embeddings) with chunks; nil clears them. A chunk with a Vector
+	// keeps it, with its Model, as its embedding.
 	ReplaceChunks(ctx context.Context, workspaceID, itemID string, chunks []Chunk) error
 	// Chunks lists a file's chunks in order.
 	Chunks(ctx context.Context, workspaceID, itemID string) ([]Chunk, error)
@@ -193,6 +194,26 @@ type Tx interface {
 	// IndexingBelow counts the files below a folder's path whose state is
 	// queued or running.
 	IndexingBelow(ctx context.Context, workspaceID, libraryID, path string) (int, error)
+	// Vectors lists a workspace's embeddings of model with ids above
+	// afterID, in id order, at most limit.
+	Vectors(ctx context.Context, workspaceID, model string, afterID int64, limit int) ([]VectorRow, error)
+	// VectorChunks returns the chunks of the embeddings with ids that
+	// pass q's filters (q.Match and q.Limit are ignored), keyed by id; an
+	// id that names no embedding, or one whose chunk is filtered out, is
+	// left out.
+	VectorChunks(ctx context.Context, workspaceID string, ids []int64, q ChunkQuery) (map[int64]*ChunkHit, error)
+	// VectorIDs returns the ids of the workspace's embeddings of model
+	// whose chunks pass q's filters, at most limit.
+	VectorIDs(ctx context.Context, workspaceID, model string, q ChunkQuery, limit int) ([]int64, error)
+	// CountVectors counts a workspace's embeddings of model.
+	CountVectors(ctx context.Context, workspaceID, model string) (int, error)
+	// Project returns a project of the workspace.
+	Project(ctx context.Context, workspaceID, id string) (*Project, error)
+	// StaleEmbeddings lists indexed files, of any workspace, with a chunk
+	// that has no embedding of model: what a change of model (or a newly
+	// configured embedder) must embed again. In item id order after
+	// afterID, at most limit.
+	StaleEmbeddings(ctx context.Context, model, afterID string, limit int) ([]ItemRef, error)
 
 	// BlobReferenced reports whether any version or upload names hash.
 	BlobReferenced(ctx context.Context, hash string) (bool, error)

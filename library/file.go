@@ -71,6 +71,10 @@ func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal
 	if err != nil {
 		return nil, nil, err
 	}
+	lib, err := tx.Library(ctx, ws, parent.LibraryID)
+	if err != nil {
+		return nil, nil, err
+	}
 	now := s.now()
 	ct := contentType(final, t.ContentType)
 	if existing != nil && t.Conflict == ConflictOverwrite {
@@ -95,7 +99,7 @@ func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal
 			return nil, nil, err
 		}
 		it.Head, it.Hash, it.Size, it.ContentType, it.UpdatedAt = v.Number, v.Hash, v.Size, v.ContentType, now
-		return it, v, tx.UpdateItem(ctx, it)
+		return it, v, s.indexNewHeadTx(ctx, tx, lib, it)
 	}
 	if existing != nil { // replace
 		if _, err := tx.DeleteTree(ctx, ws, existing.ID); err != nil {
@@ -110,10 +114,16 @@ func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal
 	}
 	v := &shelf.Version{ID: newID(), ItemID: it.ID, WorkspaceID: ws, Number: 1,
 		Hash: ref.Hash, Size: ref.Size, ContentType: ct, CreatedAt: now}
+	if err := s.queueIndexTx(ctx, tx, lib, it); err != nil {
+		return nil, nil, err
+	}
 	if err := tx.CreateItem(ctx, it); err != nil {
 		return nil, nil, err
 	}
-	return it, v, tx.CreateVersion(ctx, v)
+	if err := tx.CreateVersion(ctx, v); err != nil {
+		return nil, nil, err
+	}
+	return it, v, s.putIndexJobTx(ctx, tx, it)
 }
 
 // targetFolderTx returns the folder a target's file goes in: ParentID's,

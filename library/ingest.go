@@ -472,6 +472,8 @@ func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal,
 		}
 		it.Head, it.Hash, it.Size, it.ContentType = v.Number, v.Hash, v.Size, v.ContentType
 		out.Status, out.Version = StatusIndexed, v
+		it.UpdatedAt = now
+		return out, s.indexNewHeadTx(ctx, tx, lib, it)
 	}
 	it.UpdatedAt = now
 	return out, tx.UpdateItem(ctx, it)
@@ -521,6 +523,9 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 	if err := c.saveTx(ctx, tx); err != nil {
 		return nil, err
 	}
+	if err := s.queueIndexTx(ctx, tx, lib, it); err != nil {
+		return nil, err
+	}
 	// The name is usually free: insert, and only when it is taken ask
 	// place for the strategy's answer and insert again.
 	err = tx.CreateItem(ctx, it)
@@ -541,6 +546,9 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 		return nil, err
 	}
 	if err := tx.CreateVersion(ctx, v); err != nil {
+		return nil, err
+	}
+	if err := s.putIndexJobTx(ctx, tx, it); err != nil {
 		return nil, err
 	}
 	return &Upserted{Status: StatusIndexed, Item: it, Version: v}, nil

@@ -375,6 +375,20 @@ func (s *Service) DeleteLibrary(ctx context.Context, kind, ref string) (*shelf.L
 	return l, nil
 }
 
+// checkMetadataFilter checks a filter of equality on metadata (or
+// x_attrs) keys: at most 16, each a key the store can name in a JSON path.
+func checkMetadataFilter(m map[string]string) error {
+	if len(m) > 16 {
+		return shelf.Errorf(shelf.EINVALID, "at most 16 metadata filters")
+	}
+	for k, v := range m {
+		if k == "" || len(k) > maxXAttrKey || strings.ContainsAny(k, "\"\\") || !utf8.ValidString(k) || len(v) > maxXAttrValue {
+			return shelf.Errorf(shelf.EINVALID, "filter key %q is not valid", k)
+		}
+	}
+	return nil
+}
+
 // LibraryList selects a page of libraries.
 type LibraryList struct {
 	Kind string
@@ -398,13 +412,8 @@ func (s *Service) ListLibraries(ctx context.Context, q LibraryList) ([]*shelf.Li
 		return nil, shelf.Errorf(shelf.EINVALID, "page size must be 1 to %d", MaxLibraryPage)
 	}
 	for _, m := range []map[string]string{q.Metadata, q.XAttrs} {
-		if len(m) > 16 {
-			return nil, shelf.Errorf(shelf.EINVALID, "at most 16 filters")
-		}
-		for k, v := range m {
-			if k == "" || len(k) > maxXAttrKey || strings.ContainsAny(k, "\"\\") || !utf8.ValidString(k) || len(v) > maxXAttrValue {
-				return nil, shelf.Errorf(shelf.EINVALID, "filter key %q is not valid", k)
-			}
+		if err := checkMetadataFilter(m); err != nil {
+			return nil, err
 		}
 	}
 	var out []*shelf.Library

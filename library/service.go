@@ -51,6 +51,11 @@ type Config struct {
 	// Fetcher reads the URLs clients give (attachments, uploads by URL).
 	// Nil: such requests are refused.
 	Fetcher shelf.Fetcher
+	// Index tunes the background indexer.
+	Index IndexConfig
+	// Embedder embeds chunks and queries for semantic and hybrid search.
+	// Nil: files are indexed for keyword search only, and searches say so.
+	Embedder shelf.Embedder
 }
 
 // MaxParts is the most parts a chunked upload may have (S3's limit).
@@ -82,6 +87,7 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Index.setDefaults()
 }
 
 // Service is the core. It is safe for concurrent use.
@@ -96,6 +102,8 @@ type Service struct {
 	signer    *signer
 	uploads   keyedRW // one lock per upload: parts share it, finalize and sweep take it alone
 	parts     keyedRW // one lock per part, so two PUTs of one part do not interleave
+	wake      chan struct{} // nudges an idle index worker
+	vecs      vectorIndexes
 }
 
 // Open returns the core over store and blobs, making what a first start
@@ -103,7 +111,7 @@ type Service struct {
 // signing key. Call EnsureMasterKey before serving requests.
 func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Config) (*Service, error) {
 	cfg.setDefaults()
-	s := &Service{store: store, blobs: blobs, cfg: cfg, log: cfg.Logger}
+	s := &Service{store: store, blobs: blobs, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1)}
 	if _, err := s.defaultWorkspace(ctx); err != nil {
 		return nil, err
 	}

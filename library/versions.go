@@ -64,7 +64,11 @@ func (s *Service) RestoreVersion(ctx context.Context, itemID string, n int64) (*
 		}
 		it.Head, it.Hash, it.Size, it.ContentType, it.UpdatedAt = v.Number, v.Hash, v.Size, v.ContentType, now
 		out = &Upserted{Status: StatusIndexed, Item: it, Version: v}
-		return tx.UpdateItem(ctx, it)
+		lib, err := tx.Library(ctx, p.WorkspaceID, it.LibraryID)
+		if err != nil {
+			return err
+		}
+		return s.indexNewHeadTx(ctx, tx, lib, it)
 	})
 	return out, err
 }

@@ -123,6 +123,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fetchTimeout := fs.Duration("fetch-timeout", fetch.DefaultTimeout, "how long fetching one URL may take")
 	sweepEvery := fs.Duration("sweep-interval", time.Minute, "how often expired uploads are removed")
 	gcEvery := fs.Duration("gc-interval", time.Hour, "how often unreferenced blobs are collected")
+	indexWorkers := fs.Int("index-workers", 2, "how many files are indexed at once (0: none here; jobs wait for a server that runs workers)")
 	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -134,6 +135,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	fetcher := fetch.New(fetch.Config{MaxBytes: *fetchMax, Timeout: *fetchTimeout, Allow: allow})
 	cfg := library.Config{UploadTTL: *uploadTTL, MaxFileSize: *maxFile, Logger: log, Fetcher: fetcher}
+	cfg.Index.Workers = *indexWorkers
+	if *indexWorkers <= 0 {
+		cfg.Index.Workers = -1
+	}
 	if fp := getenv("SHELF_FAILPOINT"); fp != "" {
 		cfg.Hook = failpoint(fp, stderr)
 	}
@@ -162,6 +167,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bg, cancelBG := context.WithCancel(ctx)
 	defer cancelBG()
 	go housekeeping(bg, b.svc, log, *sweepEvery, *gcEvery)
+	indexerDone := make(chan struct{})
+	go func() {
+		defer close(indexerDone)
+		b.svc.RunIndexer(bg)
+	}()
+	// Stop the workers before the store closes: they hand their claimed
+	// jobs back on the way out.
+	defer func() {
+		cancelBG()
+		<-indexerDone
+	}()
 
 	if *debugAddr != "" {
 		go func() {

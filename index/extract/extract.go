@@ -86,8 +86,8 @@ func DefaultLimits() Limits {
 	}
 }
 
-// withDefaults fills the zero fields of l from DefaultLimits.
-func (l Limits) withDefaults() Limits {
+// WithDefaults fills the zero fields of l from DefaultLimits.
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxInput <= 0 {
 		l.MaxInput = d.MaxInput
@@ -128,7 +128,7 @@ func (l Limits) withDefaults() Limits {
 // output is never silently truncated), ETIMEOUT when lim.Timeout passes.
 // A cancelled ctx returns an error that wraps ctx.Err().
 func Extract(ctx context.Context, r io.ReaderAt, size int64, contentType, name string, lim Limits) (doc *Doc, err error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	if size < 0 {
 		return nil, shelf.Errorf(shelf.EINVALID, "extract: negative size %d", size)
 	}

@@ -82,8 +82,16 @@ func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
 	chatbotkit.Register(srv)
 	hs := httptest.NewServer(srv)
 	env := &Env{URL: hs.URL, Dir: dir, Service: svc, Store: st, Blobs: blobs, HTTP: hs, Server: srv}
+	ictx, stopIndexer := context.WithCancel(ctx)
+	indexerDone := make(chan struct{})
+	go func() {
+		defer close(indexerDone)
+		svc.RunIndexer(ictx)
+	}()
 	tb.Cleanup(func() {
 		hs.Close()
+		stopIndexer()
+		<-indexerDone
 		_ = blobs.Close()
 		_ = st.Close()
 	})

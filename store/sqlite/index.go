@@ -2,6 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -86,7 +89,11 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 	}
 	const insert = `INSERT INTO chunks (item_id, workspace_id, version, idx, text, heading, start_off, end_off, page)
 		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM items WHERE id = ?1 AND workspace_id = ?2`
+	const insertVec = `INSERT INTO chunk_vectors (chunk_id, workspace_id, model, dims, vec) VALUES (?, ?, ?, ?, ?)`
 	for _, c := range chunks {
+		if c.Vector != nil && (c.Model == "" || len(c.Vector) == 0) {
+			return invalid("chunk %d has a vector without a model", c.Index)
+		}
 		res, err := t.tx.ExecContext(ctx, insert, itemID, workspaceID, c.Version, c.Index, c.Text, c.Heading, c.Start, c.End, c.Page)
 		if err != nil {
 			return classify(err, "chunks")
@@ -94,8 +101,37 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 		if err := ensureFound(res, "item"); err != nil {
 			return err
 		}
+		if c.Vector == nil {
+			continue
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return classify(err, "chunks")
+		}
+		if _, err := t.tx.ExecContext(ctx, insertVec, id, workspaceID, c.Model, len(c.Vector), encodeVector(c.Vector)); err != nil {
+			return classify(err, "chunk vector")
+		}
 	}
 	return nil
+}
+
+func encodeVector(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return b
+}
+
+func decodeVector(b []byte) ([]float32, error) {
+	if len(b)%4 != 0 {
+		return nil, fmt.Errorf("sqlite: vector of %d bytes", len(b))
+	}
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v, nil
 }
 
 func (t *tx) Chunks(ctx context.Context, workspaceID, itemID string) ([]shelf.Chunk, error) {
@@ -136,8 +172,45 @@ func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.Chunk
 		return nil, nil
 	}
 	var where strings.Builder
-	args := []any{q.Match, workspaceID, q.Viewer}
-	where.WriteString(`chunks_fts MATCH ? AND c.workspace_id = ? AND i.hidden = 0 AND (i.scope <> 'private' OR i.owner = ?)`)
+	where.WriteString(`chunks_fts MATCH ? AND `)
+	args := chunkFilter(&where, []any{q.Match}, workspaceID, q)
+	args = append(args, q.Limit)
+	rows, err := t.tx.QueryContext(ctx, `SELECT c.version, c.idx, c.text, c.heading, c.start_off, c.end_off, c.page,
+			-bm25(chunks_fts, 1.0, 0.5), highlight(chunks_fts, 0, char(2), char(3)), `+itemColsOf("i")+`
+		FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN items i ON i.id = c.item_id
+		WHERE `+where.String()+`
+		ORDER BY bm25(chunks_fts, 1.0, 0.5) LIMIT ?`, args...)
+	if err != nil {
+		return nil, searchError(err)
+	}
+	defer rows.Close()
+	var out []*shelf.ChunkHit
+	for rows.Next() {
+		h := &shelf.ChunkHit{}
+		c := &h.Chunk
+		var itemRow itemScanner
+		dest := []any{&c.Version, &c.Index, &c.Text, &c.Heading, &c.Start, &c.End, &c.Page, &h.Score, &h.Highlight}
+		if err := rows.Scan(append(dest, itemRow.targets()...)...); err != nil {
+			return nil, searchError(err)
+		}
+		if h.Item, err = itemRow.item(); err != nil {
+			return nil, searchError(err)
+		}
+		c.ItemID, c.WorkspaceID = h.Item.ID, h.Item.WorkspaceID
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, searchError(err)
+	}
+	return out, nil
+}
+
+// chunkFilter writes the conditions of q's filters on chunks c of items i
+// to where, appending their arguments to args: the workspace, hidden and
+// private items, and every set filter field.
+func chunkFilter(where *strings.Builder, args []any, workspaceID string, q shelf.ChunkQuery) []any {
+	args = append(args, workspaceID, q.Viewer)
+	where.WriteString(`c.workspace_id = ? AND i.hidden = 0 AND (i.scope <> 'private' OR i.owner = ?)`)
 	in := func(col string, vals []string) {
 		where.WriteString(" AND " + col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")")
 		for _, v := range vals {
@@ -172,36 +245,11 @@ func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.Chunk
 		where.WriteString(" AND i.created_at < ?")
 		args = append(args, nanos(q.CreatedBefore))
 	}
-	args = metadataEquals(&where, "i.metadata", q.Metadata, args)
-	args = append(args, q.Limit)
-	rows, err := t.tx.QueryContext(ctx, `SELECT c.version, c.idx, c.text, c.heading, c.start_off, c.end_off, c.page,
-			-bm25(chunks_fts, 1.0, 0.5), highlight(chunks_fts, 0, char(2), char(3)), `+itemColsOf("i")+`
-		FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN items i ON i.id = c.item_id
-		WHERE `+where.String()+`
-		ORDER BY bm25(chunks_fts, 1.0, 0.5) LIMIT ?`, args...)
-	if err != nil {
-		return nil, searchError(err)
+	if q.ProjectID != "" {
+		where.WriteString(" AND i.id IN (SELECT item_id FROM project_documents WHERE project_id = ? AND workspace_id = c.workspace_id)")
+		args = append(args, q.ProjectID)
 	}
-	defer rows.Close()
-	var out []*shelf.ChunkHit
-	for rows.Next() {
-		h := &shelf.ChunkHit{}
-		c := &h.Chunk
-		var itemRow itemScanner
-		dest := []any{&c.Version, &c.Index, &c.Text, &c.Heading, &c.Start, &c.End, &c.Page, &h.Score, &h.Highlight}
-		if err := rows.Scan(append(dest, itemRow.targets()...)...); err != nil {
-			return nil, searchError(err)
-		}
-		if h.Item, err = itemRow.item(); err != nil {
-			return nil, searchError(err)
-		}
-		c.ItemID, c.WorkspaceID = h.Item.ID, h.Item.WorkspaceID
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, searchError(err)
-	}
-	return out, nil
+	return metadataEquals(where, "i.metadata", q.Metadata, args)
 }
 
 func likeEscape(s string) string {

@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"IndexJobs", testIndexJobs},
 		{"SearchChunks", testSearchChunks},
 		{"IndexCounts", testIndexCounts},
+		{"Vectors", testVectors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

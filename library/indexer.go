@@ -1,0 +1,513 @@
+package library
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	shelf "github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/index/chunk"
+	"github.com/shelfmem/shelf/index/extract"
+)
+
+// IndexConfig tunes the background indexer. Zero values take the defaults.
+type IndexConfig struct {
+	// Workers is how many jobs run at once. Default 2; negative runs no
+	// workers (jobs are still queued, for another process to run).
+	Workers int
+	// Batch is how many jobs a worker claims at once; their results are
+	// committed together, so many small files cost one commit. Default 8.
+	Batch int
+	// Lease is how long a claim holds. A job still running at its lease's
+	// end is given up by its worker and claimed again; a worker that died
+	// leaves its jobs to be claimed when the lease ends. It must exceed
+	// Extract.Timeout. Default 5 minutes.
+	Lease time.Duration
+	// MaxAttempts is how many times a job runs before it ends failed.
+	// Errors that cannot pass by themselves (an unsupported type, a
+	// malformed or oversized file) fail at once. Default 5.
+	MaxAttempts int
+	// Backoff is the delay before the first retry; it doubles with each
+	// attempt up to 10 minutes. Default 5 seconds.
+	Backoff time.Duration
+	// Poll is how often an idle worker looks for work it was not told
+	// about. Default 1 second.
+	Poll time.Duration
+	// Extract caps text extraction (input size, output size, entries,
+	// depth, time).
+	Extract extract.Limits
+	// Chunk sets the chunk size and overlap.
+	Chunk chunk.Options
+	// MemoryMax is the largest content read into memory for extraction;
+	// larger content is spooled to a temporary file. Default 16 MiB.
+	MemoryMax int64
+}
+
+func (c *IndexConfig) setDefaults() {
+	if c.Workers == 0 {
+		c.Workers = 2
+	}
+	if c.Batch <= 0 {
+		c.Batch = 8
+	}
+	c.Extract = c.Extract.WithDefaults()
+	if c.Lease <= 0 {
+		c.Lease = 5 * time.Minute
+	}
+	c.Lease = max(c.Lease, c.Extract.Timeout+30*time.Second)
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.Backoff <= 0 {
+		c.Backoff = 5 * time.Second
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.MemoryMax <= 0 {
+		c.MemoryMax = 16 << 20
+	}
+}
+
+// maxBackoff caps the delay between attempts.
+const maxBackoff = 10 * time.Minute
+
+// backoff returns the delay after the attempt-th failed attempt.
+func (c *IndexConfig) backoff(attempt int) time.Duration {
+	d := c.Backoff
+	for i := 1; i < attempt && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}
+
+// queueIndexTx makes the index follow a file's new head version, in the
+// transaction that made it: the old version's chunks go at once, and a job
+// for v is queued, replacing (and so cancelling) any job for an older
+// version. Files of embedded libraries are never indexed. it is written by
+// the caller after this returns (CreateItem or UpdateItem), but the job
+// is put by the caller too, once the item row exists: see putIndexJobTx.
+func (s *Service) queueIndexTx(ctx context.Context, tx shelf.Tx, lib *shelf.Library, it *shelf.Item) error {
+	if lib.Embedded || it.Type != shelf.TypeFile {
+		it.Index = shelf.IndexStatus{}
+		return nil
+	}
+	if err := tx.ReplaceChunks(ctx, it.WorkspaceID, it.ID, nil); err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		return err
+	}
+	it.Index = shelf.IndexStatus{State: shelf.IndexQueued, IndexedAt: it.Index.IndexedAt}
+	return nil
+}
+
+// putIndexJobTx queues the job for it's head if queueIndexTx marked it
+// queued. The item row must exist.
+func (s *Service) putIndexJobTx(ctx context.Context, tx shelf.Tx, it *shelf.Item) error {
+	if it.Index.State != shelf.IndexQueued {
+		return nil
+	}
+	now := s.now()
+	err := tx.PutIndexJob(ctx, &shelf.IndexJob{ItemID: it.ID, WorkspaceID: it.WorkspaceID, Version: it.Head,
+		State: shelf.IndexQueued, RunAfter: now, CreatedAt: now, UpdatedAt: now})
+	if err == nil {
+		s.nudge()
+	}
+	return err
+}
+
+// indexNewHeadTx is queueIndexTx, UpdateItem and putIndexJobTx for an
+// existing file that has a new head.
+func (s *Service) indexNewHeadTx(ctx context.Context, tx shelf.Tx, lib *shelf.Library, it *shelf.Item) error {
+	if err := s.queueIndexTx(ctx, tx, lib, it); err != nil {
+		return err
+	}
+	if err := tx.UpdateItem(ctx, it); err != nil {
+		return err
+	}
+	return s.putIndexJobTx(ctx, tx, it)
+}
+
+// nudge wakes an idle worker: a job was queued. The job may not be
+// committed yet; a worker that finds nothing waits for the next nudge or
+// poll.
+func (s *Service) nudge() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// RunIndexer runs the index workers until ctx ends. It first queues the
+// files whose embeddings are not of the configured model.
+func (s *Service) RunIndexer(ctx context.Context) {
+	if s.cfg.Index.Workers < 0 {
+		return
+	}
+	if n, err := s.queueStaleEmbeddings(ctx); err != nil {
+		s.log.Error("indexer: queueing files to embed again", "err", err)
+	} else if n > 0 {
+		s.log.Info("indexer: files queued to embed with the configured model", "files", n, "model", s.cfg.Embedder.Model())
+	}
+	var wg sync.WaitGroup
+	for range s.cfg.Index.Workers {
+		wg.Go(func() { s.indexLoop(ctx) })
+	}
+	wg.Wait()
+}
+
+func (s *Service) indexLoop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		n, err := s.IndexOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("indexer", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		t.Reset(s.cfg.Index.Poll)
+		select {
+		case <-ctx.Done():
+		case <-s.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// jobResult is what running a job gave.
+type jobResult struct {
+	job    *shelf.IndexJob
+	chunks []shelf.Chunk
+	err    error
+}
+
+// IndexOnce claims up to Batch ready jobs, runs them and commits their
+// results; it returns how many it claimed. Results are kept only for jobs
+// whose claim still holds: a file updated or deleted meanwhile, or a job
+// claimed again after its lease ended, drops them.
+func (s *Service) IndexOnce(ctx context.Context) (int, error) {
+	cfg := &s.cfg.Index
+	token := randomHex(16)
+	start := s.now()
+	leaseUntil := start.Add(cfg.Lease)
+	var jobs []*shelf.IndexJob
+	err := s.store.Update(ctx, func(tx shelf.Tx) error {
+		var err error
+		if jobs, err = tx.ClaimIndexJobs(ctx, start, leaseUntil, token, cfg.Batch); err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			it, err := tx.Item(ctx, j.WorkspaceID, j.ItemID)
+			if err != nil {
+				return err
+			}
+			it.Index.State, it.Index.StartedAt = shelf.IndexRunning, start
+			if err := tx.UpdateItem(ctx, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	s.hook("index-claimed")
+	// Give up a little before the lease ends, so no result is written
+	// after another worker may have claimed the job.
+	runCtx, cancel := context.WithDeadline(ctx, leaseUntil.Add(-cfg.Lease/10))
+	defer cancel()
+	results := make([]jobResult, len(jobs))
+	for i, j := range jobs {
+		results[i] = jobResult{job: j}
+		results[i].chunks, results[i].err = s.runIndexJob(runCtx, j)
+	}
+	if ctx.Err() != nil {
+		// Shutting down: hand the jobs back rather than leave them to
+		// their leases, so the next start takes them at once.
+		s.releaseJobs(context.WithoutCancel(ctx), jobs, token)
+		return len(jobs), ctx.Err()
+	}
+	return len(jobs), s.finishJobs(ctx, results, token, start)
+}
+
+// releaseJobs queues claimed jobs again, not counting the attempt.
+func (s *Service) releaseJobs(ctx context.Context, jobs []*shelf.IndexJob, token string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := s.store.Update(ctx, func(tx shelf.Tx) error {
+		for _, j := range jobs {
+			cur, err := tx.IndexJob(ctx, j.WorkspaceID, j.ItemID)
+			if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if cur.Token != token {
+				continue
+			}
+			cur.State, cur.Token, cur.LeaseUntil, cur.Attempts = shelf.IndexQueued, "", time.Time{}, max(cur.Attempts-1, 0)
+			if err := tx.PutIndexJob(ctx, cur); err != nil {
+				return err
+			}
+			if err := setIndexState(ctx, tx, cur.WorkspaceID, cur.ItemID, func(st *shelf.IndexStatus) {
+				st.State = shelf.IndexQueued
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("indexer: releasing jobs; their leases will free them", "err", err)
+	}
+}
+
+// setIndexState edits a file's index status.
+func setIndexState(ctx context.Context, tx shelf.Tx, ws, id string, edit func(*shelf.IndexStatus)) error {
+	it, err := tx.Item(ctx, ws, id)
+	if err != nil {
+		return err
+	}
+	edit(&it.Index)
+	return tx.UpdateItem(ctx, it)
+}
+
+// permanent reports whether err will come again however often the job
+// runs: the file is unsupported, malformed, too large or too slow to read.
+func permanent(err error) bool {
+	switch shelf.ErrorCode(err) {
+	case shelf.ENOTIMPL, shelf.EINVALID, shelf.ETOOLARGE, shelf.ETIMEOUT:
+		return true
+	}
+	return false
+}
+
+// finishJobs commits the results of one claim in one transaction.
+func (s *Service) finishJobs(ctx context.Context, results []jobResult, token string, started time.Time) error {
+	cfg := &s.cfg.Index
+	return s.store.Update(ctx, func(tx shelf.Tx) error {
+		now := s.now()
+		for _, r := range results {
+			j := r.job
+			cur, err := tx.IndexJob(ctx, j.WorkspaceID, j.ItemID)
+			if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+				continue // the file is gone, or its index was cleared
+			} else if err != nil {
+				return err
+			}
+			if cur.Token != token {
+				continue // replaced by a newer version's job, or claimed again
+			}
+			it, err := tx.Item(ctx, j.WorkspaceID, j.ItemID)
+			if err != nil {
+				return err
+			}
+			switch {
+			case r.err == nil:
+				if err := tx.ReplaceChunks(ctx, it.WorkspaceID, it.ID, r.chunks); err != nil {
+					return err
+				}
+				if err := tx.DeleteIndexJob(ctx, it.WorkspaceID, it.ID); err != nil {
+					return err
+				}
+				it.Index = shelf.IndexStatus{State: shelf.IndexIndexed, IndexedAt: now, StartedAt: started}
+			case permanent(r.err) || cur.Attempts >= cfg.MaxAttempts:
+				if err := tx.DeleteIndexJob(ctx, it.WorkspaceID, it.ID); err != nil {
+					return err
+				}
+				s.logJobError(it, r.err)
+				it.Index = shelf.IndexStatus{State: shelf.IndexFailed, StartedAt: started, ErroredAt: now,
+					Error: errorText(r.err), IndexedAt: it.Index.IndexedAt}
+			default:
+				s.logJobError(it, r.err)
+				cur.State, cur.Token, cur.LeaseUntil = shelf.IndexQueued, "", time.Time{}
+				cur.RunAfter, cur.Error, cur.UpdatedAt = now.Add(cfg.backoff(cur.Attempts)), errorText(r.err), now
+				if err := tx.PutIndexJob(ctx, cur); err != nil {
+					return err
+				}
+				it.Index.State, it.Index.ErroredAt, it.Index.Error = shelf.IndexQueued, now, errorText(r.err)
+			}
+			if err := tx.UpdateItem(ctx, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// logJobError logs an error that carries no client-safe message, which
+// the file's status shows only as "internal error".
+func (s *Service) logJobError(it *shelf.Item, err error) {
+	if c := shelf.ErrorCode(err); c == shelf.EINTERNAL {
+		s.log.Error("indexer: job failed", "item", it.ID, "err", err)
+	}
+}
+
+// maxErrorText bounds a kept error message.
+const maxErrorText = 1000
+
+func errorText(err error) string {
+	msg := shelf.ErrorMessage(err)
+	if len(msg) > maxErrorText {
+		msg = msg[:maxErrorText] + "…"
+	}
+	return msg
+}
+
+// runIndexJob extracts and chunks the job's version.
+func (s *Service) runIndexJob(ctx context.Context, j *shelf.IndexJob) ([]shelf.Chunk, error) {
+	var it *shelf.Item
+	var v *shelf.Version
+	err := s.store.View(ctx, func(tx shelf.Tx) error {
+		var err error
+		if it, err = tx.Item(ctx, j.WorkspaceID, j.ItemID); err != nil {
+			return err
+		}
+		v, err = tx.Version(ctx, j.WorkspaceID, j.ItemID, j.Version)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	doc, err := s.extract(ctx, it, v)
+	if err != nil {
+		return nil, err
+	}
+	parts := chunk.Split(doc, s.cfg.Index.Chunk)
+	out := make([]shelf.Chunk, len(parts))
+	for i, p := range parts {
+		out[i] = shelf.Chunk{ItemID: it.ID, WorkspaceID: it.WorkspaceID, Version: v.Number, Index: p.Index,
+			Text: p.Text, Heading: p.Heading, Start: p.Start, End: p.End, Page: p.Page}
+	}
+	return out, s.embed(ctx, out)
+}
+
+// embed gives chunks their embeddings when an embedder is configured. The
+// heading path goes before a chunk's text, as it says what the text is
+// about. An input the embedder refuses fails the job; any other error is
+// worth a retry.
+func (s *Service) embed(ctx context.Context, chunks []shelf.Chunk) error {
+	e := s.cfg.Embedder
+	if e == nil || len(chunks) == 0 {
+		return nil
+	}
+	texts := make([]string, len(chunks))
+	for i, c := range chunks {
+		texts[i] = c.Text
+		if c.Heading != "" {
+			texts[i] = c.Heading + "\n\n" + c.Text
+		}
+	}
+	vecs, err := e.Embed(ctx, texts)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if shelf.ErrorCode(err) == shelf.EINVALID {
+			return shelf.Errorf(shelf.EINVALID, "embedding: %s", shelf.ErrorMessage(err))
+		}
+		return shelf.Errorf(shelf.EUNAVAILABLE, "embedding: %s", shelf.ErrorMessage(err))
+	}
+	if len(vecs) != len(chunks) {
+		return shelf.Errorf(shelf.EUNAVAILABLE, "embedding: %d vectors for %d texts", len(vecs), len(chunks))
+	}
+	model := e.Model()
+	for i := range chunks {
+		chunks[i].Model, chunks[i].Vector = model, vecs[i]
+	}
+	return nil
+}
+
+// queueStaleEmbeddings queues the indexed files with chunks that have no
+// embedding of the configured model: all of them after a change of model,
+// or once an embedder is first configured. Their chunks stay, so keyword
+// search finds them meanwhile.
+func (s *Service) queueStaleEmbeddings(ctx context.Context) (int, error) {
+	if s.cfg.Embedder == nil {
+		return 0, nil
+	}
+	model := s.cfg.Embedder.Model()
+	after, total := "", 0
+	for {
+		var refs []shelf.ItemRef
+		err := s.store.Update(ctx, func(tx shelf.Tx) error {
+			var err error
+			if refs, err = tx.StaleEmbeddings(ctx, model, after, 500); err != nil {
+				return err
+			}
+			now := s.now()
+			for _, r := range refs {
+				it, err := tx.Item(ctx, r.WorkspaceID, r.ItemID)
+				if err != nil {
+					return err
+				}
+				it.Index.State = shelf.IndexQueued
+				if err := tx.UpdateItem(ctx, it); err != nil {
+					return err
+				}
+				if err := tx.PutIndexJob(ctx, &shelf.IndexJob{ItemID: it.ID, WorkspaceID: it.WorkspaceID, Version: it.Head,
+					State: shelf.IndexQueued, RunAfter: now, CreatedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += len(refs)
+		if len(refs) < 500 {
+			return total, nil
+		}
+		after = refs[len(refs)-1].ItemID
+	}
+}
+
+// extract reads a version's text: from memory when it is small, else from
+// a temporary copy, since the formats in zip containers and PDFs need
+// random access.
+func (s *Service) extract(ctx context.Context, it *shelf.Item, v *shelf.Version) (*extract.Doc, error) {
+	lim := s.cfg.Index.Extract
+	if !extract.Supported(v.ContentType, it.Name) {
+		return nil, shelf.Errorf(shelf.ENOTIMPL, "files of type %q cannot be indexed", v.ContentType)
+	}
+	if v.Size > lim.MaxInput {
+		return nil, shelf.Errorf(shelf.ETOOLARGE, "the file is %d bytes; the most that is indexed is %d", v.Size, lim.MaxInput)
+	}
+	rc, err := s.Read(ctx, v, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var ra io.ReaderAt
+	if v.Size <= s.cfg.Index.MemoryMax {
+		data := make([]byte, v.Size)
+		if _, err := io.ReadFull(rc, data); err != nil {
+			return nil, fmt.Errorf("read content: %w", err)
+		}
+		ra = bytes.NewReader(data)
+	} else {
+		f, err := os.CreateTemp("", "shelf-extract-*")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		if n, err := io.Copy(f, rc); err != nil {
+			return nil, fmt.Errorf("spool content: %w", err)
+		} else if n != v.Size {
+			return nil, fmt.Errorf("spool content: read %d of %d bytes", n, v.Size)
+		}
+		ra = f
+	}
+	doc, err := extract.Extract(ctx, ra, v.Size, v.ContentType, it.Name, lim)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return nil, ctx.Err()
+	}
+	return doc, err
+}
