@@ -127,6 +127,8 @@ func (q *SearchQuery) check() error {
 		return shelf.Errorf(shelf.EINVALID, "mode must be %q, %q or %q", ModeKeyword, ModeSemantic, ModeHybrid)
 	}
 	f := &q.Filters
+	// "/docs" and "docs" name the same folder; "/" is the whole library.
+	f.PathPrefix = strings.TrimPrefix(f.PathPrefix, "/")
 	if f.PathPrefix != "" {
 		clean, err := CleanPath(f.PathPrefix)
 		if err != nil {
@@ -157,9 +159,6 @@ func (s *Service) chunkQuery(ctx context.Context, p *shelf.Principal, q SearchQu
 	f := q.Filters
 	cq := shelf.ChunkQuery{PathPrefix: f.PathPrefix, ContentTypes: f.ContentTypes, CreatedAfter: f.CreatedAfter,
 		CreatedBefore: f.CreatedBefore, Metadata: f.Metadata, Viewer: p.Owner(), Limit: q.TopK}
-	if f.PathPrefix == "/" {
-		cq.PathPrefix = ""
-	}
 	if f.Library != "" {
 		var lib *shelf.Library
 		err := s.store.View(ctx, func(tx shelf.Tx) (err error) {
