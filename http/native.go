@@ -33,6 +33,11 @@ func (s *Server) nativeRoutes() {
 	s.Handle("GET /v1/items/{id}/versions", shelf.ScopeRead, d, s.listVersions)
 	s.Handle("GET /v1/items/{id}/versions/{n}/content", shelf.ScopeRead, d, s.getVersionContent)
 	s.Handle("POST /v1/items/{id}/versions/{n}/restore", shelf.ScopeWrite, d, s.restoreVersion)
+	s.Handle("POST /v1/items/{id}/index", shelf.ScopeWrite, d, s.indexItem)
+	s.Handle("DELETE /v1/items/{id}/index", shelf.ScopeWrite, d, s.clearItemIndex)
+	s.Handle("POST /v1/search", shelf.ScopeRead, d, s.search)
+	s.Handle("GET /v1/index/status", shelf.ScopeRead, d, s.indexStatus)
+	s.Handle("POST /v1/index/reindex", shelf.ScopeWrite, d, s.reindex)
 	s.Handle("PUT /v1/items/{id}/xattrs", shelf.ScopeWrite, d, s.setXAttrs)
 	s.Handle("DELETE /v1/items/{id}/xattrs", shelf.ScopeWrite, d, s.deleteXAttrs)
 
@@ -178,7 +183,18 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request) {
 	id, err := s.itemID(r, r.PathValue("id"))
 	if err == nil {
 		var it *shelf.Item
-		if it, err = s.svc.Item(r.Context(), id); err == nil {
+		if it, err = s.svc.Item(r.Context(), id); err == nil && it.Type == shelf.TypeFolder {
+			// A folder says how many files below it are still being
+			// indexed.
+			var n int
+			if n, err = s.svc.IndexingBelow(r.Context(), it.ID); err == nil {
+				WriteJSON(w, http.StatusOK, struct {
+					*shelf.Item
+					Indexing int `json:"indexing"`
+				}{it, n})
+				return
+			}
+		} else if err == nil {
 			WriteJSON(w, http.StatusOK, it)
 			return
 		}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	shelf "github.com/shelfmem/shelf"
 	"github.com/shelfmem/shelf/blob/fsblob"
@@ -186,4 +187,27 @@ func (e *Env) Do(tb testing.TB, method, url, key string, body any) *Response {
 		tb.Fatal(err)
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// WaitIndexed polls GET /v1/index/status with key until no file of its
+// workspace is queued or being indexed, failing the test after 30 seconds.
+// It returns the last counts.
+func (e *Env) WaitIndexed(tb testing.TB, key string) map[string]any {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var st map[string]any
+		r := e.Do(tb, "GET", "/v1/index/status", key, nil)
+		if r.Status != http.StatusOK {
+			tb.Fatalf("index status: %d %s", r.Status, r.Body)
+		}
+		r.JSON(tb, &st)
+		if st["queued"] == 0.0 && st["running"] == 0.0 {
+			return st
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("indexing did not finish in 30s: %v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
