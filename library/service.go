@@ -100,8 +100,8 @@ type Service struct {
 	master    masterKey
 	defaultWS atomic.Value // string: the default workspace's id, once known
 	signer    *signer
-	uploads   keyedRW // one lock per upload: parts share it, finalize and sweep take it alone
-	parts     keyedRW // one lock per part, so two PUTs of one part do not interleave
+	uploads   keyedRW       // one lock per upload: parts share it, finalize and sweep take it alone
+	parts     keyedRW       // one lock per part, so two PUTs of one part do not interleave
 	wake      chan struct{} // nudges an idle index worker
 	vecs      vectorIndexes
 }
