@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -403,15 +404,19 @@ func (s *Service) embed(ctx context.Context, chunks []shelf.Chunk) error {
 			texts[i] = c.Heading + "\n\n" + c.Text
 		}
 	}
-	vecs, err := e.Embed(ctx, texts)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	vecs := make([][]float32, 0, len(texts))
+	for batch := range slices.Chunk(texts, embedBatch) {
+		got, err := e.Embed(ctx, batch)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if shelf.ErrorCode(err) == shelf.EINVALID {
+				return shelf.Errorf(shelf.EINVALID, "embedding: %s", shelf.ErrorMessage(err))
+			}
+			return shelf.Errorf(shelf.EUNAVAILABLE, "embedding: %s", shelf.ErrorMessage(err))
 		}
-		if shelf.ErrorCode(err) == shelf.EINVALID {
-			return shelf.Errorf(shelf.EINVALID, "embedding: %s", shelf.ErrorMessage(err))
-		}
-		return shelf.Errorf(shelf.EUNAVAILABLE, "embedding: %s", shelf.ErrorMessage(err))
+		vecs = append(vecs, got...)
 	}
 	if len(vecs) != len(chunks) {
 		return shelf.Errorf(shelf.EUNAVAILABLE, "embedding: %d vectors for %d texts", len(vecs), len(chunks))
@@ -422,6 +427,10 @@ func (s *Service) embed(ctx context.Context, chunks []shelf.Chunk) error {
 	}
 	return nil
 }
+
+// embedBatch is the most texts of one Embed call; the embedder batches its
+// requests further.
+const embedBatch = 1000
 
 // queueStaleEmbeddings queues the indexed files with chunks that have no
 // embedding of the configured model: all of them after a change of model,

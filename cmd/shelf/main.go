@@ -22,11 +22,13 @@ import (
 
 	shelf "github.com/shelfmem/shelf"
 	"github.com/shelfmem/shelf/blob/fsblob"
+	"github.com/shelfmem/shelf/embed/openai"
 	"github.com/shelfmem/shelf/fetch"
 	shelfhttp "github.com/shelfmem/shelf/http"
 	"github.com/shelfmem/shelf/http/chatbotkit"
 	"github.com/shelfmem/shelf/http/memoryinc"
 	"github.com/shelfmem/shelf/http/memorylake"
+	"github.com/shelfmem/shelf/index/chunk"
 	"github.com/shelfmem/shelf/library"
 	"github.com/shelfmem/shelf/store/sqlite"
 )
@@ -124,6 +126,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sweepEvery := fs.Duration("sweep-interval", time.Minute, "how often expired uploads are removed")
 	gcEvery := fs.Duration("gc-interval", time.Hour, "how often unreferenced blobs are collected")
 	indexWorkers := fs.Int("index-workers", 2, "how many files are indexed at once (0: none here; jobs wait for a server that runs workers)")
+	embedURL := fs.String("embed-url", "", "OpenAI-compatible embeddings API root, e.g. http://127.0.0.1:11434/v1 (Ollama); empty: keyword search only. The key, if any, comes from SHELF_EMBED_API_KEY")
+	embedModel := fs.String("embed-model", "", "embedding model name (required with --embed-url)")
+	embedDims := fs.Int("embed-dims", 0, "embedding dimensions to ask for (0: the model's own)")
+	chunkSize := fs.Int("chunk-size", 1000, "target chunk size for indexing, in characters")
+	chunkOverlap := fs.Int("chunk-overlap", 150, "characters of a chunk repeated at the start of the next (negative: none)")
 	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -136,6 +143,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fetcher := fetch.New(fetch.Config{MaxBytes: *fetchMax, Timeout: *fetchTimeout, Allow: allow})
 	cfg := library.Config{UploadTTL: *uploadTTL, MaxFileSize: *maxFile, Logger: log, Fetcher: fetcher}
 	cfg.Index.Workers = *indexWorkers
+	cfg.Index.Chunk = chunk.Options{Target: *chunkSize, Overlap: *chunkOverlap}
+	if *embedURL != "" {
+		emb, err := openai.New(openai.Config{BaseURL: *embedURL, APIKey: getenv("SHELF_EMBED_API_KEY"), Model: *embedModel, Dimensions: *embedDims})
+		if err != nil {
+			return fmt.Errorf("--embed-url: %s", shelf.ErrorMessage(err))
+		}
+		cfg.Embedder = emb
+	} else if *embedModel != "" {
+		return errors.New("--embed-model needs --embed-url")
+	}
 	if *indexWorkers <= 0 {
 		cfg.Index.Workers = -1
 	}
