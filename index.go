@@ -91,3 +91,9 @@ type ChunkHit struct {
 	Score     float64
 	Highlight string
 }
+
+// IndexProblem is a broken invariant of the index that CheckIndex found.
+type IndexProblem struct {
+	Kind   string
+	Detail string
+}

@@ -207,8 +207,42 @@ type Tx interface {
 	VectorIDs(ctx context.Context, workspaceID, model string, q ChunkQuery, limit int) ([]int64, error)
 	// CountVectors counts a workspace's embeddings of model.
 	CountVectors(ctx context.Context, workspaceID, model string) (int, error)
+	// CheckIndex looks for broken invariants of the index, at most limit
+	// of each kind: chunks of no file ("orphan_chunk"), embeddings of no
+	// chunk ("orphan_vector"), chunks of a version that is not their
+	// file's head ("stale_chunk"), and a full-text index out of step with
+	// the chunks ("fts_mismatch").
+	CheckIndex(ctx context.Context, limit int) ([]IndexProblem, error)
 	// Project returns a project of the workspace.
 	Project(ctx context.Context, workspaceID, id string) (*Project, error)
+	// CreateProject inserts a project; ENOTFOUND if its workspace does not
+	// exist, ECONFLICT if its id is taken.
+	CreateProject(ctx context.Context, p *Project) error
+	// ListProjects returns the page of the workspace's projects that q
+	// selects and how many projects the filter keeps in all pages.
+	ListProjects(ctx context.Context, workspaceID string, q ProjectQuery) ([]*Project, int, error)
+	// UpdateProject writes Name, Description and UpdatedAt.
+	UpdateProject(ctx context.Context, p *Project) error
+	// DeleteProject deletes a project and its documents (their files stay).
+	DeleteProject(ctx context.Context, workspaceID, id string) error
+	// AddProjectDocument inserts a document. ENOTFOUND if the project or
+	// the item is not one of d.WorkspaceID's; ECONFLICT if the item is in
+	// the project already (or d.ID is taken). Neither error spoils the
+	// transaction: it may go on.
+	AddProjectDocument(ctx context.Context, d *ProjectDocument) error
+	// ProjectDocuments returns the page of a project's documents that q
+	// selects, each with its Item, and how many documents q's filter keeps
+	// in all pages. A project of another workspace has none.
+	ProjectDocuments(ctx context.Context, workspaceID, projectID string, q DocumentQuery) ([]*ProjectDocument, int, error)
+	// ProjectDocument returns a document of a project, with its Item.
+	ProjectDocument(ctx context.Context, workspaceID, projectID, id string) (*ProjectDocument, error)
+	// ProjectDocumentsOf returns the project's documents of the items
+	// itemIDs names, keyed by item id, without their Items; items that
+	// are not in the project are left out.
+	ProjectDocumentsOf(ctx context.Context, workspaceID, projectID string, itemIDs []string) (map[string]*ProjectDocument, error)
+	// DeleteProjectDocuments deletes the project's documents with ids and
+	// returns how many it deleted; ids that name none are ignored.
+	DeleteProjectDocuments(ctx context.Context, workspaceID, projectID string, ids []string) (int, error)
 	// StaleEmbeddings lists indexed files, of any workspace, with a chunk
 	// that has no embedding of model: what a change of model (or a newly
 	// configured embedder) must embed again. In item id order after

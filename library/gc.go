@@ -150,8 +150,9 @@ type Problem struct {
 }
 
 // Fsck checks the invariants of DESIGN §4: every referenced blob exists
-// with the bytes its name promises, and no upload session or staging area
-// is past its expiry. With deep set it re-hashes every stored blob.
+// with the bytes its name promises, no upload session or staging area is
+// past its expiry, and the index holds no chunk or embedding of a deleted
+// file or an old version. With deep set it re-hashes every stored blob.
 func (s *Service) Fsck(ctx context.Context, deep bool) ([]Problem, error) {
 	var problems []Problem
 	add := func(kind, format string, args ...any) {
@@ -209,6 +210,19 @@ func (s *Service) Fsck(ctx context.Context, deep bool) ([]Problem, error) {
 		expired, err := tx.ExpiredUploads(ctx, now, 100)
 		for _, u := range expired {
 			add("expired_upload", "upload %s expired at %s and was not swept", u.ID, u.ExpiresAt.Format(time.RFC3339))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The index: no chunk or embedding outlives its file, and every chunk
+	// is of its file's head. The check runs in a write transaction, as
+	// FTS5's integrity check is spelt as an insert.
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		found, err := tx.CheckIndex(ctx, 100)
+		for _, p := range found {
+			add(p.Kind, "%s", p.Detail)
 		}
 		return err
 	})

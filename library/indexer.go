@@ -26,8 +26,8 @@ type IndexConfig struct {
 	Batch int
 	// Lease is how long a claim holds. A job still running at its lease's
 	// end is given up by its worker and claimed again; a worker that died
-	// leaves its jobs to be claimed when the lease ends. It must exceed
-	// Extract.Timeout. Default 5 minutes.
+	// leaves its jobs to be claimed when the lease ends. Extraction's time
+	// limit is cut to 80% of it. Default 2 minutes.
 	Lease time.Duration
 	// MaxAttempts is how many times a job runs before it ends failed.
 	// Errors that cannot pass by themselves (an unsupported type, a
@@ -58,9 +58,10 @@ func (c *IndexConfig) setDefaults() {
 	}
 	c.Extract = c.Extract.WithDefaults()
 	if c.Lease <= 0 {
-		c.Lease = 5 * time.Minute
+		c.Lease = 2 * time.Minute
 	}
-	c.Lease = max(c.Lease, c.Extract.Timeout+30*time.Second)
+	// A job gives up at 90% of its lease; extraction must end before.
+	c.Extract.Timeout = min(c.Extract.Timeout, c.Lease*8/10)
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 5
 	}
@@ -226,6 +227,9 @@ func (s *Service) IndexOnce(ctx context.Context) (int, error) {
 	for i, j := range jobs {
 		results[i] = jobResult{job: j}
 		results[i].chunks, results[i].err = s.runIndexJob(runCtx, j)
+		if runCtx.Err() != nil && ctx.Err() == nil {
+			results[i].err = shelf.Errorf(shelf.ETIMEOUT, "indexing took longer than the %s lease", cfg.Lease)
+		}
 	}
 	if ctx.Err() != nil {
 		// Shutting down: hand the jobs back rather than leave them to

@@ -174,6 +174,17 @@ func TestIndexFileLifecycle(t *testing.T) {
 	if e.chunkCount(t, it.ID) != 0 || len(e.search(t, e.ctx, library.SearchQuery{Query: "running"})) != 0 {
 		t.Fatal("a deleted file is still found")
 	}
+	e.fsckClean(t)
+}
+
+// fsckClean fails the test when fsck finds anything: no orphan chunk or
+// embedding, no chunk of an old version.
+func (e *env) fsckClean(t *testing.T) {
+	t.Helper()
+	problems, err := e.svc.Fsck(context.Background(), false)
+	if err != nil || len(problems) != 0 {
+		t.Fatalf("fsck = %+v, %v", problems, err)
+	}
 }
 
 // A worker that dies leaves its job to its lease; when the lease ends
@@ -453,6 +464,7 @@ func TestSemanticAndHybridSearch(t *testing.T) {
 			t.Fatalf("old embedding found: %+v", h)
 		}
 	}
+	e.fsckClean(t)
 
 	// A new model re-embeds everything embedded with the old one, on the
 	// indexer's next start; keyword search works meanwhile.
@@ -491,6 +503,31 @@ func TestSemanticAndHybridSearch(t *testing.T) {
 	if err != nil || len(res.Hits) == 0 || res.Hits[0].Item.Path != "zoo/camels.md" {
 		t.Fatalf("semantic after the model change = %+v, %v", res, err)
 	}
+	// Deleting a file takes its embeddings with its chunks.
+	soup, err := svc2.ItemAt(e.ctx, "", "kitchen/soup.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc2.Delete(e.ctx, soup.ID); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := e.store.View(context.Background(), func(tx shelf.Tx) (err error) {
+		left, err = tx.CountVectors(context.Background(), e.ws(), "bag-2")
+		return err
+	}); err != nil || left != 2 {
+		t.Fatalf("embeddings after a delete: %d, %v", left, err)
+	}
+	res, err = svc2.Search(e.ctx, library.SearchQuery{Query: "soup fish", Mode: library.ModeSemantic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range res.Hits {
+		if h.Item.ID == soup.ID {
+			t.Fatal("a deleted file is found by meaning")
+		}
+	}
+	e.fsckClean(t)
 }
 
 // otherWorkspace returns a context acting with write scope in a new

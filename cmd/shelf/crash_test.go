@@ -79,7 +79,12 @@ func (s *syncBuffer) String() string {
 
 func startShelf(t *testing.T, dir, failpoint string) *proc {
 	t.Helper()
-	cmd := exec.Command(shelfBinary(t), "serve", "--addr", "127.0.0.1:0", "--data", dir)
+	return startShelfArgs(t, dir, failpoint)
+}
+
+func startShelfArgs(t *testing.T, dir, failpoint string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(shelfBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, args...)...)
 	cmd.Env = append(os.Environ(), "SHELF_MASTER_KEY="+crashMaster, "SHELF_FAILPOINT="+failpoint)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -411,4 +416,58 @@ func runFsck(t *testing.T, dir string) {
 	if err != nil || !strings.Contains(string(out), "no problems") {
 		t.Fatalf("fsck: %v\n%s", err, out)
 	}
+}
+
+// A server killed while indexing leaves its claimed job to the lease; the
+// restarted server indexes the file once the lease ends, and fsck finds
+// nothing wrong with the index.
+func TestCrashDuringIndexing(t *testing.T) {
+	dir := t.TempDir()
+	start := func(failpoint string) *proc {
+		return startShelfArgs(t, dir, failpoint, "--index-lease", "3s")
+	}
+	put := func(p *proc, path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest("PUT", p.url+"/v1/files/"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+crashMaster)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("PUT %s: %d", path, resp.StatusCode)
+		}
+	}
+	p := start("index-claimed")
+	put(p, "notes/a.txt", "the first file mentions aardvarks")
+	p.waitFor(t, "FAILPOINT index-claimed")
+	p.kill(t)
+
+	p = start("")
+	put(p, "notes/b.txt", "a second file about badgers")
+	var st map[string]any
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st = nil
+		p.do(t, "GET", "/v1/index/status", nil, &st)
+		if st["indexed"] == 2.0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index status after the restart: %v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var res struct {
+		Hits []struct {
+			Path string `json:"path"`
+		} `json:"hits"`
+	}
+	p.do(t, "POST", "/v1/search", map[string]any{"query": "aardvarks"}, &res)
+	if len(res.Hits) != 1 || res.Hits[0].Path != "notes/a.txt" {
+		t.Fatalf("search after the restart: %+v", res)
+	}
+	p.kill(t)
+	runFsck(t, dir)
 }

@@ -126,6 +126,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sweepEvery := fs.Duration("sweep-interval", time.Minute, "how often expired uploads are removed")
 	gcEvery := fs.Duration("gc-interval", time.Hour, "how often unreferenced blobs are collected")
 	indexWorkers := fs.Int("index-workers", 2, "how many files are indexed at once (0: none here; jobs wait for a server that runs workers)")
+	indexLease := fs.Duration("index-lease", 2*time.Minute, "how long a worker holds an index job; a job cut by a crash runs again after it")
 	embedURL := fs.String("embed-url", "", "OpenAI-compatible embeddings API root, e.g. http://127.0.0.1:11434/v1 (Ollama); empty: keyword search only. The key, if any, comes from SHELF_EMBED_API_KEY")
 	embedModel := fs.String("embed-model", "", "embedding model name (required with --embed-url)")
 	embedDims := fs.Int("embed-dims", 0, "embedding dimensions to ask for (0: the model's own)")
@@ -142,7 +143,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	fetcher := fetch.New(fetch.Config{MaxBytes: *fetchMax, Timeout: *fetchTimeout, Allow: allow})
 	cfg := library.Config{UploadTTL: *uploadTTL, MaxFileSize: *maxFile, Logger: log, Fetcher: fetcher}
-	cfg.Index.Workers = *indexWorkers
+	cfg.Index.Workers, cfg.Index.Lease = *indexWorkers, *indexLease
 	cfg.Index.Chunk = chunk.Options{Target: *chunkSize, Overlap: *chunkOverlap}
 	if *embedURL != "" {
 		emb, err := openai.New(openai.Config{BaseURL: *embedURL, APIKey: getenv("SHELF_EMBED_API_KEY"), Model: *embedModel, Dimensions: *embedDims})

@@ -135,3 +135,47 @@ func (t *tx) StaleEmbeddings(ctx context.Context, model, afterID string, limit i
 	}
 	return out, classify(rows.Err(), "stale embeddings")
 }
+
+// CheckIndex runs one query per invariant, and FTS5's own integrity check,
+// which compares the full-text index with the chunks table it indexes.
+func (t *tx) CheckIndex(ctx context.Context, limit int) ([]shelf.IndexProblem, error) {
+	if limit <= 0 {
+		return nil, invalid("limit %d is not positive", limit)
+	}
+	var out []shelf.IndexProblem
+	checks := []struct{ kind, query string }{
+		{"orphan_chunk", `SELECT 'chunk ' || c.id || ' names item ' || c.item_id || ', which does not exist'
+			FROM chunks c LEFT JOIN items i ON i.id = c.item_id WHERE i.id IS NULL LIMIT ?`},
+		{"orphan_vector", `SELECT 'embedding ' || v.id || ' names chunk ' || v.chunk_id || ', which does not exist'
+			FROM chunk_vectors v LEFT JOIN chunks c ON c.id = v.chunk_id WHERE c.id IS NULL LIMIT ?`},
+		{"stale_chunk", `SELECT 'item ' || i.id || ' (' || i.path || ') has chunks of version ' || c.version || ' but its head is ' || i.head
+			FROM chunks c JOIN items i ON i.id = c.item_id WHERE c.version <> i.head GROUP BY i.id, c.version LIMIT ?`},
+	}
+	for _, c := range checks {
+		rows, err := t.tx.QueryContext(ctx, c.query, limit)
+		if err != nil {
+			return nil, classify(err, "index check")
+		}
+		for rows.Next() {
+			var detail string
+			if err := rows.Scan(&detail); err != nil {
+				rows.Close()
+				return nil, classify(err, "index check")
+			}
+			out = append(out, shelf.IndexProblem{Kind: c.kind, Detail: detail})
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, classify(err, "index check")
+		}
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
+		if strings.Contains(err.Error(), "corrupt") || strings.Contains(err.Error(), "malformed") {
+			out = append(out, shelf.IndexProblem{Kind: "fts_mismatch", Detail: "the full-text index does not match the chunks: " + err.Error()})
+		} else {
+			return nil, classify(err, "index check")
+		}
+	}
+	return out, nil
+}

@@ -75,6 +75,8 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"SearchChunks", testSearchChunks},
 		{"IndexCounts", testIndexCounts},
 		{"Vectors", testVectors},
+		{"Projects", testProjects},
+		{"ProjectDocuments", testProjectDocuments},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -108,7 +108,7 @@ func testVectors(t *testing.T, s shelf.Store) {
 	})
 	// A chunk without a vector is stale under any model.
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
-		return tx.ReplaceChunks(ctx, w.a.ID, b.ID, []shelf.Chunk{{ItemID: b.ID, WorkspaceID: w.a.ID, Version: 2, Text: "no vector", End: 9}})
+		return tx.ReplaceChunks(ctx, w.a.ID, b.ID, []shelf.Chunk{{ItemID: b.ID, WorkspaceID: w.a.ID, Version: 1, Text: "no vector", End: 9}})
 	})
 	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
 		stale, err := tx.StaleEmbeddings(ctx, "m1", "", 10)
@@ -150,4 +150,24 @@ func testVectors(t *testing.T, s shelf.Store) {
 		}
 		return nil
 	})
+	// CheckIndex finds nothing wrong, then a chunk of a version that is
+	// not the head.
+	check := func() []shelf.IndexProblem {
+		t.Helper()
+		var got []shelf.IndexProblem
+		update(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+			got, err = tx.CheckIndex(ctx, 10)
+			return err
+		})
+		return got
+	}
+	if got := check(); len(got) != 0 {
+		t.Fatalf("CheckIndex on a sound index = %+v", got)
+	}
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		return tx.ReplaceChunks(ctx, w.b.ID, other.ID, []shelf.Chunk{{ItemID: other.ID, WorkspaceID: w.b.ID, Version: other.Head + 5, Text: "old", End: 3}})
+	})
+	if got := check(); len(got) != 1 || got[0].Kind != "stale_chunk" {
+		t.Fatalf("CheckIndex with a stale chunk = %+v", got)
+	}
 }
