@@ -27,6 +27,9 @@ type Store interface {
 type ItemFilter struct {
 	Viewer     string // a Principal.Owner; private items of others are left out
 	WithHidden bool   // include hidden items
+	// AllScopes includes every principal's private items (Tree only: for
+	// the core's own sweeps over a library, never for a caller's view).
+	AllScopes bool
 }
 
 // ItemQuery selects items across libraries. Empty fields select all; the

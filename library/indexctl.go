@@ -150,6 +150,14 @@ func compileGlobs(globs []string) ([]*glob.Pattern, error) {
 // literal prefixes (each subtree once), so memory stays bounded however
 // many files match.
 func (s *Service) matchFilesTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, pats []*glob.Pattern, fn func(*shelf.Item) error) error {
+	return s.walkFilesTx(ctx, tx, p, lib, pats, shelf.ItemFilter{Viewer: p.Owner()}, fn)
+}
+
+// walkFilesTx is matchFilesTx over the files filter lets through.
+func (s *Service) walkFilesTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, pats []*glob.Pattern, filter shelf.ItemFilter, fn func(*shelf.Item) error) error {
+	visible := func(it *shelf.Item) bool {
+		return (!it.Hidden || filter.WithHidden) && (filter.AllScopes || it.VisibleTo(p))
+	}
 	match := func(it *shelf.Item) bool {
 		for _, q := range pats {
 			if q.Match("/" + it.Path) {
@@ -165,7 +173,7 @@ func (s *Service) matchFilesTx(ctx context.Context, tx shelf.Tx, p *shelf.Princi
 			if err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
 				return err
 			}
-			if err == nil && it.Type == shelf.TypeFile && !it.Hidden && it.VisibleTo(p) && match(it) {
+			if err == nil && it.Type == shelf.TypeFile && visible(it) && match(it) {
 				if err := fn(it); err != nil {
 					return err
 				}
@@ -174,7 +182,7 @@ func (s *Service) matchFilesTx(ctx context.Context, tx shelf.Tx, p *shelf.Princi
 		after := ""
 		for {
 			page, err := tx.Tree(ctx, p.WorkspaceID, shelf.TreeQuery{LibraryID: lib.ID, Under: under, After: after,
-				Type: shelf.TypeFile, Filter: shelf.ItemFilter{Viewer: p.Owner()}, Limit: treePage})
+				Type: shelf.TypeFile, Filter: filter, Limit: treePage})
 			if err != nil {
 				return err
 			}

@@ -325,6 +325,26 @@ func TestIndexEmbeddedLibraryAndFolders(t *testing.T) {
 	wantCode(t, err, shelf.EINVALID)
 	_, err = e.svc.IndexGlobs(e.ctx, lib.ID, []string{"/**"})
 	wantCode(t, err, shelf.EINVALID)
+	// No longer embedded: every file of it is queued; embedded again:
+	// their index is cleared.
+	other := e.write(t, e.ctx, library.FileWrite{LibraryID: lib.ID, Path: "deep/er/note.txt", Body: strings.NewReader("embedded note"), Size: 13}).Item
+	off, on := false, true
+	if _, err := e.svc.UpdateLibrary(e.ctx, shelf.KindLibrary, lib.ID, library.LibraryUpdate{Embedded: &off}); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t)
+	wantState(t, e.item(t, it.ID), shelf.IndexIndexed)
+	wantState(t, e.item(t, other.ID), shelf.IndexIndexed)
+	if got := e.search(t, e.ctx, library.SearchQuery{Query: "embedded"}); len(got) != 2 {
+		t.Fatalf("after embedded is off: %v", got)
+	}
+	if _, err := e.svc.UpdateLibrary(e.ctx, shelf.KindLibrary, lib.ID, library.LibraryUpdate{Embedded: &on}); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, e.item(t, it.ID), shelf.IndexNone)
+	if got := e.search(t, e.ctx, library.SearchQuery{Query: "embedded"}); len(got) != 0 || e.chunkCount(t, other.ID) != 0 {
+		t.Fatalf("after embedded is on again: %v", got)
+	}
 
 	// A folder counts the files below it still being indexed.
 	for _, p := range []string{"docs/a.md", "docs/api/b.md", "docs/api/c.txt", "other/d.md"} {

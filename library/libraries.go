@@ -299,6 +299,7 @@ func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u Library
 		if len(l.XAttrs) > maxXAttrs {
 			return shelf.Errorf(shelf.EINVALID, "at most %d x_attrs", maxXAttrs)
 		}
+		reindex := u.Embedded != nil && *u.Embedded != l.Embedded
 		if u.Embedded != nil {
 			l.Embedded = *u.Embedded
 		}
@@ -312,12 +313,33 @@ func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u Library
 			}
 			return err
 		}
+		if reindex {
+			return s.embeddedChangedTx(ctx, tx, p, l)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// embeddedChangedTx follows a library's embedded flag: a library made
+// embedded loses its files' index; one no longer embedded has them all
+// queued.
+func (s *Service) embeddedChangedTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, l *shelf.Library) error {
+	all, err := compileGlobs([]string{"/**"})
+	if err != nil {
+		return err
+	}
+	// Every file: hidden ones and every principal's private ones too.
+	every := shelf.ItemFilter{Viewer: p.Owner(), WithHidden: true, AllScopes: true}
+	return s.walkFilesTx(ctx, tx, p, l, all, every, func(it *shelf.Item) error {
+		if l.Embedded {
+			return s.clearIndexTx(ctx, tx, it)
+		}
+		return s.queueFileTx(ctx, tx, it)
+	})
 }
 
 // mergeMetadata applies patch to old: replacing it, or setting its keys

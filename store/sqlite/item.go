@@ -262,9 +262,9 @@ func (t *tx) Tree(ctx context.Context, workspaceID string, q shelf.TreeQuery) ([
 	typ := string(q.Type)
 	return t.queryItems(ctx, "tree", "SELECT "+itemCols+` FROM items
 		WHERE library_id = ? AND workspace_id = ? AND path > ? AND path < ?
-			AND (? = '' OR type = ?) AND (scope <> 'private' OR owner = ?) AND (hidden = 0 OR ?)
+			AND (? = '' OR type = ?) AND (scope <> 'private' OR owner = ? OR ?) AND (hidden = 0 OR ?)
 		ORDER BY path LIMIT ?`,
-		q.LibraryID, workspaceID, lo, hi, typ, typ, q.Filter.Viewer, q.Filter.WithHidden, q.Limit)
+		q.LibraryID, workspaceID, lo, hi, typ, typ, q.Filter.Viewer, q.Filter.AllScopes, q.Filter.WithHidden, q.Limit)
 }
 
 // subtree returns the bounds of the paths strictly below p: every such

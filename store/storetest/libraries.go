@@ -263,6 +263,8 @@ func testTree(t *testing.T, s shelf.Store) {
 	check("below a, page of 2", tree(shelf.TreeQuery{Under: "a", Limit: 2}), "a/b", "a/b/y.txt")
 	check("below a/b with hidden and owner-1", tree(shelf.TreeQuery{Under: "a/b", Limit: 100,
 		Filter: shelf.ItemFilter{Viewer: "owner-1", WithHidden: true}}), "a/b/hidden.txt", "a/b/private.txt", "a/b/y.txt", "a/b/z.txt")
+	check("below a/b, every scope", tree(shelf.TreeQuery{Under: "a/b", Limit: 100,
+		Filter: shelf.ItemFilter{AllScopes: true}}), "a/b/private.txt", "a/b/y.txt", "a/b/z.txt")
 	check("below the root", tree(shelf.TreeQuery{Limit: 100}),
 		"a", "a-b", "a/b", "a/b/y.txt", "a/b/z.txt", "a/x.txt", "a0", "ab", "top.txt")
 	check("files below the root, after a/x.txt", tree(shelf.TreeQuery{Type: shelf.TypeFile, After: "a/x.txt", Limit: 100}), "a0", "ab", "top.txt")
