@@ -44,3 +44,13 @@ type DocumentQuery struct {
 	Offset int        // >= 0
 	Limit  int        // > 0
 }
+
+// Snapshot is a library's tree as it was: its rows, not its bytes.
+type Snapshot struct {
+	ID          string
+	WorkspaceID string
+	LibraryID   string
+	Trigger     string // manual, refresh or scheduled
+	FileCount   int
+	CreatedAt   time.Time
+}

@@ -168,7 +168,7 @@ type Tx interface {
 	// InlineBlob returns a small blob's bytes, or ENOTFOUND.
 	InlineBlob(ctx context.Context, hash string) ([]byte, error)
 	// DeleteUnreferencedInlineBlobs deletes the inline blobs no version
-	// names, at most limit, and returns how many it deleted.
+	// or snapshot names, at most limit, and returns how many it deleted.
 	DeleteUnreferencedInlineBlobs(ctx context.Context, limit int) (int, error)
 	// WalkInlineBlobs calls fn for every inline blob, for fsck.
 	WalkInlineBlobs(ctx context.Context, fn func(hash string, data []byte) error) error
@@ -216,6 +216,16 @@ type Tx interface {
 	// file's head ("stale_chunk"), and a full-text index out of step with
 	// the chunks ("fts_mismatch").
 	CheckIndex(ctx context.Context, limit int) ([]IndexProblem, error)
+	// CreateSnapshot records snap and copies the rows of its library's
+	// tree (every item but the root) into it; it sets snap.FileCount.
+	CreateSnapshot(ctx context.Context, snap *Snapshot) error
+	// Snapshots lists a library's snapshots, newest first.
+	Snapshots(ctx context.Context, workspaceID, libraryID string) ([]*Snapshot, error)
+	Snapshot(ctx context.Context, workspaceID, libraryID, id string) (*Snapshot, error)
+	DeleteSnapshot(ctx context.Context, workspaceID, libraryID, id string) error
+	// SnapshotItems returns a page of a snapshot's items as they were (no
+	// index state), in path order after the path after.
+	SnapshotItems(ctx context.Context, workspaceID, snapshotID, after string, limit int) ([]*Item, error)
 	// Project returns a project of the workspace.
 	Project(ctx context.Context, workspaceID, id string) (*Project, error)
 	// CreateProject inserts a project; ENOTFOUND if its workspace does not
@@ -252,9 +262,10 @@ type Tx interface {
 	// afterID, at most limit.
 	StaleEmbeddings(ctx context.Context, model, afterID string, limit int) ([]ItemRef, error)
 
-	// BlobReferenced reports whether any version or upload names hash.
+	// BlobReferenced reports whether any version, upload or snapshot
+	// names hash.
 	BlobReferenced(ctx context.Context, hash string) (bool, error)
-	// WalkBlobRefs calls fn once for every hash a version or an upload
-	// references, for fsck.
+	// WalkBlobRefs calls fn once for every hash a version, an upload or
+	// a snapshot references, for garbage collection and fsck.
 	WalkBlobRefs(ctx context.Context, fn func(hash string) error) error
 }

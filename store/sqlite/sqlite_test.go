@@ -272,7 +272,8 @@ func TestQueryPlans(t *testing.T) {
 			[]string{"SEARCH items USING INDEX sqlite_autoindex_items_2 (library_id=? AND path>? AND path<?)"},
 			[]string{"SCAN"}},
 		{"WalkBlobRefs", walkBlobRefsQuery, nil,
-			[]string{"MERGE (UNION)", "versions USING COVERING INDEX versions_hash", "uploads USING COVERING INDEX uploads_hash"},
+			[]string{"MERGE (UNION)", "versions USING COVERING INDEX versions_hash", "uploads USING COVERING INDEX uploads_hash",
+				"snapshot_items USING COVERING INDEX snapshot_items_hash"},
 			[]string{"TEMP B-TREE"}},
 	} {
 		got := plan(t, s.reader, c.q, c.args...)

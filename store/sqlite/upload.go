@@ -133,17 +133,19 @@ func (t *tx) Parts(ctx context.Context, uploadID string) ([]*shelf.Part, error) 
 func (t *tx) BlobReferenced(ctx context.Context, hash string) (bool, error) {
 	var found bool
 	err := t.tx.QueryRowContext(ctx, `SELECT
-		EXISTS (SELECT 1 FROM versions WHERE hash = ?1) OR EXISTS (SELECT 1 FROM uploads WHERE hash = ?1)`,
+		EXISTS (SELECT 1 FROM versions WHERE hash = ?1) OR EXISTS (SELECT 1 FROM uploads WHERE hash = ?1)
+		OR EXISTS (SELECT 1 FROM snapshot_items WHERE hash = ?1 AND hash <> '')`,
 		hash).Scan(&found)
 	return found, classify(err, "blob references")
 }
 
 const walkBlobRefsQuery = `SELECT hash FROM versions
 	UNION SELECT hash FROM uploads WHERE hash IS NOT NULL
+	UNION SELECT hash FROM snapshot_items WHERE hash <> ''
 	ORDER BY 1`
 
 // WalkBlobRefs streams the distinct hashes in byte order: SQLite merges the
-// two hash indexes (a compound SELECT with ORDER BY), so no set of hashes is
+// hash indexes of versions, uploads and snapshots (a compound SELECT with ORDER BY), so no set of hashes is
 // built in memory. fn's error stops the walk and is returned unchanged.
 func (t *tx) WalkBlobRefs(ctx context.Context, fn func(hash string) error) error {
 	rows, err := t.tx.QueryContext(ctx, walkBlobRefsQuery)
@@ -187,7 +189,8 @@ func (t *tx) DeleteUnreferencedInlineBlobs(ctx context.Context, limit int) (int,
 		return 0, invalid("limit %d is not positive", limit)
 	}
 	res, err := t.tx.ExecContext(ctx, `DELETE FROM inline_blobs WHERE hash IN (
-		SELECT b.hash FROM inline_blobs b WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.hash = b.hash) LIMIT ?)`, limit)
+		SELECT b.hash FROM inline_blobs b WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.hash = b.hash)
+			AND NOT EXISTS (SELECT 1 FROM snapshot_items si WHERE si.hash = b.hash AND si.hash <> '') LIMIT ?)`, limit)
 	if err != nil {
 		return 0, classify(err, "inline blob")
 	}

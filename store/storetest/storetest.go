@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"SearchChunks", testSearchChunks},
 		{"IndexCounts", testIndexCounts},
 		{"Vectors", testVectors},
+		{"Snapshots", testSnapshots},
 		{"Projects", testProjects},
 		{"ProjectDocuments", testProjectDocuments},
 	}
