@@ -12,6 +12,21 @@
 //	PUT    /drives/items/{item_id}/xattrs    merge x_attrs (L8)
 //	DELETE /drives/items/{item_id}/xattrs    remove x_attrs keys, ?key=a,b (L9)
 //
+// and the v1 projects (P1–P5, D1–D6 of the reference; D7, D8 and the v3
+// family are not served):
+//
+//	POST   /projects                                       create a project
+//	GET    /projects                                       list, ?page&size&name_fuzzy
+//	GET    /projects/{id}                                  get
+//	PUT    /projects/{id}                                  update name and/or description
+//	DELETE /projects/{id}                                  delete (files stay)
+//	POST   /projects/{id}/documents                        add Library files and folders
+//	GET    /projects/{id}/documents                        list, ?page&size
+//	DELETE /projects/{id}/documents                        remove, {"ids":[…]}
+//	GET    /projects/{id}/documents/{documentId}           get
+//	GET    /projects/{id}/documents/{documentId}/download  the file's bytes
+//	POST   /projects/{id}/documents/search                 search the project's documents
+//
 // The part uploads (L4) go to the URLs Create Upload hands out, which are
 // the native signed route PUT /v1/uploads/{id}/parts/{n}: no Authorization,
 // answers the part's quoted ETag, and errors in the native format, as a
@@ -82,4 +97,8 @@
 //     joined; empty entries are dropped); absent keys are ignored. Keys the
 //     core reserves ("shelf.") are refused with 400 rather than silently
 //     ignored.
+//   - Projects: see the "Projects" part of docs/API.md for the choices
+//     (ids, statuses, limits, ordering, search result shape). A project is
+//     the core's shelf.Project, a document a shelf.ProjectDocument; the
+//     rules (what may be added, status from index state) are the core's.
 package memorylake

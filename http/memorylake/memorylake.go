@@ -26,7 +26,7 @@ type handler struct {
 }
 
 // Register mounts the MemoryLake Library API (endpoints L1–L9 of the
-// reference) on srv. Part uploads (L4) go to the native signed part route
+// reference) and the v1 projects and documents (P1–P5, D1–D6) on srv. Part uploads (L4) go to the native signed part route
 // whose URLs Create Upload hands out.
 func Register(srv *shelfhttp.Server) {
 	h := &handler{srv: srv, svc: srv.Service()}
@@ -41,6 +41,7 @@ func Register(srv *shelfhttp.Server) {
 	srv.Handle("GET "+Prefix+"/drives/items/{item_id}/binary", read, h.d, h.download)
 	srv.Handle("PUT "+Prefix+"/drives/items/{item_id}/xattrs", write, h.d, h.setXAttrs)
 	srv.Handle("DELETE "+Prefix+"/drives/items/{item_id}/xattrs", write, h.d, h.deleteXAttrs)
+	h.projectRoutes()
 
 	// Anything else under /openapi/memorylake/ (an unknown path, or a
 	// method a path does not take) is a 404 in MemoryLake's envelope
