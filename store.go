@@ -73,6 +73,34 @@ type TreeQuery struct {
 	Limit     int // > 0
 }
 
+// ListQuery lists a folder's children, or every item of a library, by
+// offset in a sort order: for APIs that page by position.
+type ListQuery struct {
+	LibraryID    string
+	ParentID     string // a folder's children; ignored when Recursive
+	Recursive    bool   // every item of the library but its root
+	NameContains string // a case-insensitive substring of the name; "" for any
+	Type         ItemType
+	// Sort is ListByName (the default for children), ListByPath (the
+	// default when recursive), ListBySize, ListByCreated, ListByUpdated or
+	// ListByType; ties go by name (path when recursive), then id.
+	Sort   string
+	Desc   bool
+	Offset int
+	Limit  int // > 0
+	Filter ItemFilter
+}
+
+// ListQuery sort keys.
+const (
+	ListByName    = "name"
+	ListByPath    = "path"
+	ListBySize    = "size"
+	ListByCreated = "created_at"
+	ListByUpdated = "updated_at"
+	ListByType    = "type"
+)
+
 // Tx is one transaction. Every lookup of a workspace's rows takes the
 // workspace id and finds nothing (ENOTFOUND) in another workspace. Methods
 // that find nothing return ENOTFOUND; inserts that break a uniqueness rule
@@ -125,6 +153,10 @@ type Tx interface {
 	Tree(ctx context.Context, workspaceID string, q TreeQuery) ([]*Item, error)
 	// QueryItems lists the items q selects, oldest first (created_at, id).
 	QueryItems(ctx context.Context, workspaceID string, q ItemQuery) ([]*Item, error)
+	// ListItems returns the page of items q selects.
+	ListItems(ctx context.Context, workspaceID string, q ListQuery) ([]*Item, error)
+	// CountItems counts the items q selects, paging aside.
+	CountItems(ctx context.Context, workspaceID string, q ListQuery) (int, error)
 	// ChildNames returns those of names that are taken under parentID.
 	ChildNames(ctx context.Context, workspaceID, parentID string, names []string) (map[string]bool, error)
 	// UpdateItem writes every mutable field of it (parent, name, path,

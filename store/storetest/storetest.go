@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"IndexCounts", testIndexCounts},
 		{"Vectors", testVectors},
 		{"Snapshots", testSnapshots},
+		{"ListItems", testListItems},
 		{"Projects", testProjects},
 		{"ProjectDocuments", testProjectDocuments},
 	}
