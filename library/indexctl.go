@@ -150,11 +150,22 @@ func compileGlobs(globs []string) ([]*glob.Pattern, error) {
 // literal prefixes (each subtree once), so memory stays bounded however
 // many files match.
 func (s *Service) matchFilesTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, pats []*glob.Pattern, fn func(*shelf.Item) error) error {
-	return s.walkFilesTx(ctx, tx, p, lib, pats, shelf.ItemFilter{Viewer: p.Owner()}, fn)
+	return s.walkTx(ctx, tx, p, lib, pats, shelf.TypeFile, shelf.ItemFilter{Viewer: p.Owner()}, fn)
+}
+
+// walkItemsTx is matchFilesTx for folders and files.
+func (s *Service) walkItemsTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, pats []*glob.Pattern, fn func(*shelf.Item) error) error {
+	return s.walkTx(ctx, tx, p, lib, pats, "", shelf.ItemFilter{Viewer: p.Owner()}, fn)
 }
 
 // walkFilesTx is matchFilesTx over the files filter lets through.
 func (s *Service) walkFilesTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, pats []*glob.Pattern, filter shelf.ItemFilter, fn func(*shelf.Item) error) error {
+	return s.walkTx(ctx, tx, p, lib, pats, shelf.TypeFile, filter, fn)
+}
+
+// walkTx calls fn for every item of type typ ("" for any) of lib that
+// filter lets through and whose path matches one of pats.
+func (s *Service) walkTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, pats []*glob.Pattern, typ shelf.ItemType, filter shelf.ItemFilter, fn func(*shelf.Item) error) error {
 	visible := func(it *shelf.Item) bool {
 		return (!it.Hidden || filter.WithHidden) && (filter.AllScopes || it.VisibleTo(p))
 	}
@@ -173,7 +184,7 @@ func (s *Service) walkFilesTx(ctx context.Context, tx shelf.Tx, p *shelf.Princip
 			if err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
 				return err
 			}
-			if err == nil && it.Type == shelf.TypeFile && visible(it) && match(it) {
+			if err == nil && (typ == "" || it.Type == typ) && visible(it) && match(it) {
 				if err := fn(it); err != nil {
 					return err
 				}
@@ -182,7 +193,7 @@ func (s *Service) walkFilesTx(ctx context.Context, tx shelf.Tx, p *shelf.Princip
 		after := ""
 		for {
 			page, err := tx.Tree(ctx, p.WorkspaceID, shelf.TreeQuery{LibraryID: lib.ID, Under: under, After: after,
-				Type: shelf.TypeFile, Filter: filter, Limit: treePage})
+				Type: typ, Filter: filter, Limit: treePage})
 			if err != nil {
 				return err
 			}
@@ -250,6 +261,31 @@ func (s *Service) IndexingBelow(ctx context.Context, folderID string) (int, erro
 		}
 		n, err = tx.IndexingBelow(ctx, p.WorkspaceID, f.LibraryID, f.Path)
 		return err
+	})
+	return n, err
+}
+
+// ClearGlobs clears the index of every file of a library whose path
+// matches one of globs, in one transaction, and returns how many.
+func (s *Service) ClearGlobs(ctx context.Context, libraryID string, globs []string) (int, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return 0, err
+	}
+	pats, err := compileGlobs(globs)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		lib, err := libraryTx(ctx, tx, p, libraryID)
+		if err != nil {
+			return err
+		}
+		return s.matchFilesTx(ctx, tx, p, lib, pats, func(it *shelf.Item) error {
+			n++
+			return s.clearIndexTx(ctx, tx, it)
+		})
 	})
 	return n, err
 }

@@ -302,9 +302,6 @@ func (s *Service) UpdateItem(ctx context.Context, id string, u ItemUpdate) (*she
 		if err != nil {
 			return err
 		}
-		if it.IsRoot() {
-			return shelf.Errorf(shelf.EFORBIDDEN, "a library root cannot be renamed or moved")
-		}
 		newName := it.Name
 		if u.Name != nil {
 			newName = name
@@ -313,37 +310,46 @@ func (s *Service) UpdateItem(ctx context.Context, id string, u ItemUpdate) (*she
 		if u.ParentID != nil {
 			parentID = *u.ParentID
 		}
-		parent, err := getFolder(ctx, tx, p, parentID)
-		if err != nil {
-			return err
-		}
-		if parent.LibraryID != it.LibraryID {
-			return shelf.Errorf(shelf.EINVALID, "an item cannot move to another library")
-		}
-		if parent.ID == it.ID || (it.Type == shelf.TypeFolder && strings.HasPrefix(parent.Path+"/", it.Path+"/")) {
-			return shelf.Errorf(shelf.EINVALID, "a folder cannot move into itself or its own subtree")
-		}
-		if parent.ID == it.ParentID && newName == it.Name {
-			return nil // nothing changes
-		}
-		final, _, err := place(ctx, tx, parent, newName, it.Type, c)
-		if err != nil {
-			return err
-		}
-		oldPath := it.Path
-		it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, final, JoinPath(parent.Path, final), s.now()
-		if len(it.Path) > MaxPathBytes {
-			return shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
-		}
-		if err := tx.UpdateItem(ctx, it); err != nil {
-			return err
-		}
-		if it.Type == shelf.TypeFolder {
-			return tx.MovePaths(ctx, p.WorkspaceID, it.LibraryID, oldPath, it.Path)
-		}
-		return nil
+		return s.moveTx(ctx, tx, p, it, parentID, newName, c)
 	})
 	return it, err
+}
+
+// moveTx gives it a new parent and name (already clean), following c
+// when the name is taken there.
+func (s *Service) moveTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, it *shelf.Item, parentID, newName string, c Conflict) error {
+	if it.IsRoot() {
+		return shelf.Errorf(shelf.EFORBIDDEN, "a library root cannot be renamed or moved")
+	}
+	parent, err := getFolder(ctx, tx, p, parentID)
+	if err != nil {
+		return err
+	}
+	if parent.LibraryID != it.LibraryID {
+		return shelf.Errorf(shelf.EINVALID, "an item cannot move to another library")
+	}
+	if parent.ID == it.ID || (it.Type == shelf.TypeFolder && strings.HasPrefix(parent.Path+"/", it.Path+"/")) {
+		return shelf.Errorf(shelf.EINVALID, "a folder cannot move into itself or its own subtree")
+	}
+	if parent.ID == it.ParentID && newName == it.Name {
+		return nil // nothing changes
+	}
+	final, _, err := place(ctx, tx, parent, newName, it.Type, c)
+	if err != nil {
+		return err
+	}
+	oldPath := it.Path
+	it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, final, JoinPath(parent.Path, final), s.now()
+	if len(it.Path) > MaxPathBytes {
+		return shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
+	}
+	if err := tx.UpdateItem(ctx, it); err != nil {
+		return err
+	}
+	if it.Type == shelf.TypeFolder {
+		return tx.MovePaths(ctx, p.WorkspaceID, it.LibraryID, oldPath, it.Path)
+	}
+	return nil
 }
 
 // Delete removes an item; a folder goes with everything below it, in one

@@ -26,6 +26,7 @@ import (
 	"github.com/shelfmem/shelf/fetch"
 	shelfhttp "github.com/shelfmem/shelf/http"
 	"github.com/shelfmem/shelf/http/chatbotkit"
+	"github.com/shelfmem/shelf/http/informer"
 	"github.com/shelfmem/shelf/http/memoryinc"
 	"github.com/shelfmem/shelf/http/memorylake"
 	"github.com/shelfmem/shelf/index/chunk"
@@ -176,6 +177,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	memorylake.Register(srv)
 	memoryinc.Register(srv)
 	chatbotkit.Register(srv)
+	informer.Register(srv)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

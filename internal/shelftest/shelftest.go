@@ -20,6 +20,7 @@ import (
 	"github.com/shelfmem/shelf/fetch"
 	shelfhttp "github.com/shelfmem/shelf/http"
 	"github.com/shelfmem/shelf/http/chatbotkit"
+	"github.com/shelfmem/shelf/http/informer"
 	"github.com/shelfmem/shelf/http/memoryinc"
 	"github.com/shelfmem/shelf/http/memorylake"
 	"github.com/shelfmem/shelf/library"
@@ -81,6 +82,7 @@ func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
 	memorylake.Register(srv)
 	memoryinc.Register(srv)
 	chatbotkit.Register(srv)
+	informer.Register(srv)
 	hs := httptest.NewServer(srv)
 	env := &Env{URL: hs.URL, Dir: dir, Service: svc, Store: st, Blobs: blobs, HTTP: hs, Server: srv}
 	ictx, stopIndexer := context.WithCancel(ctx)

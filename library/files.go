@@ -1,0 +1,498 @@
+package library
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	shelf "github.com/shelfmem/shelf"
+)
+
+// UploadsSlug is the natural id of the library files go to when an upload
+// names none.
+const UploadsSlug = "uploads"
+
+// UploadsLibrary returns the workspace's uploads library (kind library,
+// natural id "uploads"), making it on first use.
+func (s *Service) UploadsLibrary(ctx context.Context) (*shelf.Library, error) {
+	l, err := s.GetLibrary(ctx, shelf.KindLibrary, UploadsSlug)
+	if shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		return l, err
+	}
+	l, err = s.CreateLibrary(ctx, LibrarySpec{Kind: shelf.KindLibrary, Slug: UploadsSlug, Name: "Uploads",
+		Description: "Files uploaded without a library"})
+	if shelf.ErrorCode(err) == shelf.ECONFLICT { // made meanwhile
+		return s.GetLibrary(ctx, shelf.KindLibrary, UploadsSlug)
+	}
+	return l, err
+}
+
+// LibrarySearch selects libraries of a kind by position, for APIs that
+// page by offset.
+type LibrarySearch struct {
+	Kind         string
+	Query        string // a case-insensitive substring of the name or description
+	Sort         string // "name" (default), "createdAt" or "updatedAt"
+	Desc         bool
+	Start, Limit int
+	WithEmbedded bool // embedded libraries are left out unless set
+}
+
+// MaxLibraries bounds the libraries of one kind a search looks through.
+const MaxLibraries = 10000
+
+// SearchLibraries returns a page of the caller's libraries of a kind and
+// how many match in all. A workspace holds few libraries: they are read,
+// filtered and sorted whole.
+func (s *Service) SearchLibraries(ctx context.Context, q LibrarySearch) ([]*shelf.Library, int, error) {
+	if q.Start < 0 || q.Limit < 1 || q.Limit > MaxLibraryPage {
+		return nil, 0, shelf.Errorf(shelf.EINVALID, "start must be 0 or more and limit 1 to %d", MaxLibraryPage)
+	}
+	var less func(a, b *shelf.Library) int
+	switch q.Sort {
+	case "", "name":
+		less = func(a, b *shelf.Library) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) }
+	case "createdAt":
+		less = func(a, b *shelf.Library) int { return a.CreatedAt.Compare(b.CreatedAt) }
+	case "updatedAt":
+		less = func(a, b *shelf.Library) int { return a.UpdatedAt.Compare(b.UpdatedAt) }
+	default:
+		return nil, 0, shelf.Errorf(shelf.EINVALID, "sort must be name, createdAt or updatedAt, with - for descending")
+	}
+	var all []*shelf.Library
+	after := ""
+	for {
+		page, err := s.ListLibraries(ctx, LibraryList{Kind: q.Kind, After: after, Limit: MaxLibraryPage})
+		if err != nil {
+			return nil, 0, err
+		}
+		query := strings.ToLower(q.Query)
+		for _, l := range page {
+			if (l.Embedded && !q.WithEmbedded) ||
+				(query != "" && !strings.Contains(strings.ToLower(l.Name), query) && !strings.Contains(strings.ToLower(l.Description), query)) {
+				continue
+			}
+			all = append(all, l)
+		}
+		if len(page) < MaxLibraryPage || len(all) > MaxLibraries {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	slices.SortStableFunc(all, func(a, b *shelf.Library) int {
+		c := less(a, b)
+		if c == 0 {
+			c = strings.Compare(a.ID, b.ID)
+		}
+		if q.Desc {
+			return -c
+		}
+		return c
+	})
+	total := len(all)
+	lo := min(q.Start, total)
+	return all[lo:min(lo+q.Limit, total)], total, nil
+}
+
+// FolderList selects items of a library by position: a folder's children
+// (FolderID, else the folder at Dir, else the root), or with Recursive
+// every item of the library.
+type FolderList struct {
+	LibraryID    string
+	FolderID     string
+	Dir          string // a folder's path, "/docs" or "docs"
+	Recursive    bool
+	NameContains string
+	Type         shelf.ItemType
+	Sort         string // a shelf.ListBy* key
+	Desc         bool
+	Offset       int
+	Limit        int // 1..MaxListPage
+	Count        bool
+}
+
+// MaxListPage bounds a page of ListFolder.
+const MaxListPage = 1000
+
+// ListFolder returns a page of the items q selects, and, when q.Count is
+// set, how many it selects in all.
+func (s *Service) ListFolder(ctx context.Context, q FolderList) ([]*shelf.Item, int, error) {
+	p, err := need(ctx, shelf.ScopeRead)
+	if err != nil {
+		return nil, 0, err
+	}
+	if q.Offset < 0 || q.Limit < 1 || q.Limit > MaxListPage {
+		return nil, 0, shelf.Errorf(shelf.EINVALID, "the offset must be 0 or more and the page 1 to %d items", MaxListPage)
+	}
+	if len(q.NameContains) > MaxNameBytes {
+		return nil, 0, shelf.Errorf(shelf.EINVALID, "the name filter is longer than %d bytes", MaxNameBytes)
+	}
+	var items []*shelf.Item
+	total := -1
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		lib, err := libraryTx(ctx, tx, p, q.LibraryID)
+		if err != nil {
+			return err
+		}
+		lq := shelf.ListQuery{LibraryID: lib.ID, Recursive: q.Recursive, NameContains: q.NameContains, Type: q.Type,
+			Sort: q.Sort, Desc: q.Desc, Offset: q.Offset, Limit: q.Limit, Filter: shelf.ItemFilter{Viewer: p.Owner()}}
+		if !q.Recursive {
+			folder, err := s.folderOfTx(ctx, tx, p, lib, q.FolderID, q.Dir)
+			if err != nil {
+				return err
+			}
+			lq.ParentID = folder.ID
+		}
+		if items, err = tx.ListItems(ctx, p.WorkspaceID, lq); err != nil {
+			return err
+		}
+		if q.Count {
+			total, err = tx.CountItems(ctx, p.WorkspaceID, lq)
+		}
+		return err
+	})
+	return items, total, err
+}
+
+// folderOfTx returns the folder of lib an id or a path names, or its root.
+func (s *Service) folderOfTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, id, dir string) (*shelf.Item, error) {
+	if id != "" {
+		f, err := getFolder(ctx, tx, p, id)
+		if err == nil && f.LibraryID != lib.ID {
+			return nil, shelf.Errorf(shelf.ENOTFOUND, "folder %q not found", id)
+		}
+		return f, err
+	}
+	dir = strings.Trim(dir, "/")
+	if dir == "" {
+		return getFolder(ctx, tx, p, lib.RootID)
+	}
+	clean, err := CleanPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, clean)
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND || (err == nil && (f.Type != shelf.TypeFolder || !f.VisibleTo(p))) {
+		return nil, shelf.Errorf(shelf.ENOTFOUND, "folder %q not found", "/"+clean)
+	}
+	return f, err
+}
+
+// AttachUpload makes the file of an upload session whose parts have all
+// arrived, at t, without asking for the parts' ETags. A session that
+// already made its file is ECONFLICT: an upload is used once.
+func (s *Service) AttachUpload(ctx context.Context, id string, t FileTarget) (*shelf.Item, error) {
+	u, parts, err := s.GetUpload(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.State == shelf.UploadDone {
+		return nil, shelf.Errorf(shelf.ECONFLICT, "upload %q was already used", id)
+	}
+	etags := make([]PartETag, 0, len(parts))
+	for _, pt := range parts {
+		etags = append(etags, PartETag{Number: pt.Number, ETag: pt.ETag})
+	}
+	slices.SortFunc(etags, func(a, b PartETag) int { return a.Number - b.Number })
+	return s.Finalize(ctx, id, etags, t)
+}
+
+// EditFile writes edit's answer to a file's head content as its new head,
+// or nothing when the answer is the same bytes. The head must be at most
+// maxSize bytes. If the file gets another head meanwhile, nothing is
+// written: ECONFLICT.
+func (s *Service) EditFile(ctx context.Context, itemID string, maxSize int64, edit func(old []byte) ([]byte, error)) (*Upserted, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	it, v, err := s.Content(ctx, itemID, 0)
+	if err != nil {
+		return nil, err
+	}
+	if v.Size > maxSize {
+		return nil, shelf.Errorf(shelf.ETOOLARGE, "the file is %d bytes; at most %d can be edited in place", v.Size, maxSize)
+	}
+	rc, err := s.Read(ctx, v, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	old, err := io.ReadAll(io.LimitReader(rc, maxSize+1))
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	neu, err := edit(old)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(neu)) > s.cfg.MaxFileSize {
+		return nil, shelf.Errorf(shelf.ETOOLARGE, "the edited file is %d bytes; the limit is %d", len(neu), s.cfg.MaxFileSize)
+	}
+	if bytes.Equal(old, neu) {
+		return &Upserted{Status: StatusUnchanged, Item: it, Version: v}, nil
+	}
+	c, err := s.putBlob(ctx, bytes.NewReader(neu), int64(len(neu)), false)
+	if err != nil {
+		return nil, err
+	}
+	var out *Upserted
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		cur, err := getItem(ctx, tx, p, itemID)
+		if err != nil {
+			return err
+		}
+		if cur.Head != v.Number {
+			return shelf.Errorf(shelf.ECONFLICT, "the file changed while it was edited; edit it again")
+		}
+		if err := c.saveTx(ctx, tx); err != nil {
+			return err
+		}
+		now := s.now()
+		nv := &shelf.Version{ID: newID(), ItemID: cur.ID, WorkspaceID: cur.WorkspaceID, Number: cur.Head + 1,
+			Hash: c.ref.Hash, Size: c.ref.Size, ContentType: cur.ContentType, CreatedAt: now}
+		if err := tx.CreateVersion(ctx, nv); err != nil {
+			return err
+		}
+		cur.Head, cur.Hash, cur.Size, cur.UpdatedAt = nv.Number, nv.Hash, nv.Size, now
+		lib, err := tx.Library(ctx, cur.WorkspaceID, cur.LibraryID)
+		if err != nil {
+			return err
+		}
+		out = &Upserted{Status: StatusIndexed, Item: cur, Version: nv}
+		return s.indexNewHeadTx(ctx, tx, lib, cur)
+	})
+	return out, err
+}
+
+// ItemProps are the recorded properties of an item a client may set
+// directly. Nil fields stay. Size and Directory can only be restated:
+// they are the content's and the item's kind, and a value that differs is
+// EINVALID.
+type ItemProps struct {
+	ContentType *string
+	ModifiedAt  *time.Time
+	XAttrs      map[string]string // keys set; "" removes a key
+	// The index timestamps and message; a zero time or "" clears one.
+	IndexedAt, IndexingStartedAt, IndexingErroredAt *time.Time
+	IndexingError                                   *string
+	Size                                            *int64
+	Directory                                       *bool
+}
+
+// apply sets p's fields on it.
+func (p *ItemProps) apply(it *shelf.Item) error {
+	if p.Directory != nil && *p.Directory != (it.Type == shelf.TypeFolder) {
+		return shelf.Errorf(shelf.EINVALID, "%q is a %s; directory cannot change", it.Name, it.Type)
+	}
+	if p.Size != nil && *p.Size != it.Size {
+		return shelf.Errorf(shelf.EINVALID, "the size of %q is its content's (%d bytes); write new content to change it", it.Name, it.Size)
+	}
+	if p.ContentType != nil {
+		if it.Type != shelf.TypeFile {
+			return shelf.Errorf(shelf.EINVALID, "%q is a folder and has no content type", it.Name)
+		}
+		it.ContentType = *p.ContentType
+	}
+	if p.ModifiedAt != nil {
+		it.UpdatedAt = p.ModifiedAt.UTC()
+	}
+	if len(p.XAttrs) > 0 {
+		if it.XAttrs == nil {
+			it.XAttrs = map[string]string{}
+		}
+		for k, v := range p.XAttrs {
+			if v == "" {
+				delete(it.XAttrs, k)
+			} else {
+				it.XAttrs[k] = v
+			}
+		}
+		if len(it.XAttrs) > maxXAttrs {
+			return shelf.Errorf(shelf.EINVALID, "at most %d x_attrs", maxXAttrs)
+		}
+	}
+	set := func(dst *time.Time, src *time.Time) {
+		if src != nil {
+			*dst = src.UTC()
+		}
+	}
+	set(&it.Index.IndexedAt, p.IndexedAt)
+	set(&it.Index.StartedAt, p.IndexingStartedAt)
+	set(&it.Index.ErroredAt, p.IndexingErroredAt)
+	if p.IndexingError != nil {
+		it.Index.Error = *p.IndexingError
+	}
+	return nil
+}
+
+func (p *ItemProps) check() error {
+	if p.ContentType != nil && (len(*p.ContentType) > 255 || strings.ContainsAny(*p.ContentType, "\r\n\x00")) {
+		return shelf.Errorf(shelf.EINVALID, "content type %q is not valid", *p.ContentType)
+	}
+	if p.IndexingError != nil && len(*p.IndexingError) > maxErrorText {
+		return shelf.Errorf(shelf.EINVALID, "the indexing error message is longer than %d bytes", maxErrorText)
+	}
+	return checkXAttrs(p.XAttrs)
+}
+
+// SetProps sets an item's properties.
+func (s *Service) SetProps(ctx context.Context, itemID string, props ItemProps) (*shelf.Item, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := props.check(); err != nil {
+		return nil, err
+	}
+	var it *shelf.Item
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		if it, err = getItem(ctx, tx, p, itemID); err != nil {
+			return err
+		}
+		if it.IsRoot() {
+			return shelf.Errorf(shelf.EFORBIDDEN, "a library root has no properties to set")
+		}
+		if err := props.apply(it); err != nil {
+			return err
+		}
+		return tx.UpdateItem(ctx, it)
+	})
+	return it, err
+}
+
+// PropPatch sets properties (and, with Rename, the name) of every item of
+// a library whose path matches Glob.
+type PropPatch struct {
+	Glob   string
+	Props  ItemProps
+	Rename *string
+}
+
+// Limits of PatchItems.
+const (
+	MaxPatchOps     = 100
+	MaxPatchMatches = 1_000_000
+)
+
+// PatchItems applies patches in order, all in one transaction: every one
+// applies, or none. It returns how many items it changed (an item matched
+// by several patches counts once per patch). The tree is read in pages, so
+// memory stays bounded by the renames alone.
+func (s *Service) PatchItems(ctx context.Context, libraryID string, patches []PropPatch) (int, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return 0, err
+	}
+	if len(patches) == 0 || len(patches) > MaxPatchOps {
+		return 0, shelf.Errorf(shelf.EINVALID, "a patch holds 1 to %d operations", MaxPatchOps)
+	}
+	for i := range patches {
+		if err := patches[i].Props.check(); err != nil {
+			return 0, err
+		}
+		if patches[i].Rename != nil {
+			name, err := CleanName(*patches[i].Rename)
+			if err != nil {
+				return 0, err
+			}
+			patches[i].Rename = &name
+		}
+	}
+	n := 0
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		lib, err := libraryTx(ctx, tx, p, libraryID)
+		if err != nil {
+			return err
+		}
+		for _, pp := range patches {
+			pats, err := compileGlobs([]string{pp.Glob})
+			if err != nil {
+				return err
+			}
+			var renames []string
+			matched := 0
+			err = s.walkItemsTx(ctx, tx, p, lib, pats, func(it *shelf.Item) error {
+				if matched++; matched > MaxPatchMatches {
+					return shelf.Errorf(shelf.ETOOLARGE, "%q matches more than %d items", pp.Glob, MaxPatchMatches)
+				}
+				if err := pp.Props.apply(it); err != nil {
+					return err
+				}
+				if pp.Rename != nil {
+					// Renaming moves paths under the walk: do it after.
+					renames = append(renames, it.ID)
+				}
+				n++
+				return tx.UpdateItem(ctx, it)
+			})
+			if err != nil {
+				return err
+			}
+			for _, id := range renames {
+				it, err := tx.Item(ctx, p.WorkspaceID, id)
+				if err != nil {
+					return err
+				}
+				if err := s.moveTx(ctx, tx, p, it, it.ParentID, *pp.Rename, ConflictDeny); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// PatchItem renames and/or moves an item and sets its properties, in one
+// transaction, after check (when set) accepts the item as it is: all of it
+// happens, or none.
+func (s *Service) PatchItem(ctx context.Context, id string, u ItemUpdate, props ItemProps, check func(*shelf.Item) error) (*shelf.Item, error) {
+	p, err := need(ctx, shelf.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := props.check(); err != nil {
+		return nil, err
+	}
+	var name string
+	if u.Name != nil {
+		if name, err = CleanName(*u.Name); err != nil {
+			return nil, err
+		}
+	}
+	var it *shelf.Item
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		if it, err = getItem(ctx, tx, p, id); err != nil {
+			return err
+		}
+		if it.IsRoot() {
+			return shelf.Errorf(shelf.EFORBIDDEN, "a library root cannot be changed")
+		}
+		if check != nil {
+			if err := check(it); err != nil {
+				return err
+			}
+		}
+		if u.Name != nil || u.ParentID != nil {
+			newName, parentID := it.Name, it.ParentID
+			if u.Name != nil {
+				newName = name
+			}
+			if u.ParentID != nil {
+				parentID = *u.ParentID
+			}
+			if err := s.moveTx(ctx, tx, p, it, parentID, newName, ConflictDeny); err != nil {
+				return err
+			}
+		}
+		if err := props.apply(it); err != nil {
+			return err
+		}
+		return tx.UpdateItem(ctx, it)
+	})
+	return it, err
+}
