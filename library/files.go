@@ -54,7 +54,9 @@ func (s *Service) SearchLibraries(ctx context.Context, q LibrarySearch) ([]*shel
 	var less func(a, b *shelf.Library) int
 	switch q.Sort {
 	case "", "name":
-		less = func(a, b *shelf.Library) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) }
+		less = func(a, b *shelf.Library) int {
+			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+		}
 	case "createdAt":
 		less = func(a, b *shelf.Library) int { return a.CreatedAt.Compare(b.CreatedAt) }
 	case "updatedAt":
