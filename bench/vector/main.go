@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,16 +50,52 @@ type config struct {
 	queries, recallQ  int
 	exactQ            int
 	k                 int
-	m, efc, ef        int
+	m, efc            int
+	efs               []int // efSearch values to measure; 0: the index's default
 	seed              uint64
 	noise             float64
 	dir               string
 	persist           bool
+	filters           bool
+	save, load        string
+}
+
+// parseEfs reads a comma-separated list of efSearch values ("64,128,200");
+// 0 or "default" stands for the index's default.
+func parseEfs(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if f == "default" || f == "auto" {
+			out = append(out, 0)
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("-ef: %q is not an efSearch (a non-negative integer, 0 or \"default\" for the default)", f)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		out = []int{0}
+	}
+	return out, nil
+}
+
+func efName(ef int) string {
+	if ef == 0 {
+		return "default"
+	}
+	return strconv.Itoa(ef)
 }
 
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("vector", flag.ContinueOnError)
 	var c config
+	var efList string
 	fs.IntVar(&c.n, "n", 1_000_000, "vectors in the index")
 	fs.IntVar(&c.dims, "dims", 384, "dimensions")
 	fs.IntVar(&c.clusters, "clusters", 500, "topic centres of the synthetic data")
@@ -68,15 +106,28 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.k, "k", 10, "neighbours per query")
 	fs.IntVar(&c.m, "m", 0, "HNSW M (0: the index's default)")
 	fs.IntVar(&c.efc, "efc", 0, "HNSW efConstruction (0: default)")
-	fs.IntVar(&c.ef, "ef", 0, "HNSW efSearch (0: default)")
+	fs.StringVar(&efList, "ef", "0", "HNSW efSearch values, comma-separated (e.g. 64,128,200,300), each measured on the same index; 0 or \"default\": the index's default")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the data and of the level generator")
-	fs.StringVar(&c.dir, "dir", "", "directory for the saved index (default: $TMPDIR)")
-	fs.BoolVar(&c.persist, "persist", true, "time WriteTo to a file and Read back")
+	fs.StringVar(&c.dir, "dir", "", "directory for the persistence round trip (default: $TMPDIR)")
+	fs.BoolVar(&c.persist, "persist", true, "time WriteTo to a file and Read back (skipped with -save or -load, which time their own write or read)")
+	fs.BoolVar(&c.filters, "filters", true, "also time searches with a 1% and a 30% filter (at the index's own efSearch)")
+	fs.StringVar(&c.save, "save", "", "after building, write the index to this file (left alone if it already exists)")
+	fs.StringVar(&c.load, "load", "", "read the index from this file (written by -save with the same -n, -dims, -clusters, -noise and -seed) instead of building it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
 	if c.n < 1 || c.dims < 1 || c.clusters < 1 || c.queries < 1 || c.k < 1 {
 		return fmt.Errorf("-n, -dims, -clusters, -queries and -k must be positive")
+	}
+	if c.save != "" && c.load != "" {
+		return fmt.Errorf("-save and -load are exclusive (a loaded index is already saved)")
+	}
+	var err error
+	if c.efs, err = parseEfs(efList); err != nil {
+		return err
 	}
 	c.recallQ = min(c.recallQ, c.queries)
 	if c.exactQ == 0 {
@@ -95,51 +146,39 @@ func run(ctx context.Context, args []string) error {
 		fmt.Printf("- shelf: %s\n", harness.Revision(root))
 	}
 
-	opts := vector.Options{M: c.m, EfConstruction: c.efc, EfSearch: c.ef, Seed: c.seed}
-	x, err := vector.New(c.dims, opts)
-	if err != nil {
-		return err
-	}
-	o := x.Options()
 	gen := newData(c)
 	fmt.Printf("- data: %d vectors of %d dims around %d centres (noise %.2f), %d fresh query vectors; seed %d\n",
 		c.n, c.dims, c.clusters, c.noise, c.queries, c.seed)
-	fmt.Printf("- index: M=%d, efConstruction=%d, efSearch=%d, ExactBelow=%d (below it Search scans exactly)\n",
-		o.M, o.EfConstruction, o.EfSearch, o.ExactBelow)
-
-	// Build.
-	start := time.Now()
-	last := start
-	for i := range c.n {
-		if err := x.Add(uint64(i), gen.next()); err != nil {
+	var x *vector.Index
+	if c.load != "" {
+		if x, err = load(ctx, c, gen); err != nil {
 			return err
 		}
-		if time.Since(last) > 30*time.Second {
-			last = time.Now()
-			el := time.Since(start)
-			fmt.Fprintf(os.Stderr, "  %d/%d added in %s (%.0f/s now)\n", i+1, c.n, el.Round(time.Second), float64(i+1)/el.Seconds())
+	} else {
+		if x, err = build(ctx, c, gen); err != nil {
+			return err
 		}
-		if i%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
+		if c.save != "" {
+			if err := save(x, c.save); err != nil {
+				return err
+			}
 		}
 	}
-	build := time.Since(start)
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	fmt.Printf("- build: %s single-threaded (%.0f vectors/s); Go heap in use after build %s\n",
-		build.Round(time.Millisecond), float64(c.n)/build.Seconds(), harness.MiB(int64(ms.HeapInuse)))
+	o := x.Options()
+	efDesc := fmt.Sprintf("%d (set explicitly)", o.EfSearch)
+	if o.EfSearch == 0 {
+		efDesc = fmt.Sprintf("%d (the default, EfSearchFor(%d))", x.EfSearch(), x.Len())
+	}
+	fmt.Printf("- index: M=%d, efConstruction=%d, efSearch=%s, ExactBelow=%d (below it Search scans exactly)\n",
+		o.M, o.EfConstruction, efDesc, o.ExactBelow)
 
+	// The queries are drawn after the n indexed vectors, so a loaded index
+	// gets the same queries as the run that built it.
 	queries := make([][]float32, c.queries)
 	for i := range queries {
 		queries[i] = gen.next()
 	}
 
-	fmt.Fprintln(os.Stderr, "timing graph searches …")
-	graph, hits, err := timeSearch(ctx, queries, func(q []float32) ([]vector.Hit, error) { return x.Search(q, c.k, nil) })
-	if err != nil {
-		return err
-	}
 	fmt.Fprintln(os.Stderr, "timing exact searches …")
 	exactLat, truth, err := timeSearch(ctx, queries[:max(c.exactQ, c.recallQ)], func(q []float32) ([]vector.Hit, error) {
 		return x.SearchExact(q, c.k, nil)
@@ -147,11 +186,30 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var sum float64
-	for i := range c.recallQ {
-		sum += recall(hits[i], truth[i])
+
+	type efRow struct {
+		ef, eff int // as asked, as applied
+		lat     series
+		rec     float64
+		hits    [][]vector.Hit
 	}
-	rec := sum / float64(c.recallQ)
+	var rows []efRow
+	for _, ef := range c.efs {
+		x.SetEfSearch(ef)
+		eff := x.EfSearch()
+		fmt.Fprintf(os.Stderr, "timing graph searches, efSearch %s (%d) …\n", efName(ef), eff)
+		lat, hits, err := timeSearch(ctx, queries, func(q []float32) ([]vector.Hit, error) { return x.Search(q, c.k, nil) })
+		if err != nil {
+			return err
+		}
+		var sum float64
+		for i := range c.recallQ {
+			sum += recall(hits[i], truth[i])
+		}
+		rows = append(rows, efRow{ef, eff, lat, sum / float64(c.recallQ), hits})
+	}
+	x.SetEfSearch(o.EfSearch)
+	defEf := x.EfSearch()
 
 	// Filters: 1% (at 1M, 10,000 allowed ≤ ExactBelow: the exact scan over
 	// the allowed set) and 30% (the graph with a widened beam).
@@ -175,40 +233,164 @@ func run(ctx context.Context, args []string) error {
 		}
 		return lat, s / float64(len(got)), nil
 	}
-	fmt.Fprintln(os.Stderr, "timing filtered searches …")
-	f1, r1, err := filtered(100, 1)
-	if err != nil {
-		return err
-	}
-	f30, r30, err := filtered(10, 3)
-	if err != nil {
-		return err
+	var f1, f30 series
+	var r1, r30 float64
+	if c.filters {
+		fmt.Fprintln(os.Stderr, "timing filtered searches …")
+		if f1, r1, err = filtered(100, 1); err != nil {
+			return err
+		}
+		if f30, r30, err = filtered(10, 3); err != nil {
+			return err
+		}
 	}
 
 	fmt.Println()
-	fmt.Printf("| k=%d, one query at a time | p50 | p99 | recall@%d | queries |\n|---|---|---|---|---|\n", c.k, c.k)
-	row := func(name string, s series, r string) {
-		fmt.Printf("| %s | %s | %s | %s | %d |\n", name, ms3(s.pct(50)), ms3(s.pct(99)), r, len(s))
+	fmt.Printf("| k=%d, one query at a time | efSearch | p50 | p99 | recall@%d | queries |\n|---|---|---|---|---|---|\n", c.k, c.k)
+	row := func(name, ef string, s series, r string) {
+		fmt.Printf("| %s | %s | %s | %s | %s | %d |\n", name, ef, ms3(s.pct(50)), ms3(s.pct(99)), r, len(s))
 	}
-	row("HNSW `Search`", graph, fmt.Sprintf("%.4f (%d queries vs exact)", rec, c.recallQ))
-	row("exact scan `SearchExact` (ceiling)", exactLat, "1 (reference)")
-	row("`Search`, filter allowing 1%", f1, fmt.Sprintf("%.4f", r1))
-	row("`Search`, filter allowing 30%", f30, fmt.Sprintf("%.4f", r30))
+	for _, r := range rows {
+		ef := strconv.Itoa(r.eff)
+		if r.ef == 0 {
+			ef += " (default)"
+		}
+		row("HNSW `Search`", ef, r.lat, fmt.Sprintf("%.4f (%d queries vs exact)", r.rec, c.recallQ))
+	}
+	row("exact scan `SearchExact` (ceiling)", "–", exactLat, "1 (reference)")
+	if c.filters {
+		row("`Search`, filter allowing 1%", strconv.Itoa(defEf)+" (index's)", f1, fmt.Sprintf("%.4f", r1))
+		row("`Search`, filter allowing 30%", strconv.Itoa(defEf)+" (index's, widened)", f30, fmt.Sprintf("%.4f", r30))
+	}
 	fmt.Println()
-	p50 := graph.pct(50)
-	verdict := "meets"
-	if p50 > targetP50.Seconds() || rec < targetRecall {
-		verdict = "MISSES"
+	for _, r := range rows {
+		p50 := r.lat.pct(50)
+		verdict := "meets"
+		if p50 > targetP50.Seconds() || r.rec < targetRecall {
+			verdict = "MISSES"
+		}
+		fmt.Printf("target (p50 ≤ %s, recall@10 ≥ %.2f at 1,000,000 vectors): efSearch %d %s at n=%d — p50 %s, recall %.4f; speed-up over the exact scan %.0f×\n",
+			targetP50, targetRecall, r.eff, verdict, c.n, ms3(p50), r.rec, exactLat.pct(50)/max(p50, 1e-9))
 	}
-	fmt.Printf("target (p50 ≤ %s, recall@10 ≥ %.2f at 1,000,000 vectors): %s at n=%d — p50 %s, recall %.4f; speed-up over the exact scan %.0f×\n",
-		targetP50, targetRecall, verdict, c.n, ms3(p50), rec, exactLat.pct(50)/max(p50, 1e-9))
 
-	if c.persist {
-		if err := persist(x, c.dir, queries[:c.recallQ], hits); err != nil {
+	if c.persist && c.save == "" && c.load == "" {
+		x.SetEfSearch(rows[0].ef)
+		if err := persist(x, c.dir, queries[:c.recallQ], rows[0].hits); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// build adds c.n vectors from gen to a new index.
+func build(ctx context.Context, c config, gen *data) (*vector.Index, error) {
+	x, err := vector.New(c.dims, vector.Options{M: c.m, EfConstruction: c.efc, Seed: c.seed})
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	last := start
+	for i := range c.n {
+		if err := x.Add(uint64(i), gen.next()); err != nil {
+			return nil, err
+		}
+		if time.Since(last) > 30*time.Second {
+			last = time.Now()
+			el := time.Since(start)
+			fmt.Fprintf(os.Stderr, "  %d/%d added in %s (%.0f/s now)\n", i+1, c.n, el.Round(time.Second), float64(i+1)/el.Seconds())
+		}
+		if i%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	build := time.Since(start)
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("- build: %s single-threaded (%.0f vectors/s); Go heap in use after build %s\n",
+		build.Round(time.Millisecond), float64(c.n)/build.Seconds(), harness.MiB(int64(ms.HeapInuse)))
+	return x, nil
+}
+
+// save writes x to path unless a file is already there; it writes a
+// temporary file beside it and renames it, so an interrupted save leaves no
+// half-written index under path.
+func save(x *vector.Index, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		fmt.Printf("- save: %s already exists, left alone\n", path)
+		return nil
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // after the rename, a no-op
+	t := time.Now()
+	n, err := x.WriteTo(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("- save: WriteTo %s + fsync in %s to %s\n", harness.MiB(n), time.Since(t).Round(time.Millisecond), path)
+	return nil
+}
+
+// load reads the index at c.load and checks it holds the data gen makes:
+// it draws the c.n indexed vectors again (the queries come after them) and
+// looks a sample of them up, each of which must be its own nearest
+// neighbour under its own id.
+func load(ctx context.Context, c config, gen *data) (*vector.Index, error) {
+	f, err := os.Open(c.load)
+	if err != nil {
+		return nil, err
+	}
+	t := time.Now()
+	x, err := vector.Read(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.load, err)
+	}
+	took := time.Since(t)
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("- load: Read %s in %s (page cache as it was); Go heap in use after load %s\n",
+		c.load, took.Round(time.Millisecond), harness.MiB(int64(ms.HeapInuse)))
+	if x.Dims() != c.dims || x.Len() != c.n {
+		return nil, fmt.Errorf("%s holds %d vectors of %d dims; -n %d -dims %d asks for another index", c.load, x.Len(), x.Dims(), c.n, c.dims)
+	}
+	const checks = 32
+	step := max(c.n/checks, 1)
+	checked := 0
+	v := make([]float32, c.dims)
+	for i := range c.n {
+		gen.nextInto(v)
+		if i%step != step/2 {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		h, err := x.SearchExact(v, 1, nil)
+		if err != nil {
+			return nil, err
+		}
+		if len(h) == 0 || h[0].ID != uint64(i) || h[0].Score < 0.9999 {
+			return nil, fmt.Errorf("%s does not hold the vectors of this run's data (vector %d: nearest %v); same -n, -dims, -clusters, -noise and -seed as the -save run?", c.load, i, h)
+		}
+		checked++
+	}
+	fmt.Printf("- load check: the data regenerated from seed %d; %d sampled vectors found under their own ids (score ≥ 0.9999)\n", c.seed, checked)
+	return x, nil
 }
 
 // persist times WriteTo and Read and checks the reloaded index answers
@@ -318,10 +500,16 @@ func newData(c config) *data {
 }
 
 func (d *data) next() []float32 {
+	v := make([]float32, len(d.centres[0]))
+	d.nextInto(v)
+	return v
+}
+
+// nextInto draws the next vector into v, which has the dims' length; it
+// consumes the generator exactly as next does.
+func (d *data) nextInto(v []float32) {
 	c := d.centres[d.rng.IntN(len(d.centres))]
-	v := make([]float32, len(c))
 	for j := range v {
 		v[j] = c[j] + float32(d.noise*d.rng.NormFloat64())
 	}
-	return v
 }

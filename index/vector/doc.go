@@ -9,7 +9,9 @@
 // search using Hierarchical Navigable Small World graphs", 2016/2018):
 // layered proximity graphs, neighbours chosen with the paper's heuristic
 // (algorithm 4), a greedy descent through the upper layers and a beam
-// search of width ef on layer 0.
+// search of width ef on layer 0. The default ef grows with log Len()
+// (EfSearchFor: 64 up to 200,000 vectors, 212 at 1,000,000), because at a
+// fixed beam recall falls as the graph grows.
 //
 // Why our own HNSW: github.com/coder/hnsw v0.6.1, the version the module
 // proxy serves, returns wrong neighbours (recall@10 ≈ 0.04, DESIGN §8), and
@@ -28,9 +30,10 @@
 //   - scans exactly over the allowed nodes when s × Len() ≤ ExactBelow (for
 //     the default ExactBelow of 20,000 and 1,000,000 vectors: any filter
 //     admitting ≤ 2%);
-//   - otherwise walks the graph with ef widened by 1/s (at most 8×),
-//     keeping only allowed nodes as results, and falls back to the exact
-//     scan if the walk found fewer than k.
+//   - otherwise walks the graph with ef widened by 1/s (at most 8×; with
+//     the size-scaled default, 64 is widened, and the walk never uses less
+//     than the unfiltered ef), keeping only allowed nodes as results, and
+//     falls back to the exact scan if the walk found fewer than k.
 //
 // Concurrency: many Searches run at once; Add, Delete and Compact take the
 // index for themselves (a sync.RWMutex). Delete leaves a tombstone: the node

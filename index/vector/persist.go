@@ -15,8 +15,11 @@ import (
 
 // The file format, all integers little-endian:
 //
-//	magic "SHELFVEC", version uint32 (1)
+//	magic "SHELFVEC", version uint32 (2)
 //	dims, M, EfConstruction, EfSearch uint32; ExactBelow int64; Seed uint64
+//	  (EfSearch 0: the default, scaled with the size. Version 1, which
+//	  Read still loads, wrote the default as 64, so Read takes a version 1
+//	  EfSearch of 64 as the default and rejects 0.)
 //	level generator state: length uint32, bytes
 //	nodes uint64, entry int32, top uint32
 //	ids       nodes × uint64
@@ -28,7 +31,10 @@ import (
 //	CRC-32C (Castagnoli) of everything before it, uint32
 const (
 	magic         = "SHELFVEC"
-	formatVersion = 1
+	formatVersion = 2
+	// oldestVersion is the oldest format Read loads. Version 1 differs only
+	// in how it stores the default EfSearch (64, not 0).
+	oldestVersion = 1
 	chunk         = 1 << 16 // elements read or converted at a time
 )
 
@@ -115,7 +121,8 @@ func (d *decoder) index() (*Index, error) {
 	if string(d.bytes(len(magic))) != magic {
 		return nil, d.or(corrupt("not a vector index"))
 	}
-	if v := d.u32(); v != formatVersion {
+	version := d.u32()
+	if version < oldestVersion || version > formatVersion {
 		return nil, d.or(corrupt("unsupported format version"))
 	}
 	dims := int(d.u32())
@@ -127,8 +134,11 @@ func (d *decoder) index() (*Index, error) {
 		return nil, d.fail(d.err)
 	}
 	if dims < 1 || dims > maxDims || o.M < 2 || o.M > maxM || o.EfConstruction < 1 || o.EfConstruction > maxEf ||
-		o.EfSearch < 1 || o.EfSearch > maxEf || o.ExactBelow == 0 || o.ExactBelow > math.MaxInt32 || o.ExactBelow < math.MinInt32 {
+		o.EfSearch < 0 || (o.EfSearch == 0 && version < 2) || o.EfSearch > maxEf || o.ExactBelow == 0 || o.ExactBelow > math.MaxInt32 || o.ExactBelow < math.MinInt32 {
 		return nil, corrupt("bad header")
+	}
+	if version == 1 && o.EfSearch == DefaultEfSearch {
+		o.EfSearch = 0 // version 1 wrote its fixed default; today's scales
 	}
 	x, err := New(dims, o)
 	if err != nil || x.opts != o {
