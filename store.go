@@ -83,9 +83,12 @@ type ListQuery struct {
 	Type         ItemType
 	// Sort is ListByName (the default for children), ListByPath (the
 	// default when recursive), ListBySize, ListByCreated, ListByUpdated or
-	// ListByType; ties go by name (path when recursive), then id.
-	Sort   string
-	Desc   bool
+	// ListByType; ties go by name (path when recursive), which is unique.
+	Sort string
+	Desc bool
+	// After continues a list sorted by name (by path when recursive) after
+	// that name or path, instead of counting Offset rows from the start.
+	After  string
 	Offset int
 	Limit  int // > 0
 	Filter ItemFilter
@@ -155,7 +158,8 @@ type Tx interface {
 	QueryItems(ctx context.Context, workspaceID string, q ItemQuery) ([]*Item, error)
 	// ListItems returns the page of items q selects.
 	ListItems(ctx context.Context, workspaceID string, q ListQuery) ([]*Item, error)
-	// CountItems counts the items q selects, paging aside.
+	// CountItems counts the items q selects, paging (Offset, After, Limit)
+	// aside.
 	CountItems(ctx context.Context, workspaceID string, q ListQuery) (int, error)
 	// ChildNames returns those of names that are taken under parentID.
 	ChildNames(ctx context.Context, workspaceID, parentID string, names []string) (map[string]bool, error)

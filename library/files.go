@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	shelf "github.com/shelfmem/shelf"
@@ -148,8 +149,22 @@ func (s *Service) ListFolder(ctx context.Context, q FolderList) ([]*shelf.Item, 
 			}
 			lq.ParentID = folder.ID
 		}
+		key, keyed := listCursorKey(p, lq)
+		if keyed && lq.Offset > 0 {
+			if after, ok := s.cursors.get(key); ok {
+				lq.After, lq.Offset = after, 0
+			}
+		}
 		if items, err = tx.ListItems(ctx, p.WorkspaceID, lq); err != nil {
 			return err
+		}
+		if keyed && len(items) == q.Limit {
+			last := items[len(items)-1].Name
+			if q.Recursive {
+				last = items[len(items)-1].Path
+			}
+			key.offset = q.Offset + len(items)
+			s.cursors.put(key, last)
 		}
 		if q.Count {
 			total, err = tx.CountItems(ctx, p.WorkspaceID, lq)
@@ -157,6 +172,67 @@ func (s *Service) ListFolder(ctx context.Context, q FolderList) ([]*shelf.Item, 
 		return err
 	})
 	return items, total, err
+}
+
+// A list read page by page in order asks for offset 0, n, 2n, …; counting
+// each offset again from the start costs more the deeper the page. So the
+// end of each full page of a list sorted by its unique key (name, or path
+// when recursive) is remembered, and a page asked for at that offset
+// continues after that key instead. Should the list change between two
+// pages, the next page follows the key, as a cursor would: nothing is
+// skipped or repeated, which counting would do.
+type listCursors struct {
+	mu   sync.Mutex
+	m    map[cursorKey]string
+	ring []cursorKey // insertion order, for eviction
+	next int
+}
+
+// maxCursors bounds the remembered page ends.
+const maxCursors = 4096
+
+type cursorKey struct {
+	ws, viewer, lib, parent string
+	recursive, desc         bool
+	name                    string
+	typ                     shelf.ItemType
+	offset                  int
+}
+
+// listCursorKey is lq's key, and whether its order allows continuing by
+// key.
+func listCursorKey(p *shelf.Principal, lq shelf.ListQuery) (cursorKey, bool) {
+	switch {
+	case lq.Sort == "", lq.Sort == shelf.ListByName && !lq.Recursive, lq.Sort == shelf.ListByPath && lq.Recursive:
+	default:
+		return cursorKey{}, false
+	}
+	return cursorKey{ws: p.WorkspaceID, viewer: p.Owner(), lib: lq.LibraryID, parent: lq.ParentID, recursive: lq.Recursive,
+		desc: lq.Desc, name: lq.NameContains, typ: lq.Type, offset: lq.Offset}, true
+}
+
+func (c *listCursors) get(k cursorKey) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *listCursors) put(k cursorKey, after string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[cursorKey]string, maxCursors)
+		c.ring = make([]cursorKey, maxCursors)
+	}
+	if _, ok := c.m[k]; !ok {
+		if old := c.ring[c.next]; old != (cursorKey{}) {
+			delete(c.m, old)
+		}
+		c.ring[c.next] = k
+		c.next = (c.next + 1) % maxCursors
+	}
+	c.m[k] = after
 }
 
 // folderOfTx returns the folder of lib an id or a path names, or its root.

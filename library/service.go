@@ -104,6 +104,7 @@ type Service struct {
 	parts     keyedRW       // one lock per part, so two PUTs of one part do not interleave
 	wake      chan struct{} // nudges an idle index worker
 	vecs      vectorIndexes
+	cursors   listCursors
 }
 
 // Open returns the core over store and blobs, making what a first start

@@ -202,7 +202,7 @@ func populate(ctx context.Context, data string, c config) (*built, error) {
 			}
 		}
 		b.singleRate = float64(b.singleN) / time.Since(start).Seconds()
-		bs := newBatchStore(ctx, st, c.batch)
+		bs := harness.NewBatchStore(ctx, st, c.batch)
 		bsvc, err := library.Open(ctx, bs, blobs, library.Config{Logger: quiet})
 		if err != nil {
 			bs.Flush()
@@ -276,65 +276,4 @@ func populate(ctx context.Context, data string, c config) (*built, error) {
 	}
 	b.core = []series{seq, rnd}
 	return b, nil
-}
-
-// batchStore is a shelf.Store whose Update runs each call's function in a
-// transaction shared with up to size-1 others, committed when it is full
-// or at Flush. The core's code runs unchanged, so the rows are the ones it
-// makes; only the number of commits (each an fsync) shrinks. For building
-// benchmark data only: a call's success is reported before its commit.
-type batchStore struct {
-	shelf.Store
-	calls chan batchCall
-	quit  chan struct{} // closed when the committing goroutine ends
-	err   error         // its error, readable after quit
-}
-
-type batchCall struct {
-	fn   func(shelf.Tx) error
-	done chan error
-}
-
-func newBatchStore(ctx context.Context, st shelf.Store, size int) *batchStore {
-	b := &batchStore{Store: st, calls: make(chan batchCall), quit: make(chan struct{})}
-	go func() {
-		defer close(b.quit)
-		for open := true; open && b.err == nil; {
-			b.err = st.Update(ctx, func(tx shelf.Tx) error {
-				for range size {
-					c, ok := <-b.calls
-					if !ok {
-						open = false
-						return nil
-					}
-					err := c.fn(tx)
-					c.done <- err
-					if err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		}
-	}()
-	return b
-}
-
-func (b *batchStore) Update(ctx context.Context, fn func(shelf.Tx) error) error {
-	c := batchCall{fn: fn, done: make(chan error, 1)}
-	select {
-	case b.calls <- c:
-		return <-c.done
-	case <-b.quit:
-		return fmt.Errorf("batch store: an earlier transaction failed: %w", b.err)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Flush commits the open transaction and stops the batch store.
-func (b *batchStore) Flush() error {
-	close(b.calls)
-	<-b.quit
-	return b.err
 }

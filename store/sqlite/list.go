@@ -36,7 +36,10 @@ func listWhere(workspaceID string, q shelf.ListQuery) (string, []any) {
 }
 
 // listOrder is the ORDER BY of q: the sort key, then name (path when
-// recursive) and id, all in q's direction, so the order is total.
+// recursive), all in q's direction. Names are unique within a folder and
+// paths within a library, so the order is total, and sorting by name (or
+// path) alone lets the (parent_id, name) (or (library_id, path)) index
+// give the order without sorting.
 func listOrder(q shelf.ListQuery) (string, error) {
 	dir := " ASC"
 	if q.Desc {
@@ -71,7 +74,6 @@ func listOrder(q shelf.ListQuery) (string, error) {
 	if key != tie {
 		cols = append(cols, tie)
 	}
-	cols = append(cols, "id")
 	for i := range cols {
 		cols[i] += dir
 	}
@@ -85,13 +87,40 @@ func (t *tx) ListItems(ctx context.Context, workspaceID string, q shelf.ListQuer
 	if q.Limit <= 0 || q.Offset < 0 {
 		return nil, invalid("limit %d and offset %d must be positive", q.Limit, q.Offset)
 	}
-	order, err := listOrder(q)
+	query, args, err := listQuery(workspaceID, q)
 	if err != nil {
 		return nil, err
 	}
+	return t.queryItems(ctx, "items", query, args...)
+}
+
+// listQuery is ListItems' SELECT and its arguments. The page's rowids are
+// chosen by a subquery that reads only the columns of the list indexes
+// (items_children_list, items_library_list), so the rows an offset skips
+// cost an index entry each, not a table lookup.
+func listQuery(workspaceID string, q shelf.ListQuery) (string, []any, error) {
+	order, err := listOrder(q)
+	if err != nil {
+		return "", nil, err
+	}
 	where, args := listWhere(workspaceID, q)
-	args = append(args, q.Limit, q.Offset)
-	return t.queryItems(ctx, "items", "SELECT "+itemCols+" FROM items WHERE "+where+" ORDER BY "+order+" LIMIT ? OFFSET ?", args...)
+	if q.After != "" {
+		key, op := "name", " > ?"
+		if q.Recursive {
+			key = "path"
+		}
+		if q.Desc {
+			op = " < ?"
+		}
+		if s := q.Sort; s != "" && s != key && !(s == shelf.ListByPath && q.Recursive) {
+			return "", nil, invalid("After needs the list sorted by %s", key)
+		}
+		where += " AND " + key + op
+		args = append(args, q.After)
+	}
+	return "SELECT " + itemCols + " FROM items WHERE rowid IN (SELECT rowid FROM items WHERE " + where +
+			" ORDER BY " + order + " LIMIT ? OFFSET ?) ORDER BY " + order,
+		append(args, q.Limit, q.Offset), nil
 }
 
 func (t *tx) CountItems(ctx context.Context, workspaceID string, q shelf.ListQuery) (int, error) {

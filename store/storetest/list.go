@@ -71,6 +71,9 @@ func testListItems(t *testing.T, s shelf.Store) {
 	check("past the end", list(shelf.ListQuery{ParentID: dir.ID, Offset: 10}), "5")
 	check("by size", list(shelf.ListQuery{ParentID: dir.ID, Sort: shelf.ListBySize, Type: shelf.TypeFile}), "d.md", "C.txt", "a.md", "b.md", "4")
 	check("by updated desc", list(shelf.ListQuery{ParentID: dir.ID, Sort: shelf.ListByUpdated, Desc: true, Type: shelf.TypeFile}), "d.md", "C.txt", "a.md", "b.md", "4")
+	check("after b.md", list(shelf.ListQuery{ParentID: dir.ID, After: "b.md"}), "d.md", "sub", "5")
+	check("after b.md, descending", list(shelf.ListQuery{ParentID: dir.ID, After: "b.md", Desc: true}), "a.md", "C.txt", "5")
+	check("recursive after Docs/b.md", list(shelf.ListQuery{LibraryID: w.libA.ID, Recursive: true, After: "Docs/b.md", Limit: 2}), "Docs/d.md", "Docs/sub", "7")
 	check("folders only", list(shelf.ListQuery{ParentID: dir.ID, Type: shelf.TypeFolder}), "sub", "1")
 	check("name contains, any case", list(shelf.ListQuery{ParentID: dir.ID, NameContains: "C"}), "C.txt", "1")
 	check("name contains md", list(shelf.ListQuery{ParentID: dir.ID, NameContains: ".MD"}), "a.md", "b.md", "d.md", "3")
@@ -84,6 +87,11 @@ func testListItems(t *testing.T, s shelf.Store) {
 		return err
 	})
 	wantCode(t, "ListItems(unknown sort)", err, shelf.EINVALID)
+	err = viewErr(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		_, err := tx.ListItems(ctx, w.a.ID, shelf.ListQuery{ParentID: dir.ID, Sort: shelf.ListBySize, After: "a.md", Limit: 1})
+		return err
+	})
+	wantCode(t, "ListItems(After with another sort)", err, shelf.EINVALID)
 	var got []*shelf.Item
 	view(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
 		got, err = tx.ListItems(ctx, w.b.ID, shelf.ListQuery{ParentID: dir.ID, Limit: 10})
