@@ -158,6 +158,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.WriteError(w, r, shelf.Errorf(shelf.EFORBIDDEN, "this key lacks the %q scope", rt.scope))
 		return
 	}
+	if rt.scope != shelf.ScopeRead || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		// A write: background work (indexing) gives way while it runs.
+		defer s.svc.Foreground()()
+	}
 	s.mux.ServeHTTP(w, r.WithContext(shelf.NewContext(r.Context(), p)))
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	shelf "github.com/shelfmem/shelf"
@@ -47,6 +48,14 @@ type IndexConfig struct {
 	// MemoryMax is the largest content read into memory for extraction;
 	// larger content is spooled to a temporary file. Default 16 MiB.
 	MemoryMax int64
+	// IdleGap is how long after the last client write a worker waits
+	// before it claims jobs: indexing gives way to the writes clients wait
+	// on, so it never slows them. Default 50 ms; negative: never wait.
+	IdleGap time.Duration
+	// MaxDefer bounds how long a worker gives way under a steady stream
+	// of writes before it runs one batch anyway, so indexing never stops.
+	// Default 2 s.
+	MaxDefer time.Duration
 }
 
 func (c *IndexConfig) setDefaults() {
@@ -73,6 +82,52 @@ func (c *IndexConfig) setDefaults() {
 	}
 	if c.MemoryMax <= 0 {
 		c.MemoryMax = 16 << 20
+	}
+	if c.IdleGap == 0 {
+		c.IdleGap = 50 * time.Millisecond
+	}
+	if c.MaxDefer <= 0 {
+		c.MaxDefer = 2 * time.Second
+	}
+}
+
+// foreground counts the client writes in progress and when the last one
+// ended, so background work can give way to them.
+type foreground struct {
+	active atomic.Int64
+	last   atomic.Int64 // monotonic nanoseconds since start; 0: never
+	start  time.Time
+}
+
+// Foreground marks a client write in progress until the returned function
+// is called. The transports call it around every write request.
+func (s *Service) Foreground() func() {
+	s.fg.active.Add(1)
+	return func() {
+		s.fg.last.Store(int64(time.Since(s.fg.start)) | 1)
+		s.fg.active.Add(-1)
+	}
+}
+
+// giveWay waits while client writes run or ran within IdleGap, at most
+// MaxDefer, and reports whether ctx is still live.
+func (s *Service) giveWay(ctx context.Context) bool {
+	cfg := &s.cfg.Index
+	if cfg.IdleGap < 0 {
+		return ctx.Err() == nil
+	}
+	deadline := time.Now().Add(cfg.MaxDefer)
+	for {
+		last := s.fg.last.Load()
+		busy := s.fg.active.Load() > 0 || (last != 0 && time.Since(s.fg.start)-time.Duration(last) < cfg.IdleGap)
+		if !busy || time.Now().After(deadline) {
+			return ctx.Err() == nil
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(cfg.IdleGap / 2):
+		}
 	}
 }
 
@@ -164,7 +219,7 @@ func (s *Service) RunIndexer(ctx context.Context) {
 func (s *Service) indexLoop(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
-	for ctx.Err() == nil {
+	for s.giveWay(ctx) {
 		n, err := s.IndexOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("indexer", "err", err)

@@ -568,3 +568,25 @@ func (e *env) otherWorkspace(t *testing.T) context.Context {
 	}
 	return shelf.NewContext(context.Background(), p)
 }
+
+// Workers give way to client writes: nothing is indexed while one runs,
+// until MaxDefer passes; then the file is indexed.
+func TestIndexGivesWayToWrites(t *testing.T) {
+	e := newEnv(t, library.Config{Index: library.IndexConfig{IdleGap: 20 * time.Millisecond, MaxDefer: 400 * time.Millisecond, Poll: 10 * time.Millisecond}})
+	it := e.write(t, e.ctx, fileWrite("a.txt", "patient words")).Item
+	done := e.svc.Foreground() // a write in progress
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { e.svc.RunIndexer(ctx); close(stopped) }()
+	defer func() { cancel(); <-stopped }()
+	time.Sleep(200 * time.Millisecond)
+	wantState(t, e.item(t, it.ID), shelf.IndexQueued)
+	deadline := time.Now().Add(10 * time.Second)
+	for e.item(t, it.ID).Index.State != shelf.IndexIndexed {
+		if time.Now().After(deadline) {
+			t.Fatal("a steady write held indexing off past MaxDefer")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	done()
+}

@@ -105,6 +105,7 @@ type Service struct {
 	wake      chan struct{} // nudges an idle index worker
 	vecs      vectorIndexes
 	cursors   listCursors
+	fg        foreground
 }
 
 // Open returns the core over store and blobs, making what a first start
@@ -112,7 +113,7 @@ type Service struct {
 // signing key. Call EnsureMasterKey before serving requests.
 func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Config) (*Service, error) {
 	cfg.setDefaults()
-	s := &Service{store: store, blobs: blobs, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1)}
+	s := &Service{store: store, blobs: blobs, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), fg: foreground{start: time.Now()}}
 	if _, err := s.defaultWorkspace(ctx); err != nil {
 		return nil, err
 	}
