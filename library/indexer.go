@@ -23,7 +23,7 @@ type IndexConfig struct {
 	// workers (jobs are still queued, for another process to run).
 	Workers int
 	// Batch is how many jobs a worker claims at once; their results are
-	// committed together, so many small files cost one commit. Default 8.
+	// committed together, so many small files cost one commit. Default 32.
 	Batch int
 	// Lease is how long a claim holds. A job still running at its lease's
 	// end is given up by its worker and claimed again; a worker that died
@@ -63,7 +63,7 @@ func (c *IndexConfig) setDefaults() {
 		c.Workers = 2
 	}
 	if c.Batch <= 0 {
-		c.Batch = 8
+		c.Batch = 32
 	}
 	c.Extract = c.Extract.WithDefaults()
 	if c.Lease <= 0 {

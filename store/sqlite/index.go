@@ -78,8 +78,8 @@ func (t *tx) DeleteIndexJob(ctx context.Context, workspaceID, itemID string) err
 	return classify(err, "index job")
 }
 
-// ReplaceChunks deletes the file's chunks (the trigger removes their
-// full-text rows) and inserts the new ones.
+// ReplaceChunks deletes the file's chunks (the delete trigger removes
+// their full-text rows) and inserts the new ones with their full-text rows.
 func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chunks []shelf.Chunk) error {
 	if _, err := t.tx.ExecContext(ctx, "DELETE FROM chunks WHERE item_id = ? AND workspace_id = ?", itemID, workspaceID); err != nil {
 		return classify(err, "chunks")
@@ -87,8 +87,14 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 	if len(chunks) == 0 {
 		return nil
 	}
+	// The chunks may only name a file of the workspace.
+	var one int
+	if err := t.tx.QueryRowContext(ctx, "SELECT 1 FROM items WHERE id = ? AND workspace_id = ?", itemID, workspaceID).Scan(&one); err != nil {
+		return classify(err, "item")
+	}
 	const insert = `INSERT INTO chunks (item_id, workspace_id, version, idx, text, heading, start_off, end_off, page)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM items WHERE id = ?1 AND workspace_id = ?2`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	const insertFTS = `INSERT INTO chunks_fts (rowid, text, heading) VALUES (?, ?, ?)`
 	const insertVec = `INSERT INTO chunk_vectors (chunk_id, workspace_id, model, dims, vec) VALUES (?, ?, ?, ?, ?)`
 	for _, c := range chunks {
 		if c.Vector != nil && (c.Model == "" || len(c.Vector) == 0) {
@@ -98,15 +104,15 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 		if err != nil {
 			return classify(err, "chunks")
 		}
-		if err := ensureFound(res, "item"); err != nil {
-			return err
-		}
-		if c.Vector == nil {
-			continue
-		}
 		id, err := res.LastInsertId()
 		if err != nil {
 			return classify(err, "chunks")
+		}
+		if _, err := t.tx.ExecContext(ctx, insertFTS, id, c.Text, c.Heading); err != nil {
+			return classify(err, "chunks")
+		}
+		if c.Vector == nil {
+			continue
 		}
 		if _, err := t.tx.ExecContext(ctx, insertVec, id, workspaceID, c.Model, len(c.Vector), encodeVector(c.Vector)); err != nil {
 			return classify(err, "chunk vector")
