@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -169,7 +170,13 @@ func itemColsOf(alias string) string {
 
 // SearchChunks ranks with FTS5's bm25() (lower is better there; the score
 // returned is its negation), the text column weighted over the heading.
-// Hidden items are never returned.
+// FTS5 ranks and cuts the matches first — a subquery that orders by rank
+// inside the full-text index and computes highlight() only for the rows
+// it keeps — and only those rows are joined to their chunks and items and
+// filtered: joining every match before sorting costs a lookup per match.
+// When the filters (another workspace's chunks among them) leave fewer
+// than the limit, the cut widens, and past maxRankedCut the whole match
+// set is joined and sorted, so no hit is ever lost to the cut.
 func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.ChunkQuery) ([]*shelf.ChunkHit, error) {
 	if q.Limit <= 0 {
 		return nil, invalid("limit %d is not positive", q.Limit)
@@ -177,28 +184,96 @@ func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.Chunk
 	if q.LibraryIDs != nil && len(q.LibraryIDs) == 0 {
 		return nil, nil
 	}
+	for cut := max(4*q.Limit, 40); ; cut *= 8 {
+		if cut > maxRankedCut {
+			return t.searchJoined(ctx, workspaceID, q)
+		}
+		hits, matched, err := t.searchRanked(ctx, workspaceID, q, cut)
+		if err != nil || len(hits) >= q.Limit || matched < cut {
+			return hits, err
+		}
+	}
+}
+
+// maxRankedCut bounds the matches ranked before the filters apply.
+const maxRankedCut = 20000
+
+const hitCols = `c.version, c.idx, c.text, c.heading, c.start_off, c.end_off, c.page`
+
+// searchRanked ranks the best cut matches in FTS5, then joins them and
+// keeps those that pass the filters (evaluated per row, as a column, so
+// the rows the cut held are counted too). It returns the hits and how
+// many matches the cut held.
+func (t *tx) searchRanked(ctx context.Context, workspaceID string, q shelf.ChunkQuery, cut int) ([]*shelf.ChunkHit, int, error) {
+	var cond strings.Builder
+	args := chunkFilter(&cond, nil, workspaceID, q)
+	args = append(args, q.Match, cut)
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+hitCols+`, -f.rank, f.hl, coalesce((`+cond.String()+`), 0), `+itemColsOf("i")+`
+		FROM (SELECT rowid AS id, rank, highlight(chunks_fts, 0, char(2), char(3)) AS hl
+			FROM chunks_fts WHERE chunks_fts MATCH ? AND rank MATCH 'bm25(1.0, 0.5)' ORDER BY rank LIMIT ?) AS f
+		JOIN chunks c ON c.id = f.id JOIN items i ON i.id = c.item_id
+		ORDER BY f.rank`, args...)
+	if err != nil {
+		return nil, 0, searchError(err)
+	}
+	all, err := scanHits(rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []*shelf.ChunkHit
+	for _, h := range all {
+		if h.ok && len(out) < q.Limit {
+			out = append(out, h.ChunkHit)
+		}
+	}
+	return out, len(all), nil
+}
+
+// searchJoined joins every match to its chunk and item, filters, then
+// sorts: the way for filters that keep few of many matches.
+func (t *tx) searchJoined(ctx context.Context, workspaceID string, q shelf.ChunkQuery) ([]*shelf.ChunkHit, error) {
 	var where strings.Builder
 	where.WriteString(`chunks_fts MATCH ? AND `)
 	args := chunkFilter(&where, []any{q.Match}, workspaceID, q)
 	args = append(args, q.Limit)
-	rows, err := t.tx.QueryContext(ctx, `SELECT c.version, c.idx, c.text, c.heading, c.start_off, c.end_off, c.page,
-			-bm25(chunks_fts, 1.0, 0.5), highlight(chunks_fts, 0, char(2), char(3)), `+itemColsOf("i")+`
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+hitCols+`,
+			-bm25(chunks_fts, 1.0, 0.5), highlight(chunks_fts, 0, char(2), char(3)), 1, `+itemColsOf("i")+`
 		FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN items i ON i.id = c.item_id
 		WHERE `+where.String()+`
 		ORDER BY bm25(chunks_fts, 1.0, 0.5) LIMIT ?`, args...)
 	if err != nil {
 		return nil, searchError(err)
 	}
+	all, err := scanHits(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*shelf.ChunkHit, len(all))
+	for i, h := range all {
+		out[i] = h.ChunkHit
+	}
+	return out, nil
+}
+
+// hit is a search's row: a hit and whether it passed the filters.
+type hit struct {
+	*shelf.ChunkHit
+	ok bool
+}
+
+// scanHits reads the rows of a search.
+func scanHits(rows *sql.Rows) ([]hit, error) {
 	defer rows.Close()
-	var out []*shelf.ChunkHit
+	var out []hit
 	for rows.Next() {
-		h := &shelf.ChunkHit{}
+		h := hit{ChunkHit: &shelf.ChunkHit{}}
 		c := &h.Chunk
 		var itemRow itemScanner
-		dest := []any{&c.Version, &c.Index, &c.Text, &c.Heading, &c.Start, &c.End, &c.Page, &h.Score, &h.Highlight}
+		dest := []any{&c.Version, &c.Index, &c.Text, &c.Heading, &c.Start, &c.End, &c.Page, &h.Score, &h.Highlight, &h.ok}
 		if err := rows.Scan(append(dest, itemRow.targets()...)...); err != nil {
 			return nil, searchError(err)
 		}
+		var err error
 		if h.Item, err = itemRow.item(); err != nil {
 			return nil, searchError(err)
 		}
