@@ -71,7 +71,12 @@ type ItemRef struct {
 // ChunkQuery selects chunks by a full-text match and filters on their
 // items. Set fields are ANDed.
 type ChunkQuery struct {
-	Match         string   // an FTS5 query expression
+	Match string // an FTS5 query expression; or, when empty, Terms
+	// Terms are words (or phrases: words joined by spaces) of letters,
+	// digits and marks, any of which may match; the store may leave out
+	// the terms most chunks hold when the others suffice (see
+	// store/sqlite's SearchChunks).
+	Terms         []string
 	LibraryIDs    []string // nil: any
 	PathPrefix    string   // a folder path; items below it
 	ContentTypes  []string // media types without parameters

@@ -182,11 +182,11 @@ func (s *Service) chunkQuery(ctx context.Context, p *shelf.Principal, q SearchQu
 
 // keywordSearch ranks chunks by BM25 over the words of text.
 func (s *Service) keywordSearch(ctx context.Context, p *shelf.Principal, text string, cq shelf.ChunkQuery) ([]SearchHit, error) {
-	match := MatchExpr(text)
-	if match == "" {
-		return nil, nil // only stop words or punctuation: nothing to look for
+	terms := MatchTerms(text)
+	if len(terms) == 0 {
+		return nil, nil // only punctuation: nothing to look for
 	}
-	cq.Match = match
+	cq.Terms = terms
 	var hits []*shelf.ChunkHit
 	err := s.store.View(ctx, func(tx shelf.Tx) (err error) {
 		hits, err = tx.SearchChunks(ctx, p.WorkspaceID, cq)
@@ -207,12 +207,23 @@ func highlight(s string) string {
 	return strings.NewReplacer("\x02", HighlightOpen, "\x03", HighlightClose).Replace(s)
 }
 
-// MatchExpr builds a full-text query from a user's text: every word is a
-// quoted term, so no character of the text is ever read as query syntax;
-// a "double-quoted phrase" stays a phrase; the terms are ORed, so BM25
-// ranks the chunks with more of them, and rarer ones, first. Common
-// English words are left out unless nothing else is left.
+// MatchExpr builds a full-text query from a user's text: MatchTerms,
+// each quoted, so no character of the text is ever read as query syntax,
+// and ORed, so BM25 ranks the chunks with more of them, and rarer ones,
+// first.
 func MatchExpr(text string) string {
+	terms := MatchTerms(text)
+	for i, t := range terms {
+		terms[i] = `"` + t + `"`
+	}
+	return strings.Join(terms, " OR ")
+}
+
+// MatchTerms splits a user's text into the terms a keyword search looks
+// for: its words (runs of letters, digits and marks) and its
+// "double-quoted phrases" (their words joined by spaces), each once.
+// Common English words are left out unless nothing else is left.
+func MatchTerms(text string) []string {
 	var terms, stops []string
 	seen := map[string]bool{}
 	add := func(t string, phrase bool) {
@@ -221,7 +232,7 @@ func MatchExpr(text string) string {
 			return
 		}
 		seen[key] = true
-		q := `"` + t + `"`
+		q := t
 		if !phrase && stopWords[key] {
 			stops = append(stops, q)
 			return
@@ -252,7 +263,7 @@ func MatchExpr(text string) string {
 	if len(terms) == 0 {
 		terms = stops
 	}
-	return strings.Join(terms, " OR ")
+	return terms
 }
 
 // words splits text into runs of letters, digits and marks, the characters

@@ -1,13 +1,20 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/shelfmem/shelf"
 )
@@ -184,15 +191,173 @@ func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.Chunk
 	if q.LibraryIDs != nil && len(q.LibraryIDs) == 0 {
 		return nil, nil
 	}
-	for cut := max(4*q.Limit, 40); ; cut *= 8 {
-		if cut > maxRankedCut {
-			return t.searchJoined(ctx, workspaceID, q)
+	if q.Match == "" {
+		if len(q.Terms) == 0 {
+			return nil, nil
 		}
-		hits, matched, err := t.searchRanked(ctx, workspaceID, q, cut)
-		if err != nil || len(hits) >= q.Limit || matched < cut {
-			return hits, err
+		terms, cost, err := t.affordableTerms(ctx, q.Terms)
+		if err != nil {
+			return nil, err
+		}
+		q.Match = orTerms(terms)
+		sample := 0
+		if cost > sampleOver {
+			sample = sampleSize
+		}
+		if len(terms) < len(q.Terms) || sample > 0 {
+			// Fewer terms or a sample, fewer matches: should they not fill
+			// the page, every term and every match count after all.
+			hits, err := t.searchMatch(ctx, workspaceID, q, sample)
+			if err != nil || len(hits) >= q.Limit {
+				return hits, err
+			}
+			q.Match = orTerms(q.Terms)
 		}
 	}
+	return t.searchMatch(ctx, workspaceID, q, 0)
+}
+
+// When even the terms kept hold more than sampleOver chunks, none of them
+// tells chunks apart much, and ranking every match would take a second on
+// a million chunks: the newest sampleSize matches are ranked instead. BM25
+// still needs each term's document count, a pass over its postings, so
+// such a query costs tens of milliseconds rather than a second.
+var (
+	sampleOver int64 = 200000 // variables for tests
+	sampleSize       = 10000
+)
+
+// searchMatch runs q.Match: ranked in FTS5 (the newest sample matches only,
+// when sample > 0) and cut, widening the cut while the filters leave fewer
+// than the limit, then joined whole.
+func (t *tx) searchMatch(ctx context.Context, workspaceID string, q shelf.ChunkQuery, sample int) ([]*shelf.ChunkHit, error) {
+	for cut := max(4*q.Limit, 40); ; cut *= 8 {
+		if sample > 0 {
+			cut = min(cut, sample)
+		} else if cut > maxRankedCut {
+			return t.searchJoined(ctx, workspaceID, q)
+		}
+		hits, matched, err := t.searchRanked(ctx, workspaceID, q, cut, sample)
+		if err != nil || len(hits) >= q.Limit || matched < cut || cut == sample {
+			return hits, err // a sample that cannot fill the page is the caller's to widen
+		}
+	}
+}
+
+// orTerms is an FTS5 expression matching any of terms, each quoted so
+// that nothing in it is query syntax.
+func orTerms(terms []string) string {
+	q := make([]string, len(terms))
+	for i, t := range terms {
+		q[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
+	}
+	return strings.Join(q, " OR ")
+}
+
+// FTS5 scores every chunk that holds a query's terms, so a query's cost is
+// the sum of its terms' document frequencies: about a microsecond per
+// chunk here. Over a large index a term most chunks hold (the common
+// words of the collection, beyond the English stop words the core drops)
+// makes a query cost hundreds of milliseconds while it barely moves the
+// ranking (BM25 gives it almost no weight). So when the terms' chunks sum
+// past termBudget, the most common terms are left out, most common first,
+// while another remains. Below that budget nothing changes, so small
+// collections rank with every term.
+var termBudget int64 = 30000 // a variable for tests
+
+// affordableTerms returns terms, less the most common ones when they
+// together cost more than termBudget, and how many chunks the terms kept
+// hold (summed; -1 when the index is too small to have counted).
+func (t *tx) affordableTerms(ctx context.Context, terms []string) ([]string, int64, error) {
+	var size int64
+	if err := t.tx.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM chunks").Scan(&size); err != nil {
+		return nil, 0, classify(err, "search")
+	}
+	if size <= termBudget {
+		return terms, -1, nil
+	}
+	type term struct {
+		text string
+		df   int64
+	}
+	ts := make([]term, len(terms))
+	var sum int64
+	for i, x := range terms {
+		df, err := t.docFreq(ctx, x)
+		if err != nil {
+			return nil, 0, err
+		}
+		ts[i], sum = term{x, df}, sum+df
+	}
+	if sum <= termBudget {
+		return terms, sum, nil
+	}
+	order := make([]int, len(ts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ts[b].df, ts[a].df) })
+	// Drop the commonest while the rest cost too much and still match
+	// something: a term the index lacks cannot stand in for the others.
+	drop := map[int]bool{}
+	for _, i := range order[:len(order)-1] {
+		if sum <= termBudget || sum-ts[i].df == 0 {
+			break
+		}
+		drop[i], sum = true, sum-ts[i].df
+	}
+	var out []string
+	for i, x := range ts {
+		if !drop[i] {
+			out = append(out, x.text)
+		}
+	}
+	return out, sum, nil
+}
+
+// docFreq estimates how many chunks hold a term, from the index's
+// vocabulary: the index holds words folded and stemmed (porter), and the
+// stem of a word is nearly always a prefix of its folded form, so the
+// longest prefix in the vocabulary stands for it. A phrase counts as its
+// rarest word; a word with no prefix in the vocabulary counts as rare.
+func (t *tx) docFreq(ctx context.Context, term string) (int64, error) {
+	var best int64 = -1
+	for _, w := range strings.Fields(term) {
+		f := foldWord(w)
+		var prefixes []any
+		for n := len(f); n >= 2 && len(prefixes) < 12; n-- {
+			if n == len(f) || utf8.RuneStart(f[n]) {
+				prefixes = append(prefixes, f[:n])
+			}
+		}
+		if len(prefixes) == 0 {
+			continue
+		}
+		var df int64
+		err := t.tx.QueryRowContext(ctx, `SELECT doc FROM chunks_vocab WHERE term IN (`+
+			strings.TrimSuffix(strings.Repeat("?, ", len(prefixes)), ", ")+`) ORDER BY length(term) DESC LIMIT 1`, prefixes...).Scan(&df)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil // a word the index does not hold: rare
+		} else if err != nil {
+			return 0, classify(err, "search")
+		}
+		if best < 0 || df < best {
+			best = df
+		}
+	}
+	return max(best, 0), nil
+}
+
+// foldWord lowercases a word and removes its diacritics, as the index's
+// tokenizer (unicode61 remove_diacritics 2) does.
+func foldWord(w string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(strings.ToLower(w)) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // maxRankedCut bounds the matches ranked before the filters apply.
@@ -204,13 +369,23 @@ const hitCols = `c.version, c.idx, c.text, c.heading, c.start_off, c.end_off, c.
 // keeps those that pass the filters (evaluated per row, as a column, so
 // the rows the cut held are counted too). It returns the hits and how
 // many matches the cut held.
-func (t *tx) searchRanked(ctx context.Context, workspaceID string, q shelf.ChunkQuery, cut int) ([]*shelf.ChunkHit, int, error) {
+func (t *tx) searchRanked(ctx context.Context, workspaceID string, q shelf.ChunkQuery, cut, sample int) ([]*shelf.ChunkHit, int, error) {
 	var cond strings.Builder
 	args := chunkFilter(&cond, nil, workspaceID, q)
-	args = append(args, q.Match, cut)
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+hitCols+`, -f.rank, f.hl, coalesce((`+cond.String()+`), 0), `+itemColsOf("i")+`
-		FROM (SELECT rowid AS id, rank, highlight(chunks_fts, 0, char(2), char(3)) AS hl
-			FROM chunks_fts WHERE chunks_fts MATCH ? AND rank MATCH 'bm25(1.0, 0.5)' ORDER BY rank LIMIT ?) AS f
+	args = append(args, q.Match)
+	ranked := `SELECT rowid AS id, rank, highlight(chunks_fts, 0, char(2), char(3)) AS hl
+			FROM chunks_fts WHERE chunks_fts MATCH ? AND rank MATCH 'bm25(1.0, 0.5)' ORDER BY rank LIMIT ?`
+	if sample > 0 {
+		// highlight() cannot follow the sample out of FTS5's own query:
+		// it is computed for the page afterwards (highlightHits).
+		ranked = `SELECT id, rank, '' AS hl FROM (SELECT rowid AS id, rank FROM chunks_fts
+				WHERE chunks_fts MATCH ? AND rank MATCH 'bm25(1.0, 0.5)' ORDER BY rowid DESC LIMIT ?)
+			ORDER BY rank LIMIT ?`
+		args = append(args, sample)
+	}
+	args = append(args, cut)
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+hitCols+`, -f.rank, f.hl, coalesce((`+cond.String()+`), 0), `+itemColsOf("i")+`, c.id
+		FROM (`+ranked+`) AS f
 		JOIN chunks c ON c.id = f.id JOIN items i ON i.id = c.item_id
 		ORDER BY f.rank`, args...)
 	if err != nil {
@@ -220,13 +395,56 @@ func (t *tx) searchRanked(ctx context.Context, workspaceID string, q shelf.Chunk
 	if err != nil {
 		return nil, 0, err
 	}
-	var out []*shelf.ChunkHit
+	var out []hit
 	for _, h := range all {
 		if h.ok && len(out) < q.Limit {
-			out = append(out, h.ChunkHit)
+			out = append(out, h)
 		}
 	}
-	return out, len(all), nil
+	if sample > 0 {
+		if err := t.highlightHits(ctx, q.Match, out); err != nil {
+			return nil, 0, err
+		}
+	}
+	hits := make([]*shelf.ChunkHit, len(out))
+	for i, h := range out {
+		hits[i] = h.ChunkHit
+	}
+	return hits, len(all), nil
+}
+
+// highlightHits marks the matches in the text of a page of hits.
+func (t *tx) highlightHits(ctx context.Context, match string, hits []hit) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	args := []any{match}
+	byID := map[int64]*shelf.ChunkHit{}
+	for _, h := range hits {
+		args = append(args, h.id)
+		byID[h.id] = h.ChunkHit
+		h.Highlight = h.Chunk.Text
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT rowid, highlight(chunks_fts, 0, char(2), char(3)) FROM chunks_fts
+		WHERE chunks_fts MATCH ? AND rowid IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(hits)), ", ")+`)`, args...)
+	if err != nil {
+		return searchError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var hl string
+		if err := rows.Scan(&id, &hl); err != nil {
+			return searchError(err)
+		}
+		if h := byID[id]; h != nil {
+			h.Highlight = hl
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return searchError(err)
+	}
+	return nil
 }
 
 // searchJoined joins every match to its chunk and item, filters, then
@@ -237,7 +455,7 @@ func (t *tx) searchJoined(ctx context.Context, workspaceID string, q shelf.Chunk
 	args := chunkFilter(&where, []any{q.Match}, workspaceID, q)
 	args = append(args, q.Limit)
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+hitCols+`,
-			-bm25(chunks_fts, 1.0, 0.5), highlight(chunks_fts, 0, char(2), char(3)), 1, `+itemColsOf("i")+`
+			-bm25(chunks_fts, 1.0, 0.5), highlight(chunks_fts, 0, char(2), char(3)), 1, `+itemColsOf("i")+`, c.id
 		FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN items i ON i.id = c.item_id
 		WHERE `+where.String()+`
 		ORDER BY bm25(chunks_fts, 1.0, 0.5) LIMIT ?`, args...)
@@ -255,10 +473,12 @@ func (t *tx) searchJoined(ctx context.Context, workspaceID string, q shelf.Chunk
 	return out, nil
 }
 
-// hit is a search's row: a hit and whether it passed the filters.
+// hit is a search's row: a hit, whether it passed the filters, and its
+// chunk's id.
 type hit struct {
 	*shelf.ChunkHit
 	ok bool
+	id int64
 }
 
 // scanHits reads the rows of a search.
@@ -270,7 +490,7 @@ func scanHits(rows *sql.Rows) ([]hit, error) {
 		c := &h.Chunk
 		var itemRow itemScanner
 		dest := []any{&c.Version, &c.Index, &c.Text, &c.Heading, &c.Start, &c.End, &c.Page, &h.Score, &h.Highlight, &h.ok}
-		if err := rows.Scan(append(dest, itemRow.targets()...)...); err != nil {
+		if err := rows.Scan(append(append(dest, itemRow.targets()...), &h.id)...); err != nil {
 			return nil, searchError(err)
 		}
 		var err error
