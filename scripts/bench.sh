@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of docs/PERFORMANCE.md and keeps their reports:
 # builds shelf and the benchmarks, installs tusd v2.10.0 (the peer of
-# bench/upload) if it is missing, runs bench/upload, bench/ingest, bench/list
-# and bench/search, and tees each report (Markdown) into bench/out/ (ignored
+# bench/upload) if it is missing, runs bench/upload, bench/ingest, bench/list,
+# bench/files and bench/search, and tees each report (Markdown) into bench/out/ (ignored
 # by git).
 #
 #   scripts/bench.sh              every benchmark
-#   scripts/bench.sh upload       one of them (upload, list, ingest or search)
+#   scripts/bench.sh upload       one of them (upload, list, files, ingest or search)
 #
-# Extra flags go through UPLOAD_FLAGS, LIST_FLAGS, INGEST_FLAGS and
-# SEARCH_FLAGS, e.g.
+# Extra flags go through UPLOAD_FLAGS, LIST_FLAGS, FILES_FLAGS, INGEST_FLAGS
+# and SEARCH_FLAGS, e.g.
 #   UPLOAD_FLAGS="-runs 5 -size 268435456" scripts/bench.sh upload
 #   SEARCH_FLAGS="-parts quality,throughput" scripts/bench.sh search
 # Run it as root on an otherwise idle machine: the benchmarks drop the page
@@ -22,8 +22,8 @@ export GOFLAGS="${GOFLAGS:-} -tags=sqlite_fts5"
 GO=${GO:-go}
 TUSD_VERSION=v2.10.0
 which=${1:-all}
-case "$which" in all | upload | list | ingest | search) ;; *)
-  echo "usage: scripts/bench.sh [upload|list|ingest|search]" >&2
+case "$which" in all | upload | list | files | ingest | search) ;; *)
+  echo "usage: scripts/bench.sh [upload|list|files|ingest|search]" >&2
   exit 2
   ;;
 esac
@@ -36,6 +36,7 @@ echo "== build" >&2
 $GO build -o "$out/bin/shelf" ./cmd/shelf
 $GO build -o "$out/bin/bench-upload" ./bench/upload
 $GO build -o "$out/bin/bench-list" ./bench/list
+$GO build -o "$out/bin/bench-files" ./bench/files
 $GO build -o "$out/bin/bench-search" ./bench/search
 
 if [ "$which" = all ] || [ "$which" = upload ]; then
@@ -64,6 +65,13 @@ if [ "$which" = all ] || [ "$which" = list ]; then
   # shellcheck disable=SC2086 # LIST_FLAGS is a list of flags
   BENCH_COMMAND="LIST_FLAGS=\"${LIST_FLAGS:-}\" scripts/bench.sh list" \
     "$out/bin/bench-list" -shelf "$out/bin/shelf" ${LIST_FLAGS:-} | tee "$out/list-$stamp.md"
+fi
+
+if [ "$which" = all ] || [ "$which" = files ]; then
+  echo "== bench/files (report: $out/files-$stamp.md)" >&2
+  # shellcheck disable=SC2086 # FILES_FLAGS is a list of flags
+  BENCH_COMMAND="FILES_FLAGS=\"${FILES_FLAGS:-}\" scripts/bench.sh files" \
+    "$out/bin/bench-files" -shelf "$out/bin/shelf" ${FILES_FLAGS:-} | tee "$out/files-$stamp.md"
 fi
 
 if [ "$which" = all ] || [ "$which" = search ]; then

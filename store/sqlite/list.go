@@ -11,16 +11,20 @@ import (
 func listWhere(workspaceID string, q shelf.ListQuery) (string, []any) {
 	var w strings.Builder
 	var args []any
+	// The folder or library must be the workspace's: checked once, by a
+	// subquery that does not depend on the row, so the list indexes need
+	// no workspace column.
 	if q.Recursive {
-		w.WriteString("library_id = ? AND workspace_id = ? AND parent_id IS NOT NULL")
-		args = append(args, q.LibraryID, workspaceID)
+		w.WriteString("library_id = ? AND path > '' AND EXISTS (SELECT 1 FROM libraries WHERE id = ? AND workspace_id = ?)")
+		args = append(args, q.LibraryID, q.LibraryID, workspaceID)
 	} else {
-		w.WriteString("parent_id = ? AND workspace_id = ?")
-		args = append(args, q.ParentID, workspaceID)
+		w.WriteString("parent_id = ? AND EXISTS (SELECT 1 FROM items p WHERE p.id = ? AND p.workspace_id = ?")
+		args = append(args, q.ParentID, q.ParentID, workspaceID)
 		if q.LibraryID != "" {
-			w.WriteString(" AND library_id = ?")
+			w.WriteString(" AND p.library_id = ?")
 			args = append(args, q.LibraryID)
 		}
+		w.WriteString(")")
 	}
 	w.WriteString(" AND (scope <> 'private' OR owner = ? OR ?) AND (hidden = 0 OR ?)")
 	args = append(args, q.Filter.Viewer, q.Filter.AllScopes, q.Filter.WithHidden)
