@@ -167,6 +167,9 @@ type Tx interface {
 	// x_attrs, head fields, external id, title, scope, owner, metadata,
 	// hidden, updated_at); ECONFLICT if the new path or external id is taken.
 	UpdateItem(ctx context.Context, it *Item) error
+	// SetIndexStatus writes only a file's index state and its times, so
+	// the indexer touches no other column (nor the indexes over them).
+	SetIndexStatus(ctx context.Context, workspaceID, id string, st IndexStatus) error
 	// MovePaths rewrites the paths of every item strictly below oldPath in
 	// the library so that they start with newPath instead.
 	MovePaths(ctx context.Context, workspaceID, libraryID, oldPath, newPath string) error

@@ -57,7 +57,7 @@ func indexable(lib *shelf.Library, it *shelf.Item) error {
 // and marks it queued; the chunks it has stay until the job replaces them.
 func (s *Service) queueFileTx(ctx context.Context, tx shelf.Tx, it *shelf.Item) error {
 	it.Index.State = shelf.IndexQueued
-	if err := tx.UpdateItem(ctx, it); err != nil {
+	if err := tx.SetIndexStatus(ctx, it.WorkspaceID, it.ID, it.Index); err != nil {
 		return err
 	}
 	return s.putIndexJobTx(ctx, tx, it)
@@ -91,7 +91,7 @@ func (s *Service) clearIndexTx(ctx context.Context, tx shelf.Tx, it *shelf.Item)
 		return err
 	}
 	it.Index = shelf.IndexStatus{}
-	return tx.UpdateItem(ctx, it)
+	return tx.SetIndexStatus(ctx, it.WorkspaceID, it.ID, it.Index)
 }
 
 // IndexGlobs queues every file of a library whose path ("/docs/a.md")

@@ -264,7 +264,7 @@ func (s *Service) IndexOnce(ctx context.Context) (int, error) {
 				return err
 			}
 			it.Index.State, it.Index.StartedAt = shelf.IndexRunning, start
-			if err := tx.UpdateItem(ctx, it); err != nil {
+			if err := tx.SetIndexStatus(ctx, it.WorkspaceID, it.ID, it.Index); err != nil {
 				return err
 			}
 		}
@@ -334,7 +334,7 @@ func setIndexState(ctx context.Context, tx shelf.Tx, ws, id string, edit func(*s
 		return err
 	}
 	edit(&it.Index)
-	return tx.UpdateItem(ctx, it)
+	return tx.SetIndexStatus(ctx, ws, id, it.Index)
 }
 
 // permanent reports whether err will come again however often the job
@@ -392,7 +392,7 @@ func (s *Service) finishJobs(ctx context.Context, results []jobResult, token str
 				}
 				it.Index.State, it.Index.ErroredAt, it.Index.Error = shelf.IndexQueued, now, errorText(r.err)
 			}
-			if err := tx.UpdateItem(ctx, it); err != nil {
+			if err := tx.SetIndexStatus(ctx, it.WorkspaceID, it.ID, it.Index); err != nil {
 				return err
 			}
 		}
@@ -515,7 +515,7 @@ func (s *Service) queueStaleEmbeddings(ctx context.Context) (int, error) {
 					return err
 				}
 				it.Index.State = shelf.IndexQueued
-				if err := tx.UpdateItem(ctx, it); err != nil {
+				if err := tx.SetIndexStatus(ctx, it.WorkspaceID, it.ID, it.Index); err != nil {
 					return err
 				}
 				if err := tx.PutIndexJob(ctx, &shelf.IndexJob{ItemID: it.ID, WorkspaceID: it.WorkspaceID, Version: it.Head,

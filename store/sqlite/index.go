@@ -600,3 +600,13 @@ func searchError(err error) error {
 	}
 	return classify(err, "search")
 }
+
+func (t *tx) SetIndexStatus(ctx context.Context, workspaceID, id string, st shelf.IndexStatus) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE items SET index_state = ?, indexed_at = ?, indexing_started_at = ?,
+		indexing_errored_at = ?, indexing_error = ? WHERE id = ? AND workspace_id = ?`,
+		st.State, nanos(st.IndexedAt), nanos(st.StartedAt), nanos(st.ErroredAt), st.Error, id, workspaceID)
+	if err != nil {
+		return classify(err, "item")
+	}
+	return ensureFound(res, "item")
+}

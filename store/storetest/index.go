@@ -242,3 +242,21 @@ func testIndexCounts(t *testing.T, s shelf.Store) {
 		return nil
 	})
 }
+
+// testSetIndexStatus checks that SetIndexStatus writes the index fields
+// only, and only in the item's workspace.
+func testSetIndexStatus(t *testing.T, s shelf.Store) {
+	w := newWorld(t, s)
+	a := child(w.rootA, "a.txt", shelf.TypeFile)
+	createItems(t, s, a)
+	st := shelf.IndexStatus{State: shelf.IndexFailed, IndexedAt: at(time.Minute), StartedAt: at(2 * time.Minute),
+		ErroredAt: at(3 * time.Minute), Error: "boom"}
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.SetIndexStatus(ctx, w.a.ID, a.ID, st) })
+	got := getItem(t, s, w.a.ID, a.ID)
+	want := *a
+	want.Index = st
+	want.Index.IndexedAt, want.Index.StartedAt, want.Index.ErroredAt = st.IndexedAt.UTC(), st.StartedAt.UTC(), st.ErroredAt.UTC()
+	same(t, "item after SetIndexStatus", got, &want)
+	err := updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.SetIndexStatus(ctx, w.b.ID, a.ID, st) })
+	wantCode(t, "SetIndexStatus(another workspace)", err, shelf.ENOTFOUND)
+}

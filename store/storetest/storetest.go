@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"IndexJobs", testIndexJobs},
 		{"SearchChunks", testSearchChunks},
 		{"IndexCounts", testIndexCounts},
+		{"SetIndexStatus", testSetIndexStatus},
 		{"Vectors", testVectors},
 		{"Snapshots", testSnapshots},
 		{"ListItems", testListItems},
