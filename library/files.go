@@ -361,6 +361,12 @@ type ItemProps struct {
 	Directory                                       *bool
 }
 
+// empty reports whether p sets nothing.
+func (p *ItemProps) empty() bool {
+	return p.ContentType == nil && p.ModifiedAt == nil && len(p.XAttrs) == 0 && p.IndexedAt == nil &&
+		p.IndexingStartedAt == nil && p.IndexingErroredAt == nil && p.IndexingError == nil && p.Size == nil && p.Directory == nil
+}
+
 // apply sets p's fields on it.
 func (p *ItemProps) apply(it *shelf.Item) error {
 	if p.Directory != nil && *p.Directory != (it.Type == shelf.TypeFolder) {
@@ -525,13 +531,20 @@ func (s *Service) PatchItems(ctx context.Context, libraryID string, patches []Pr
 	return n, err
 }
 
-// PatchItem renames and/or moves an item and sets its properties, in one
-// transaction, after check (when set) accepts the item as it is: all of it
-// happens, or none.
+// PatchItem renames and/or moves an item (following u.Conflict: rename or
+// deny, the default) and sets its properties, in one transaction, after
+// check (when set) accepts the item as it is: all of it happens, or none.
 func (s *Service) PatchItem(ctx context.Context, id string, u ItemUpdate, props ItemProps, check func(*shelf.Item) error) (*shelf.Item, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return nil, err
+	}
+	c := u.Conflict
+	if c == "" {
+		c = ConflictDeny
+	}
+	if c != ConflictRename && c != ConflictDeny {
+		return nil, shelf.Errorf(shelf.EINVALID, "a rename or move takes the rename or deny strategy, not %q", c)
 	}
 	if err := props.check(); err != nil {
 		return nil, err
@@ -563,9 +576,12 @@ func (s *Service) PatchItem(ctx context.Context, id string, u ItemUpdate, props 
 			if u.ParentID != nil {
 				parentID = *u.ParentID
 			}
-			if err := s.moveTx(ctx, tx, p, it, parentID, newName, ConflictDeny); err != nil {
+			if err := s.moveTx(ctx, tx, p, it, parentID, newName, c); err != nil {
 				return err
 			}
+		}
+		if props.empty() {
+			return nil // moveTx wrote what changed
 		}
 		if err := props.apply(it); err != nil {
 			return err

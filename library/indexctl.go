@@ -99,6 +99,20 @@ func (s *Service) clearIndexTx(ctx context.Context, tx shelf.Tx, it *shelf.Item)
 // returns how many it queued. Files of an embedded library are never
 // indexed: EINVALID.
 func (s *Service) IndexGlobs(ctx context.Context, libraryID string, globs []string) (int, error) {
+	return s.eachGlobFile(ctx, libraryID, globs, true, s.queueFileTx)
+}
+
+// ClearGlobs clears the index of every file of a library whose path
+// matches one of globs, in one transaction, and returns how many.
+func (s *Service) ClearGlobs(ctx context.Context, libraryID string, globs []string) (int, error) {
+	return s.eachGlobFile(ctx, libraryID, globs, false, s.clearIndexTx)
+}
+
+// eachGlobFile calls fn, in one transaction, for every file of a library
+// the caller sees whose path matches one of globs, and counts them. With
+// indexing set, an embedded library is refused.
+func (s *Service) eachGlobFile(ctx context.Context, libraryID string, globs []string, indexing bool,
+	fn func(context.Context, shelf.Tx, *shelf.Item) error) (int, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return 0, err
@@ -113,12 +127,12 @@ func (s *Service) IndexGlobs(ctx context.Context, libraryID string, globs []stri
 		if err != nil {
 			return err
 		}
-		if lib.Embedded {
+		if indexing && lib.Embedded {
 			return shelf.Errorf(shelf.EINVALID, "library %q is embedded; its files are never indexed", libraryID)
 		}
 		return s.matchFilesTx(ctx, tx, p, lib, pats, func(it *shelf.Item) error {
 			n++
-			return s.queueFileTx(ctx, tx, it)
+			return fn(ctx, tx, it)
 		})
 	})
 	return n, err
@@ -261,31 +275,6 @@ func (s *Service) IndexingBelow(ctx context.Context, folderID string) (int, erro
 		}
 		n, err = tx.IndexingBelow(ctx, p.WorkspaceID, f.LibraryID, f.Path)
 		return err
-	})
-	return n, err
-}
-
-// ClearGlobs clears the index of every file of a library whose path
-// matches one of globs, in one transaction, and returns how many.
-func (s *Service) ClearGlobs(ctx context.Context, libraryID string, globs []string) (int, error) {
-	p, err := need(ctx, shelf.ScopeWrite)
-	if err != nil {
-		return 0, err
-	}
-	pats, err := compileGlobs(globs)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	err = s.store.Update(ctx, func(tx shelf.Tx) error {
-		lib, err := libraryTx(ctx, tx, p, libraryID)
-		if err != nil {
-			return err
-		}
-		return s.matchFilesTx(ctx, tx, p, lib, pats, func(it *shelf.Item) error {
-			n++
-			return s.clearIndexTx(ctx, tx, it)
-		})
 	})
 	return n, err
 }

@@ -279,40 +279,7 @@ type ItemUpdate struct {
 // UpdateItem renames and/or moves an item. A folder cannot move into
 // itself or below itself, nor to another library; a root never moves.
 func (s *Service) UpdateItem(ctx context.Context, id string, u ItemUpdate) (*shelf.Item, error) {
-	p, err := need(ctx, shelf.ScopeWrite)
-	if err != nil {
-		return nil, err
-	}
-	c := u.Conflict
-	if c == "" {
-		c = ConflictDeny
-	}
-	if c != ConflictRename && c != ConflictDeny {
-		return nil, shelf.Errorf(shelf.EINVALID, "a rename or move takes the rename or deny strategy, not %q", c)
-	}
-	var name string
-	if u.Name != nil {
-		if name, err = CleanName(*u.Name); err != nil {
-			return nil, err
-		}
-	}
-	var it *shelf.Item
-	err = s.store.Update(ctx, func(tx shelf.Tx) error {
-		it, err = getItem(ctx, tx, p, id)
-		if err != nil {
-			return err
-		}
-		newName := it.Name
-		if u.Name != nil {
-			newName = name
-		}
-		parentID := it.ParentID
-		if u.ParentID != nil {
-			parentID = *u.ParentID
-		}
-		return s.moveTx(ctx, tx, p, it, parentID, newName, c)
-	})
-	return it, err
+	return s.PatchItem(ctx, id, u, ItemProps{}, nil)
 }
 
 // moveTx gives it a new parent and name (already clean), following c

@@ -83,18 +83,23 @@ func pathOf(r *http.Request) (string, error) {
 	return library.CleanPath(strings.Trim(r.PathValue("path"), "/"))
 }
 
-func (h *handler) getPathContents(w http.ResponseWriter, r *http.Request) {
+// atPath resolves the library and the item at the {path...} of a
+// contents route.
+func (h *handler) atPath(r *http.Request) (*shelf.Library, *shelf.Item, error) {
 	path, err := pathOf(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return nil, nil, err
 	}
 	lib, err := h.library(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return nil, nil, err
 	}
 	it, err := h.svc.ItemAt(r.Context(), lib.ID, path)
+	return lib, it, err
+}
+
+func (h *handler) getPathContents(w http.ResponseWriter, r *http.Request) {
+	_, it, err := h.atPath(r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -144,17 +149,7 @@ func (h *handler) putPathContents(w http.ResponseWriter, r *http.Request) {
 // (bytes=-N), or appends (append). Either writes one new version, and
 // refuses to if the file changed meanwhile (409).
 func (h *handler) patchPathContents(w http.ResponseWriter, r *http.Request) {
-	path, err := pathOf(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	lib, err := h.library(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	it, err := h.svc.ItemAt(r.Context(), lib.ID, path)
+	lib, it, err := h.atPath(r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
