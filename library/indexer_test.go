@@ -471,6 +471,16 @@ func TestSemanticAndHybridSearch(t *testing.T) {
 	if math.Abs(res.Hits[0].Score-2.0/61) > 1e-9 {
 		t.Fatalf("top hybrid score %v, want 2/61 (first in both rankings)", res.Hits[0].Score)
 	}
+	// With the embedder down, hybrid answers by keyword and says so;
+	// semantic fails.
+	emb.failN.Store(1)
+	res, err = e.svc.Search(e.ctx, library.SearchQuery{Query: "penguins fish"})
+	if err != nil || res.Mode != library.ModeKeyword || res.Notice == "" || len(res.Hits) == 0 {
+		t.Fatalf("hybrid with the embedder down = %+v, %v", res, err)
+	}
+	emb.failN.Store(1)
+	_, err = e.svc.Search(e.ctx, library.SearchQuery{Query: "penguins fish", Mode: library.ModeSemantic})
+	wantCode(t, err, shelf.EUNAVAILABLE)
 	// Updating a file replaces its embeddings: the old text is not found
 	// by meaning either.
 	e.write(t, e.ctx, fileWrite("zoo/camels.md", "llamas graze in the mountains"))

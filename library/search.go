@@ -101,6 +101,12 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (*SearchResult, err
 		res.Hits, err = s.semanticSearch(ctx, p, q.Query, cq)
 	default:
 		res.Hits, err = s.hybridSearch(ctx, p, q.Query, cq)
+		if code := shelf.ErrorCode(err); code == shelf.EUNAVAILABLE || code == shelf.ETIMEOUT {
+			// The embedder is down: answer by keyword, and say so.
+			s.log.Warn("search: the embedder failed; answering by keyword", "err", err)
+			res.Mode, res.Notice = ModeKeyword, "the embedder is unavailable: searched by keyword only"
+			res.Hits, err = s.keywordSearch(ctx, p, q.Query, cq)
+		}
 	}
 	return res, err
 }
