@@ -61,3 +61,31 @@ func TestListFolderPages(t *testing.T) {
 	_, _, err = e.svc.ListFolder(e.ctx, library.FolderList{Dir: "/nope", Limit: 1})
 	wantCode(t, err, shelf.ENOTFOUND)
 }
+
+// EditFile writes the edit as a new version, nothing for the same bytes,
+// and refuses (ECONFLICT) when the file got another version meanwhile.
+func TestEditFile(t *testing.T) {
+	e := newEnv(t, library.Config{})
+	it := e.write(t, e.ctx, fileWrite("notes.txt", "hello world")).Item
+	up, err := e.svc.EditFile(e.ctx, it.ID, 1<<20, func(old []byte) ([]byte, error) {
+		return append(old, '!'), nil
+	})
+	if err != nil || up.Version.Number != 2 || string(e.read(t, e.ctx, it.ID)) != "hello world!" {
+		t.Fatalf("EditFile = %+v, %v", up, err)
+	}
+	wantState(t, e.item(t, it.ID), shelf.IndexQueued)
+	up, err = e.svc.EditFile(e.ctx, it.ID, 1<<20, func(old []byte) ([]byte, error) { return old, nil })
+	if err != nil || up.Status != library.StatusUnchanged || up.Version.Number != 2 {
+		t.Fatalf("EditFile with the same bytes = %+v, %v", up, err)
+	}
+	_, err = e.svc.EditFile(e.ctx, it.ID, 1<<20, func(old []byte) ([]byte, error) {
+		e.write(t, e.ctx, fileWrite("notes.txt", "written meanwhile"))
+		return []byte("edited"), nil
+	})
+	wantCode(t, err, shelf.ECONFLICT)
+	if got := string(e.read(t, e.ctx, it.ID)); got != "written meanwhile" {
+		t.Fatalf("after a refused edit: %q", got)
+	}
+	_, err = e.svc.EditFile(e.ctx, it.ID, 4, func(old []byte) ([]byte, error) { return old, nil })
+	wantCode(t, err, shelf.ETOOLARGE)
+}
