@@ -120,6 +120,23 @@ func TestSearchAPI(t *testing.T) {
 	if !strings.Contains(string(r.Body), `"state":"indexed"`) {
 		t.Fatalf("file after reindex: %s", r.Body)
 	}
+	// A folder says how many files below it are still being indexed.
+	var kids struct {
+		Items []struct{ ID, Name string } `json:"items"`
+	}
+	e.Do(t, "GET", "/v1/items/root/children", master, nil).JSON(t, &kids)
+	found := false
+	for _, k := range kids.Items {
+		if k.Name == "docs" {
+			found = true
+			if r := e.Do(t, "GET", "/v1/items/"+k.ID, master, nil); !strings.Contains(string(r.Body), `"indexing":0`) {
+				t.Fatalf("folder: %s", r.Body)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no docs folder among %+v", kids.Items)
+	}
 
 	// Another workspace finds nothing of this one, and cannot touch its
 	// files' index.

@@ -202,6 +202,16 @@ type libraryRequest struct {
 	AssistantAccess *bool   `json:"assistantAccess"`
 }
 
+// readLibrary decodes a create or update body and refuses what Shelf's
+// libraries cannot be.
+func (h *handler) readLibrary(w http.ResponseWriter, r *http.Request) (*libraryRequest, error) {
+	var req libraryRequest
+	if err := h.decode(w, r, &req); err != nil {
+		return nil, err
+	}
+	return &req, req.checkType()
+}
+
 func (req *libraryRequest) checkType() error {
 	if req.Type != nil && *req.Type != "local" {
 		return shelf.Errorf(shelf.EINVALID, "type %q is not served here; Shelf's libraries are \"local\"", *req.Type)
@@ -213,12 +223,8 @@ func (req *libraryRequest) checkType() error {
 }
 
 func (h *handler) createLibrary(w http.ResponseWriter, r *http.Request) {
-	var req libraryRequest
-	if err := h.decode(w, r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if err := req.checkType(); err != nil {
+	req, err := h.readLibrary(w, r)
+	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -258,12 +264,8 @@ func (h *handler) getLibrary(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) updateLibrary(w http.ResponseWriter, r *http.Request) {
-	var req libraryRequest
-	if err := h.decode(w, r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if err := req.checkType(); err != nil {
+	req, err := h.readLibrary(w, r)
+	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
