@@ -20,6 +20,13 @@ type BlobInfo struct {
 	ModTime time.Time // last written or touched
 }
 
+// StagedPart is a range of a staging area and the CRC-32C (Castagnoli) of
+// the bytes WritePart wrote there.
+type StagedPart struct {
+	Off, Len int64
+	CRC32C   uint32
+}
+
 // BlobStore keeps immutable byte streams named by their SHA-256, and the
 // staging areas of chunked uploads whose parts land at their final offsets.
 // Implementations are safe for concurrent use. Errors carry shelf codes:
@@ -52,16 +59,24 @@ type BlobStore interface {
 	CreateStaging(ctx context.Context, id string, size int64) error
 
 	// WritePart writes exactly n bytes of r at offset off of the staging
-	// area and makes them durable; it returns the CRC-32C (Castagnoli) of
-	// those bytes, 4 bytes big-endian: a checksum cheap enough to compute
-	// at the speed bytes arrive, for the part's ETag. A
-	// reader that ends early or runs long gives EINVALID; the range is then
-	// undefined until it is written again. Concurrent writes to disjoint
-	// ranges are safe; the caller serializes writes to the same range.
+	// area and returns the CRC-32C (Castagnoli) of those bytes, 4 bytes
+	// big-endian: a checksum cheap enough to compute at the speed bytes
+	// arrive, for the part's ETag. The bytes outlive the process once it
+	// returns, but a store may leave them in the OS's cache until
+	// SumStaging: a power cut can lose them, and SumStaging then says so.
+	// A reader that ends early or runs long gives EINVALID; the range is
+	// then undefined until it is written again. Concurrent writes to
+	// disjoint ranges are safe; the caller serializes writes to the same
+	// range.
 	WritePart(ctx context.Context, id string, off int64, r io.Reader, n int64) ([]byte, error)
 
-	// SumStaging reads the staging area once and returns its hash and size.
-	SumStaging(ctx context.Context, id string) (BlobRef, error)
+	// SumStaging reads the staging area once, returns its hash and size,
+	// and checks each of parts (in offset order, not overlapping) against
+	// the CRC-32C its WritePart returned. When every part matches, the
+	// staging area is durable when SumStaging returns. Otherwise bad lists
+	// the indexes in parts of those that do not match (bytes lost to a
+	// crash of the machine, or changed on disk), and ref is zero.
+	SumStaging(ctx context.Context, id string, parts []StagedPart) (ref BlobRef, bad []int, err error)
 
 	// CommitStaging turns the staging area into the blob ref without
 	// copying the bytes when the store can, and removes the staging area. It

@@ -261,9 +261,16 @@ func (s *Service) Finalize(ctx context.Context, id string, etags []PartETag, t F
 		return nil, err
 	}
 	if u.State == shelf.UploadOpen {
-		ref, err := s.blobs.SumStaging(ctx, id)
+		staged, err := stagedParts(u, parts)
 		if err != nil {
 			return nil, err
+		}
+		ref, bad, err := s.blobs.SumStaging(ctx, id, staged)
+		if err != nil {
+			return nil, err
+		}
+		if len(bad) > 0 {
+			return nil, s.forgetLostParts(ctx, u, parts, bad)
 		}
 		if ref.Size != u.Size {
 			return nil, shelf.Errorf(shelf.EINTERNAL, "staged upload %q holds %d bytes, not %d", id, ref.Size, u.Size)
@@ -304,6 +311,48 @@ func (s *Service) Finalize(ctx context.Context, id string, etags []PartETag, t F
 	}
 	s.hook("finalize-done")
 	return it, nil
+}
+
+// stagedParts gives the blob store the range and CRC-32C of every part
+// received, in order (Parts lists them by number).
+func stagedParts(u *shelf.Upload, parts []*shelf.Part) ([]shelf.StagedPart, error) {
+	staged := make([]shelf.StagedPart, len(parts))
+	for i, pt := range parts {
+		off, n, _ := u.PartRange(pt.Number)
+		crc, err := strconv.ParseUint(pt.ETag, 16, 32)
+		if err != nil || len(pt.ETag) != 8 {
+			return nil, shelf.Errorf(shelf.EINTERNAL, "upload %q: part %d has a malformed ETag %q", u.ID, pt.Number, pt.ETag)
+		}
+		staged[i] = shelf.StagedPart{Off: off, Len: n, CRC32C: uint32(crc)}
+	}
+	return staged, nil
+}
+
+// forgetLostParts handles parts whose staged bytes no longer match the
+// CRC-32C their PUT answered: bytes acknowledged but not yet synced when
+// the machine went down (parts are synced at finalize). Their rows go, so
+// GetUpload lists them as missing and issues fresh URLs, and the error
+// names them: the client uploads them again and finalizes again.
+func (s *Service) forgetLostParts(ctx context.Context, u *shelf.Upload, parts []*shelf.Part, bad []int) error {
+	nums := make([]string, len(bad))
+	err := s.store.Update(ctx, func(tx shelf.Tx) error {
+		for i, b := range bad {
+			nums[i] = strconv.Itoa(parts[b].Number)
+			if err := tx.DeletePart(ctx, u.ID, parts[b].Number); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Warn("upload parts lost before finalize", "upload", u.ID, "parts", strings.Join(nums, ","))
+	what, it := "part "+nums[0]+" was", "it"
+	if len(nums) > 1 {
+		what, it = "parts "+strings.Join(nums, ", ")+" were", "them"
+	}
+	return shelf.Errorf(shelf.EINVALID, "%s lost after being received (the server went down before finalize); upload %s again, then finalize", what, it)
 }
 
 // checkETags matches a finalize request against the parts received.

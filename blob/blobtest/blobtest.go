@@ -31,6 +31,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -70,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.BlobStore) {
 		{"StagingRewritePart", testStagingRewritePart},
 		{"StagingShortLongReader", testStagingShortLongReader},
 		{"StagingPastEnd", testStagingPastEnd},
+		{"StagingPartCheck", testStagingPartCheck},
 		{"StagingMissing", testStagingMissing},
 		{"StagingEmpty", testStagingEmpty},
 		{"StagingBadID", testStagingBadID},
@@ -508,8 +510,8 @@ func testStagingRoundTrip(t *testing.T, s shelf.BlobStore) {
 	wg.Wait()
 
 	want := shelf.BlobRef{Hash: sum(b), Size: int64(len(b))}
-	if got, err := s.SumStaging(t.Context(), id); err != nil || got != want {
-		t.Fatalf("SumStaging = %+v, %v; want %+v", got, err, want)
+	if got, bad, err := s.SumStaging(t.Context(), id, stagedParts(b, partSize)); err != nil || got != want || bad != nil {
+		t.Fatalf("SumStaging = %+v, %v, %v; want %+v", got, bad, err, want)
 	}
 	for range 2 { // the second commit is a retry
 		if err := s.CommitStaging(t.Context(), id, want); err != nil {
@@ -522,7 +524,7 @@ func testStagingRoundTrip(t *testing.T, s shelf.BlobStore) {
 			t.Fatal("WalkStaging still lists the committed upload")
 		}
 	}
-	_, err := s.SumStaging(t.Context(), id)
+	_, _, err := s.SumStaging(t.Context(), id, nil)
 	wantCode(t, err, shelf.ENOTFOUND, "SumStaging after CommitStaging")
 	if blobs := walk(t, s); len(blobs) != 1 || blobs[want.Hash].Size != want.Size {
 		t.Fatalf("Walk = %+v, want the one blob %+v", blobs, want)
@@ -540,8 +542,8 @@ func testStagingCreateTwice(t *testing.T, s shelf.BlobStore) {
 		t.Fatalf("CreateStaging again: %v", err)
 	}
 	want := shelf.BlobRef{Hash: sum(b), Size: 200}
-	if got, err := s.SumStaging(t.Context(), id); err != nil || got != want {
-		t.Fatalf("SumStaging = %+v, %v; want %+v, the bytes written before", got, err, want)
+	if got, bad, err := s.SumStaging(t.Context(), id, nil); err != nil || got != want || bad != nil {
+		t.Fatalf("SumStaging = %+v, %v, %v; want %+v, the bytes written before", got, bad, err, want)
 	}
 	if n := len(walkStaging(t, s)); n != 1 {
 		t.Fatalf("WalkStaging found %d staging areas, want 1", n)
@@ -559,8 +561,8 @@ func testStagingRewritePart(t *testing.T, s shelf.BlobStore) {
 	writePart(t, s, id, 100, d)
 	copy(b[100:], d)
 	want := shelf.BlobRef{Hash: sum(b), Size: 300}
-	if got, err := s.SumStaging(t.Context(), id); err != nil || got != want {
-		t.Fatalf("SumStaging = %+v, %v; want %+v", got, err, want)
+	if got, bad, err := s.SumStaging(t.Context(), id, nil); err != nil || got != want || bad != nil {
+		t.Fatalf("SumStaging = %+v, %v, %v; want %+v", got, bad, err, want)
 	}
 }
 
@@ -588,8 +590,8 @@ func testStagingShortLongReader(t *testing.T, s shelf.BlobStore) {
 	writePart(t, s, id, 0, b[:100])
 	writePart(t, s, id, 100, b[100:200])
 	want := shelf.BlobRef{Hash: sum(b), Size: 300}
-	if got, err := s.SumStaging(t.Context(), id); err != nil || got != want {
-		t.Fatalf("SumStaging = %+v, %v; want %+v", got, err, want)
+	if got, bad, err := s.SumStaging(t.Context(), id, nil); err != nil || got != want || bad != nil {
+		t.Fatalf("SumStaging = %+v, %v, %v; want %+v", got, bad, err, want)
 	}
 }
 
@@ -613,16 +615,73 @@ func testStagingPastEnd(t *testing.T, s shelf.BlobStore) {
 		t.Fatalf("WritePart(100, 0) = %x, %v; want %x", got, err, want)
 	}
 	want := shelf.BlobRef{Hash: sum(b), Size: 100}
-	if got, err := s.SumStaging(t.Context(), id); err != nil || got != want {
-		t.Fatalf("SumStaging = %+v, %v; want %+v, unchanged", got, err, want)
+	if got, bad, err := s.SumStaging(t.Context(), id, nil); err != nil || got != want || bad != nil {
+		t.Fatalf("SumStaging = %+v, %v, %v; want %+v, unchanged", got, bad, err, want)
 	}
+}
+
+// testStagingPartCheck: SumStaging names the parts whose bytes do not
+// match their CRC-32C (as after a power cut lost some), changes nothing
+// then, and refuses a part list that is out of order or past the end.
+func testStagingPartCheck(t *testing.T, s shelf.BlobStore) {
+	const id = "upload-partcheck"
+	const partSize = 1000
+	b := randBytes(16, 4*partSize+10)
+	if err := s.CreateStaging(t.Context(), id, int64(len(b))); err != nil {
+		t.Fatal(err)
+	}
+	parts := stagedParts(b, partSize)
+	for _, p := range parts {
+		writePart(t, s, id, p.Off, b[p.Off:p.Off+p.Len])
+	}
+	// Part 1 was rewritten after its checksum was taken; part 4 (the
+	// last, 10 bytes) is checked against the checksum of other bytes.
+	stale := slices.Clone(parts)
+	writePart(t, s, id, parts[1].Off, make([]byte, partSize))
+	stale[4].CRC32C++
+	got, bad, err := s.SumStaging(t.Context(), id, stale)
+	if err != nil || !slices.Equal(bad, []int{1, 4}) || got != (shelf.BlobRef{}) {
+		t.Fatalf("SumStaging with stale checksums = %+v, %v, %v; want bad parts [1 4] and no ref", got, bad, err)
+	}
+	// Nothing changed: the right bytes and checksums pass.
+	writePart(t, s, id, parts[1].Off, b[parts[1].Off:parts[1].Off+partSize])
+	want := shelf.BlobRef{Hash: sum(b), Size: int64(len(b))}
+	if got, bad, err := s.SumStaging(t.Context(), id, parts); err != nil || got != want || bad != nil {
+		t.Fatalf("SumStaging = %+v, %v, %v; want %+v", got, bad, err, want)
+	}
+	// A subset of the parts, with gaps between them, is checked too.
+	sub := []shelf.StagedPart{parts[1], parts[3]}
+	sub[1].CRC32C ^= 1
+	if _, bad, err := s.SumStaging(t.Context(), id, sub); err != nil || !slices.Equal(bad, []int{1}) {
+		t.Fatalf("SumStaging of parts 1 and 3 = %v, %v; want bad [1]", bad, err)
+	}
+	for name, ps := range map[string][]shelf.StagedPart{
+		"out of order": {parts[1], parts[0]},
+		"overlapping":  {{Off: 0, Len: 10}, {Off: 5, Len: 10}},
+		"past the end": {{Off: int64(len(b)) - 5, Len: 10}},
+		"negative":     {{Off: -1, Len: 10}},
+	} {
+		_, _, err := s.SumStaging(t.Context(), id, ps)
+		wantCode(t, err, shelf.EINVALID, "SumStaging with parts "+name)
+	}
+}
+
+// stagedParts cuts b into parts of partSize and gives each its range
+// and checksum, as the core passes them to SumStaging.
+func stagedParts(b []byte, partSize int) []shelf.StagedPart {
+	var parts []shelf.StagedPart
+	for off := 0; off < len(b); off += partSize {
+		p := b[off:min(off+partSize, len(b))]
+		parts = append(parts, shelf.StagedPart{Off: int64(off), Len: int64(len(p)), CRC32C: binary.BigEndian.Uint32(crc32c(p))})
+	}
+	return parts
 }
 
 func testStagingMissing(t *testing.T, s shelf.BlobStore) {
 	const id = "upload-missing"
 	_, err := s.WritePart(t.Context(), id, 0, strings.NewReader("x"), 1)
 	wantCode(t, err, shelf.ENOTFOUND, "WritePart to a missing staging area")
-	_, err = s.SumStaging(t.Context(), id)
+	_, _, err = s.SumStaging(t.Context(), id, nil)
 	wantCode(t, err, shelf.ENOTFOUND, "SumStaging of a missing staging area")
 	err = s.CommitStaging(t.Context(), id, shelf.BlobRef{Hash: sum([]byte("x")), Size: 1})
 	wantCode(t, err, shelf.ENOTFOUND, "CommitStaging of a missing staging area and blob")
@@ -640,8 +699,8 @@ func testStagingEmpty(t *testing.T, s shelf.BlobStore) {
 		t.Fatal(err)
 	}
 	want := shelf.BlobRef{Hash: sum(nil), Size: 0}
-	if got, err := s.SumStaging(t.Context(), id); err != nil || got != want {
-		t.Fatalf("SumStaging = %+v, %v; want %+v", got, err, want)
+	if got, bad, err := s.SumStaging(t.Context(), id, nil); err != nil || got != want || bad != nil {
+		t.Fatalf("SumStaging = %+v, %v, %v; want %+v", got, bad, err, want)
 	}
 	if err := s.CommitStaging(t.Context(), id, want); err != nil {
 		t.Fatal(err)
@@ -657,7 +716,7 @@ func testStagingBadID(t *testing.T, s shelf.BlobStore) {
 		wantCode(t, s.CreateStaging(t.Context(), id, 1), shelf.EINVALID, "CreateStaging("+id+")")
 		_, err := s.WritePart(t.Context(), id, 0, strings.NewReader("x"), 1)
 		wantCode(t, err, shelf.EINVALID, "WritePart("+id+")")
-		_, err = s.SumStaging(t.Context(), id)
+		_, _, err = s.SumStaging(t.Context(), id, nil)
 		wantCode(t, err, shelf.EINVALID, "SumStaging("+id+")")
 		wantCode(t, s.CommitStaging(t.Context(), id, ref), shelf.EINVALID, "CommitStaging("+id+")")
 		wantCode(t, s.DeleteStaging(t.Context(), id), shelf.EINVALID, "DeleteStaging("+id+")")

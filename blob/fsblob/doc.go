@@ -13,6 +13,8 @@
 // Every write follows the same order: write and fsync the file, rename it
 // into place, fsync the directory. A blob is therefore either absent or
 // complete after a crash, and durable once Put or CommitStaging returns nil.
+// A staging file's parts are synced once, by the SumStaging that checks
+// them (or each by its WritePart, with Store.SyncParts).
 //
 // What it must not do:
 //   - touch anything outside its directory: every path goes through an

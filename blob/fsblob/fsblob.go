@@ -42,6 +42,13 @@ func newBufPool(size int) *sync.Pool {
 // Store is a shelf.BlobStore on a local directory. It is safe for concurrent
 // use. See the package documentation for the layout and guarantees.
 type Store struct {
+	// SyncParts makes WritePart fdatasync each part before it returns, so
+	// a part's answer means its bytes are on disk, as with S3. Off (the
+	// default), a part is synced with the rest of the file when the upload
+	// is finalized, and a part lost to a power cut before that is caught by
+	// its CRC-32C in SumStaging. Set it before the store is used.
+	SyncParts bool
+
 	root *os.Root
 
 	// locks serialize, per hash, the check and the change of a blob: Delete's
@@ -401,7 +408,8 @@ func (s *Store) CreateStaging(ctx context.Context, id string, size int64) error 
 }
 
 // WritePart writes exactly n bytes of r at offset off of staging/<id>,
-// hashing them as they stream, fsyncs the file and returns their SHA-256. It
+// computing their CRC-32C as they stream and starting their writeback every
+// 4 MiB, and returns the CRC-32C; with SyncParts it also fdatasyncs. It
 // never writes outside [off, off+n): a reader that runs long or ends early
 // gives EINVALID and leaves that range undefined. A range past the end of
 // the staging file, a negative off or n, or a malformed id is EINVALID; a
@@ -440,8 +448,10 @@ func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader
 	if _, err := copyExact(ctx, w, h, r, n, *buf); err != nil {
 		return nil, err
 	}
-	if err := syncData(f); err != nil {
-		return nil, ioError("sync staging file", err)
+	if s.SyncParts {
+		if err := syncData(f); err != nil {
+			return nil, ioError("sync staging file", err)
+		}
 	}
 	return h.Sum(nil), nil
 }
@@ -466,31 +476,99 @@ func (w *writebackWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// SumStaging reads staging/<id> once and returns its SHA-256 and size.
-// ENOTFOUND if it is missing, EINVALID for a malformed id.
-func (s *Store) SumStaging(ctx context.Context, id string) (shelf.BlobRef, error) {
+// SumStaging reads staging/<id> once, returning its SHA-256 and size and
+// checking the CRC-32C of each of parts on the way; when all match, it
+// fdatasyncs the file, so the bytes the hash names are the bytes on disk.
+// ENOTFOUND if it is missing, EINVALID for a malformed id or parts out of
+// order, overlapping or past the end.
+func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedPart) (shelf.BlobRef, []int, error) {
 	if err := ctx.Err(); err != nil {
-		return shelf.BlobRef{}, shelf.Wrap(err, "sum staging")
+		return shelf.BlobRef{}, nil, shelf.Wrap(err, "sum staging")
 	}
 	if !validID(id) {
-		return shelf.BlobRef{}, errBadID
+		return shelf.BlobRef{}, nil, errBadID
 	}
 	f, err := s.root.Open(stagingPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return shelf.BlobRef{}, errNoStaging
+		return shelf.BlobRef{}, nil, errNoStaging
 	}
 	if err != nil {
-		return shelf.BlobRef{}, ioError("open staging file", err)
+		return shelf.BlobRef{}, nil, ioError("open staging file", err)
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return shelf.BlobRef{}, nil, ioError("stat staging file", err)
+	}
+	var end int64
+	for _, p := range parts {
+		if p.Off < end || p.Len < 0 || p.Len > fi.Size()-p.Off {
+			return shelf.BlobRef{}, nil, shelf.Errorf(shelf.EINVALID, "staged parts out of order, overlapping or past the end")
+		}
+		end = p.Off + p.Len
+	}
 	buf := sumBufs.Get().(*[]byte)
 	defer sumBufs.Put(buf)
 	h := sha256.New()
-	n, err := copyExact(ctx, io.Discard, h, f, -1, *buf)
+	pc := &partChecker{parts: parts}
+	n, err := copyExact(ctx, pc, h, f, -1, *buf)
 	if err != nil {
-		return shelf.BlobRef{}, err
+		return shelf.BlobRef{}, nil, err
 	}
-	return shelf.BlobRef{Hash: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
+	if bad := pc.finish(); len(bad) > 0 {
+		return shelf.BlobRef{}, bad, nil
+	}
+	if err := syncData(f); err != nil {
+		return shelf.BlobRef{}, nil, ioError("sync staging file", err)
+	}
+	return shelf.BlobRef{Hash: hex.EncodeToString(h.Sum(nil)), Size: n}, nil, nil
+}
+
+// partChecker is the writer end of SumStaging's pass: fed the staging
+// file from offset 0, it computes the CRC-32C of each part's range.
+type partChecker struct {
+	parts []shelf.StagedPart
+	off   int64 // of the next byte written
+	i     int   // the part being summed or next
+	crc   uint32
+	bad   []int
+}
+
+func (c *partChecker) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 && c.i < len(c.parts) {
+		pt := c.parts[c.i]
+		if c.off < pt.Off { // a gap before the part
+			skip := min(int64(len(p)), pt.Off-c.off)
+			p, c.off = p[skip:], c.off+skip
+			continue
+		}
+		take := min(int64(len(p)), pt.Off+pt.Len-c.off)
+		c.crc = crc32.Update(c.crc, castagnoli, p[:take])
+		p, c.off = p[take:], c.off+take
+		if c.off == pt.Off+pt.Len {
+			c.next()
+		}
+	}
+	c.off += int64(len(p))
+	return n, nil
+}
+
+// next closes the current part.
+func (c *partChecker) next() {
+	if c.crc != c.parts[c.i].CRC32C {
+		c.bad = append(c.bad, c.i)
+	}
+	c.i, c.crc = c.i+1, 0
+}
+
+// finish closes the zero-length parts left at the end and returns the
+// indexes of the parts that did not match.
+func (c *partChecker) finish() []int {
+	for c.i < len(c.parts) && c.off == c.parts[c.i].Off+c.parts[c.i].Len {
+		c.next()
+	}
+	return c.bad
 }
 
 // CommitStaging renames staging/<id> to the blob ref, never copying its

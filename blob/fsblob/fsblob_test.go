@@ -205,7 +205,7 @@ func TestBadNames(t *testing.T) {
 		wantCode(t, s.CreateStaging(ctx, id, 1), shelf.EINVALID, "CreateStaging "+id)
 		_, err := s.WritePart(ctx, id, 0, strings.NewReader("x"), 1)
 		wantCode(t, err, shelf.EINVALID, "WritePart "+id)
-		_, err = s.SumStaging(ctx, id)
+		_, _, err = s.SumStaging(ctx, id, nil)
 		wantCode(t, err, shelf.EINVALID, "SumStaging "+id)
 		err = s.CommitStaging(ctx, id, shelf.BlobRef{Hash: valid, Size: 1})
 		wantCode(t, err, shelf.EINVALID, "CommitStaging "+id)

@@ -91,8 +91,9 @@ type backend struct {
 }
 
 // openBackend opens the embedded defaults under dataDir: SQLite and the
-// local content-addressed blob store.
-func openBackend(ctx context.Context, dataDir string, cfg library.Config) (*backend, error) {
+// local content-addressed blob store, which syncs each part as it arrives
+// when syncParts is set.
+func openBackend(ctx context.Context, dataDir string, cfg library.Config, syncParts bool) (*backend, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -105,6 +106,7 @@ func openBackend(ctx context.Context, dataDir string, cfg library.Config) (*back
 		st.Close()
 		return nil, err
 	}
+	blobs.SyncParts = syncParts
 	svc, err := library.Open(ctx, st, blobs, cfg)
 	if err != nil {
 		blobs.Close()
@@ -121,6 +123,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	data := fs.String("data", "./shelf-data", "data directory")
 	publicURL := fs.String("public-url", "", "scheme://host clients reach the server at (default: each request's Host)")
 	uploadTTL := fs.Duration("upload-ttl", time.Hour, "how long an idle chunked upload and its part URLs live")
+	syncParts := fs.Bool("sync-parts", false, "fsync each upload part before answering its PUT (default: parts are synced at finalize, which re-checks their CRC-32C and names any part a power cut lost)")
 	maxFile := fs.Int64("max-file-size", 5<<30, "largest file accepted, in bytes")
 	fetchMax := fs.Int64("fetch-max-bytes", fetch.DefaultMaxBytes, "largest file fetched from a URL (attachments, uploads by URL)")
 	fetchTimeout := fs.Duration("fetch-timeout", fetch.DefaultTimeout, "how long fetching one URL may take")
@@ -161,7 +164,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if fp := getenv("SHELF_FAILPOINT"); fp != "" {
 		cfg.Hook = failpoint(fp, stderr)
 	}
-	b, err := openBackend(ctx, *data, cfg)
+	b, err := openBackend(ctx, *data, cfg, *syncParts)
 	if err != nil {
 		return err
 	}
@@ -277,7 +280,7 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	b, err := openBackend(ctx, *data, library.Config{Logger: quietLog()})
+	b, err := openBackend(ctx, *data, library.Config{Logger: quietLog()}, false)
 	if err != nil {
 		return err
 	}
@@ -335,7 +338,7 @@ func workspaces(ctx context.Context, args []string, getenv func(string) string, 
 	if fs.NArg() != 1 {
 		return errors.New("workspaces create: name the workspace")
 	}
-	b, err := openBackend(ctx, *data, library.Config{Logger: quietLog()})
+	b, err := openBackend(ctx, *data, library.Config{Logger: quietLog()}, false)
 	if err != nil {
 		return err
 	}
@@ -359,7 +362,7 @@ func fsck(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b, err := openBackend(ctx, *data, library.Config{Logger: quietLog()})
+	b, err := openBackend(ctx, *data, library.Config{Logger: quietLog()}, false)
 	if err != nil {
 		return err
 	}
