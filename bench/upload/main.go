@@ -56,19 +56,20 @@ func main() {
 }
 
 type config struct {
-	size     int64
-	streams  int
-	runs     int
-	dir      string
-	shelf    string
-	tusd     string
-	drop     bool
-	ceiling  bool
-	ceiling1 bool
-	keep     bool
-	variants []string // -decompose
-	wait     time.Duration
-	idle     float64
+	size      int64
+	streams   int
+	runs      int
+	dir       string
+	shelf     string
+	shelfArgs []string // -shelf-args
+	tusd      string
+	drop      bool
+	ceiling   bool
+	ceiling1  bool
+	keep      bool
+	variants  []string // -decompose
+	wait      time.Duration
+	idle      float64
 }
 
 func run(ctx context.Context, args []string) error {
@@ -83,6 +84,7 @@ func run(ctx context.Context, args []string) error {
 	fs.BoolVar(&c.drop, "drop-caches", true, "drop the page cache before every phase (needs root; falls back to sync)")
 	fs.BoolVar(&c.ceiling, "ceiling", true, "measure the ceiling (false: Shelf and tusd only, e.g. under a profiler)")
 	fs.BoolVar(&c.ceiling1, "ceiling1", true, "also measure the ceiling over a single stream")
+	shelfArgs := fs.String("shelf-args", "", "more flags for shelf serve, space-separated (e.g. --sync-parts)")
 	skipTusd := fs.Bool("skip-tusd", false, "do not run tusd")
 	decompose := fs.String("decompose", "", "also run bench-only variants of the ceiling handler, comma-separated, each a +-joined set of hash, db, crc, falloc, nosync (e.g. hash,hash+db,crc+db), to tell what the gap to Shelf is made of")
 	profile := fs.String("profile", "", "instead of the benchmark, upload once to a Shelf served in-process and write CPU, block and mutex profiles and an execution trace to this directory")
@@ -96,6 +98,7 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("-size, -streams and -runs must be positive")
 	}
 	c.ceiling1 = c.ceiling1 && c.ceiling
+	c.shelfArgs = strings.Fields(*shelfArgs)
 	if *decompose != "" {
 		c.variants = strings.Split(*decompose, ",")
 	}
@@ -152,6 +155,9 @@ func run(ctx context.Context, args []string) error {
 		fmt.Printf("- %s\n", line)
 	}
 	fmt.Printf("- shelf: %s (%s)\n", harness.Revision(root), c.shelf)
+	if len(c.shelfArgs) > 0 {
+		fmt.Printf("- shelf serve flags added: `%s`\n", strings.Join(c.shelfArgs, " "))
+	}
 	if c.tusd != "" {
 		fmt.Printf("- tusd: %s\n", c.tusd)
 	}

@@ -34,6 +34,7 @@ type createdUpload struct {
 func (b *bench) startShelf(ctx context.Context, dataDir string) (*harness.Proc, error) {
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir,
 		"--max-file-size", strconv.FormatInt(max(b.cfg.size, 5<<30), 10)}
+	args = append(args, b.cfg.shelfArgs...)
 	return harness.Start(ctx, "shelf", b.cfg.shelf, args, []string{"SHELF_MASTER_KEY=" + masterKey}, harness.ShelfURL)
 }
 
