@@ -62,7 +62,7 @@ func (e *env) drain(t *testing.T) {
 	t.Fatal("jobs keep coming")
 }
 
-func (e *env) item(t *testing.T, id string) *shelf.Item {
+func (e *env) item(t testing.TB, id string) *shelf.Item {
 	t.Helper()
 	it, err := e.svc.Item(e.ctx, id)
 	if err != nil {

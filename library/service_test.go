@@ -43,7 +43,7 @@ type env struct {
 	ctx   context.Context // the master key in the default workspace
 }
 
-func newEnv(t *testing.T, cfg library.Config) *env {
+func newEnv(t testing.TB, cfg library.Config) *env {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(filepath.Join(dir, "shelf.db"))
