@@ -23,8 +23,15 @@ type IndexConfig struct {
 	// workers (jobs are still queued, for another process to run).
 	Workers int
 	// Batch is how many jobs a worker claims at once; their results are
-	// committed together, so many small files cost one commit. Default 32.
+	// committed together, so many small files cost one commit (and one
+	// full-text segment, which later merges cost). Default 128.
 	Batch int
+	// BatchChunks and BatchTime bound one commit: a worker stops starting
+	// the jobs of its claim once those it ran gave BatchChunks chunks or
+	// BatchTime passed, commits their results, and hands the rest back to
+	// the queue in the same transaction. Defaults 2,000 chunks and 1 s.
+	BatchChunks int
+	BatchTime   time.Duration
 	// Lease is how long a claim holds. A job still running at its lease's
 	// end is given up by its worker and claimed again; a worker that died
 	// leaves its jobs to be claimed when the lease ends. Extraction's time
@@ -63,7 +70,13 @@ func (c *IndexConfig) setDefaults() {
 		c.Workers = 2
 	}
 	if c.Batch <= 0 {
-		c.Batch = 32
+		c.Batch = 128
+	}
+	if c.BatchChunks <= 0 {
+		c.BatchChunks = 2000
+	}
+	if c.BatchTime <= 0 {
+		c.BatchTime = time.Second
 	}
 	c.Extract = c.Extract.WithDefaults()
 	if c.Lease <= 0 {
@@ -243,10 +256,12 @@ type jobResult struct {
 	err    error
 }
 
-// IndexOnce claims up to Batch ready jobs, runs them and commits their
-// results; it returns how many it claimed. Results are kept only for jobs
-// whose claim still holds: a file updated or deleted meanwhile, or a job
-// claimed again after its lease ended, drops them.
+// IndexOnce claims up to Batch ready jobs, runs them until their chunks
+// or the time taken reach BatchChunks or BatchTime, commits their results
+// and hands the jobs it did not start back to the queue; it returns how
+// many it claimed. Results are kept only for jobs whose claim still holds:
+// a file updated or deleted meanwhile, or a job claimed again after its
+// lease ended, drops them.
 func (s *Service) IndexOnce(ctx context.Context) (int, error) {
 	cfg := &s.cfg.Index
 	token := randomHex(16)
@@ -278,53 +293,58 @@ func (s *Service) IndexOnce(ctx context.Context) (int, error) {
 	// after another worker may have claimed the job.
 	runCtx, cancel := context.WithDeadline(ctx, leaseUntil.Add(-cfg.Lease/10))
 	defer cancel()
-	results := make([]jobResult, len(jobs))
-	for i, j := range jobs {
-		results[i] = jobResult{job: j}
-		results[i].chunks, results[i].err = s.runIndexJob(runCtx, j)
-		if runCtx.Err() != nil && ctx.Err() == nil {
-			results[i].err = shelf.Errorf(shelf.ETIMEOUT, "indexing took longer than the %s lease", cfg.Lease)
+	results := make([]jobResult, 0, len(jobs))
+	began, chunks := time.Now(), 0
+	for _, j := range jobs {
+		if len(results) > 0 && (chunks >= cfg.BatchChunks || time.Since(began) >= cfg.BatchTime || runCtx.Err() != nil) {
+			break
 		}
+		r := jobResult{job: j}
+		r.chunks, r.err = s.runIndexJob(runCtx, j)
+		if runCtx.Err() != nil && ctx.Err() == nil {
+			r.err = shelf.Errorf(shelf.ETIMEOUT, "indexing took longer than the %s lease", cfg.Lease)
+		}
+		chunks += len(r.chunks)
+		results = append(results, r)
 	}
 	if ctx.Err() != nil {
 		// Shutting down: hand the jobs back rather than leave them to
 		// their leases, so the next start takes them at once.
-		s.releaseJobs(context.WithoutCancel(ctx), jobs, token)
+		err := s.store.Update(context.WithoutCancel(ctx), func(tx shelf.Tx) error {
+			return releaseJobsTx(ctx, tx, jobs, token)
+		})
+		if err != nil {
+			s.log.Warn("indexer: releasing jobs; their leases will free them", "err", err)
+		}
 		return len(jobs), ctx.Err()
 	}
-	return len(jobs), s.finishJobs(ctx, results, token, start)
+	return len(jobs), s.finishJobs(ctx, results, jobs[len(results):], token, start)
 }
 
-// releaseJobs queues claimed jobs again, not counting the attempt.
-func (s *Service) releaseJobs(ctx context.Context, jobs []*shelf.IndexJob, token string) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	err := s.store.Update(ctx, func(tx shelf.Tx) error {
-		for _, j := range jobs {
-			cur, err := tx.IndexJob(ctx, j.WorkspaceID, j.ItemID)
-			if shelf.ErrorCode(err) == shelf.ENOTFOUND {
-				continue
-			} else if err != nil {
-				return err
-			}
-			if cur.Token != token {
-				continue
-			}
-			cur.State, cur.Token, cur.LeaseUntil, cur.Attempts = shelf.IndexQueued, "", time.Time{}, max(cur.Attempts-1, 0)
-			if err := tx.PutIndexJob(ctx, cur); err != nil {
-				return err
-			}
-			if err := setIndexState(ctx, tx, cur.WorkspaceID, cur.ItemID, func(st *shelf.IndexStatus) {
-				st.State = shelf.IndexQueued
-			}); err != nil {
-				return err
-			}
+// releaseJobsTx queues claimed jobs again, not counting the attempt.
+func releaseJobsTx(ctx context.Context, tx shelf.Tx, jobs []*shelf.IndexJob, token string) error {
+	ctx = context.WithoutCancel(ctx)
+	for _, j := range jobs {
+		cur, err := tx.IndexJob(ctx, j.WorkspaceID, j.ItemID)
+		if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		s.log.Warn("indexer: releasing jobs; their leases will free them", "err", err)
+		if cur.Token != token {
+			continue
+		}
+		cur.State, cur.Token, cur.LeaseUntil, cur.Attempts = shelf.IndexQueued, "", time.Time{}, max(cur.Attempts-1, 0)
+		if err := tx.PutIndexJob(ctx, cur); err != nil {
+			return err
+		}
+		if err := setIndexState(ctx, tx, cur.WorkspaceID, cur.ItemID, func(st *shelf.IndexStatus) {
+			st.State = shelf.IndexQueued
+		}); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // setIndexState edits a file's index status.
@@ -347,10 +367,14 @@ func permanent(err error) bool {
 	return false
 }
 
-// finishJobs commits the results of one claim in one transaction.
-func (s *Service) finishJobs(ctx context.Context, results []jobResult, token string, started time.Time) error {
+// finishJobs commits the results of one claim, and hands back the jobs
+// of the claim that were not run, in one transaction.
+func (s *Service) finishJobs(ctx context.Context, results []jobResult, unrun []*shelf.IndexJob, token string, started time.Time) error {
 	cfg := &s.cfg.Index
 	return s.store.Update(ctx, func(tx shelf.Tx) error {
+		if err := releaseJobsTx(ctx, tx, unrun, token); err != nil {
+			return err
+		}
 		now := s.now()
 		for _, r := range results {
 			j := r.job

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +23,12 @@ import (
 //
 // It reports chunks/s; each iteration writes its files with indexing
 // off, then times the workers from start to an empty queue.
+// BENCH_FILES (default 2000) and BENCH_BATCH (jobs a claim takes; default
+// the indexer's) vary it.
 func BenchmarkIndexBacklog(b *testing.B) {
-	const files = 2000
+	files := envInt(b, "BENCH_FILES", 2000)
+	cfg := library.Config{}
+	cfg.Index.Batch = envInt(b, "BENCH_BATCH", 0)
 	r := rand.New(rand.NewPCG(1, 2))
 	words := vocabulary(r, 50000)
 	texts := make([]string, files)
@@ -32,7 +38,7 @@ func BenchmarkIndexBacklog(b *testing.B) {
 	var chunks, took float64
 	for b.Loop() {
 		b.StopTimer()
-		e := newEnv(b, library.Config{})
+		e := newEnv(b, cfg)
 		ids := make([]string, len(texts))
 		for i, text := range texts {
 			w := library.FileWrite{Path: fmt.Sprintf("docs/%04d.txt", i), Body: strings.NewReader(text), Size: int64(len(text)), ContentType: "text/plain"}
@@ -79,6 +85,18 @@ func BenchmarkIndexBacklog(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(chunks/took, "chunks/s")
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		b.Fatalf("%s: %v", name, err)
+	}
+	return n
 }
 
 // pseudoText is n bytes of words drawn by a Zipf law from a vocabulary of

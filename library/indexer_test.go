@@ -3,6 +3,7 @@ package library_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -599,4 +600,53 @@ func TestIndexGivesWayToWrites(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	done()
+}
+
+// TestIndexBatchBounds: a claim of many jobs commits once the jobs it ran
+// made BatchChunks chunks, and hands the others back to the queue in the
+// same transaction, without counting an attempt against them.
+func TestIndexBatchBounds(t *testing.T) {
+	cfg := library.Config{}
+	cfg.Index.Batch, cfg.Index.BatchChunks = 10, 2
+	e := newEnv(t, cfg)
+	var ids []string
+	for i := range 5 {
+		u, err := e.svc.WriteFile(e.ctx, fileWrite(fmt.Sprintf("f%d.txt", i), fmt.Sprintf("file number %d has words", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.Item.ID)
+	}
+	n, err := e.svc.IndexOnce(context.Background())
+	if err != nil || n != 5 {
+		t.Fatalf("IndexOnce = %d, %v; want 5 claimed", n, err)
+	}
+	counts, err := e.svc.IndexCounts(e.ctx)
+	if err != nil || counts["indexed"] != 2 || counts["queued"] != 3 || counts["running"] != 0 {
+		t.Fatalf("after one claim: %v, %v; want 2 indexed (one chunk each), 3 queued", counts, err)
+	}
+	err = e.store.View(context.Background(), func(tx shelf.Tx) error {
+		for _, id := range ids[2:] {
+			j, err := tx.IndexJob(context.Background(), e.ws(), id)
+			if err != nil {
+				return err
+			}
+			if j.State != shelf.IndexQueued || j.Attempts != 0 || j.Token != "" {
+				t.Errorf("job of %s handed back as %+v; want queued, no attempt, no token", id, j)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t)
+	for _, id := range ids {
+		if it := e.item(t, id); it.Index.State != shelf.IndexIndexed {
+			t.Fatalf("%s ended %q, want indexed", it.Path, it.Index.State)
+		}
+	}
+	if res := e.search(t, e.ctx, library.SearchQuery{Query: "number"}); len(res) != 5 {
+		t.Fatalf("search found %v, want the 5 files", res)
+	}
 }
