@@ -270,20 +270,8 @@ func (s *Service) IndexOnce(ctx context.Context) (int, error) {
 	var jobs []*shelf.IndexJob
 	err := s.store.Update(ctx, func(tx shelf.Tx) error {
 		var err error
-		if jobs, err = tx.ClaimIndexJobs(ctx, start, leaseUntil, token, cfg.Batch); err != nil {
-			return err
-		}
-		for _, j := range jobs {
-			it, err := tx.Item(ctx, j.WorkspaceID, j.ItemID)
-			if err != nil {
-				return err
-			}
-			it.Index.State, it.Index.StartedAt = shelf.IndexRunning, start
-			if err := tx.SetIndexStatus(ctx, it.WorkspaceID, it.ID, it.Index); err != nil {
-				return err
-			}
-		}
-		return nil
+		jobs, err = tx.ClaimIndexJobs(ctx, start, leaseUntil, token, cfg.Batch)
+		return err
 	})
 	if err != nil || len(jobs) == 0 {
 		return 0, err
@@ -387,19 +375,24 @@ func (s *Service) finishJobs(ctx context.Context, results []jobResult, unrun []*
 			if cur.Token != token {
 				continue // replaced by a newer version's job, or claimed again
 			}
+			if r.err == nil { // the file's whole index status is new
+				if err := tx.ReplaceChunks(ctx, j.WorkspaceID, j.ItemID, r.chunks); err != nil {
+					return err
+				}
+				if err := tx.DeleteIndexJob(ctx, j.WorkspaceID, j.ItemID); err != nil {
+					return err
+				}
+				st := shelf.IndexStatus{State: shelf.IndexIndexed, IndexedAt: now, StartedAt: started}
+				if err := tx.SetIndexStatus(ctx, j.WorkspaceID, j.ItemID, st); err != nil {
+					return err
+				}
+				continue
+			}
 			it, err := tx.Item(ctx, j.WorkspaceID, j.ItemID)
 			if err != nil {
 				return err
 			}
 			switch {
-			case r.err == nil:
-				if err := tx.ReplaceChunks(ctx, it.WorkspaceID, it.ID, r.chunks); err != nil {
-					return err
-				}
-				if err := tx.DeleteIndexJob(ctx, it.WorkspaceID, it.ID); err != nil {
-					return err
-				}
-				it.Index = shelf.IndexStatus{State: shelf.IndexIndexed, IndexedAt: now, StartedAt: started}
 			case permanent(r.err) || cur.Attempts >= cfg.MaxAttempts:
 				if err := tx.DeleteIndexJob(ctx, it.WorkspaceID, it.ID); err != nil {
 					return err

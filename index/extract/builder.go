@@ -21,6 +21,12 @@ func newBuilder(ctx context.Context, lim Limits) *builder {
 	return &builder{ctx: ctx, lim: lim}
 }
 
+// reserve grows the document text for about n bytes of output, within
+// the output limit, so it is not copied again and again as it grows.
+func (b *builder) reserve(n int64) {
+	b.text.Grow(int(min(n, int64(b.lim.MaxOutput))))
+}
+
 // add appends a block of the given kind. Text is normalised first (see
 // normalize); a block that normalises to nothing is dropped. It fails with
 // ETOOLARGE when Doc.Text would pass lim.MaxOutput, or with the context's

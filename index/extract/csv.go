@@ -15,7 +15,8 @@ import (
 // semicolons than commas is read with ';'. Each record counts against
 // lim.MaxItems.
 func extractCSV(b *builder, in *input, comma rune) error {
-	br := bufio.NewReaderSize(in.reader(), 64<<10)
+	br := bufio.NewReaderSize(in.reader(), max(in.bufSize(), 4096)) // sniffDelimiter peeks 4 KiB
+	b.reserve(in.size)
 	if comma == ',' {
 		comma = sniffDelimiter(br)
 	}

@@ -199,6 +199,10 @@ type input struct {
 // reader returns a fresh stream over the whole input.
 func (in *input) reader() io.Reader { return io.NewSectionReader(in.r, 0, in.size) }
 
+// bufSize is the size of a read buffer over the input: 64 KiB, or less
+// for a smaller input (most files indexed are a few KiB).
+func (in *input) bufSize() int { return int(min(in.size+1, 64<<10)) }
+
 func unsupported(contentType, name string) error {
 	return shelf.Errorf(shelf.ENOTIMPL, "extract: content type %q (file %q) is not supported for text extraction", contentType, name)
 }

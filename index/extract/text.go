@@ -12,7 +12,8 @@ import (
 // code, pipe tables and block quotes. Inline markup is kept as written.
 func extractText(b *builder, in *input, markdown bool) error {
 	md := &mdReader{b: b, markdown: markdown}
-	br := bufio.NewReaderSize(in.reader(), 64<<10)
+	br := bufio.NewReaderSize(in.reader(), in.bufSize())
+	b.reserve(in.size) // the text comes out about as long as it went in
 	var line strings.Builder
 	for {
 		chunk, isPrefix, err := br.ReadLine()

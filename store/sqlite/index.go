@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"encoding/json"
 	"cmp"
 	"context"
 	"database/sql"
@@ -71,14 +72,31 @@ func (t *tx) ClaimIndexJobs(ctx context.Context, now, leaseUntil time.Time, toke
 	}
 	defer rows.Close()
 	var out []*shelf.IndexJob
+	ids := make([]string, 0, n)
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
 			return nil, classify(err, "index jobs")
 		}
 		out = append(out, j)
+		ids = append(ids, j.ItemID)
 	}
-	return out, classify(rows.Err(), "index jobs")
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		return out, classify(err, "index jobs")
+	}
+	rows.Close()
+	// One statement for the claim's files, whatever their number: the ids
+	// go as one JSON array, so the statement's text (and its cached
+	// preparation) is always the same.
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE items SET index_state = ?3, indexing_started_at = ?1
+		WHERE id IN (SELECT value FROM json_each(?2))`, nanos(now), string(list), shelf.IndexRunning); err != nil {
+		return nil, classify(err, "items")
+	}
+	return out, nil
 }
 
 func (t *tx) DeleteIndexJob(ctx context.Context, workspaceID, itemID string) error {

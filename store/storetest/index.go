@@ -17,6 +17,7 @@ import (
 func testIndexJobs(t *testing.T, s shelf.Store) {
 	w := newWorld(t, s)
 	a, b, c := child(w.rootA, "a.txt", shelf.TypeFile), child(w.rootA, "b.txt", shelf.TypeFile), child(w.rootB, "c.txt", shelf.TypeFile)
+	a.Index = shelf.IndexStatus{State: shelf.IndexQueued, IndexedAt: at(-time.Hour)} // indexed before, queued again
 	createItems(t, s, a, b, c)
 	job := func(it *shelf.Item, v int64, runAfter time.Duration) *shelf.IndexJob {
 		return &shelf.IndexJob{ItemID: it.ID, WorkspaceID: it.WorkspaceID, Version: v, State: shelf.IndexQueued,
@@ -58,6 +59,24 @@ func testIndexJobs(t *testing.T, s shelf.Store) {
 			t.Fatalf("a's job names version %d, want 2 (the newer one replaced it)", j.Version)
 		}
 	}
+	// The claimed files are marked running, their other index fields kept;
+	// b, not claimed, is untouched.
+	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		for _, it := range []*shelf.Item{a, b, c} {
+			got, err := tx.Item(ctx, it.WorkspaceID, it.ID)
+			if err != nil {
+				return err
+			}
+			want := it.Index
+			if it != b {
+				want.State, want.StartedAt = shelf.IndexRunning, at(time.Second)
+			}
+			if got.Index.State != want.State || !got.Index.StartedAt.Equal(want.StartedAt) || !got.Index.IndexedAt.Equal(want.IndexedAt) {
+				t.Fatalf("%s's index status after the claim = %+v, want %+v", it.Name, got.Index, want)
+			}
+		}
+		return nil
+	})
 	if got := claim(2*time.Second, "t2", 10); len(got) != 0 {
 		t.Fatalf("a second claim within the lease took %d jobs", len(got))
 	}
