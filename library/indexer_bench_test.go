@@ -130,4 +130,3 @@ func vocabulary(r *rand.Rand, n int) []string {
 	}
 	return out
 }
-

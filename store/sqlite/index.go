@@ -1,11 +1,11 @@
 package sqlite
 
 import (
-	"encoding/json"
 	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
