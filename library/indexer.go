@@ -123,22 +123,23 @@ func (s *Service) Foreground() func() {
 }
 
 // giveWay waits while client writes run or ran within IdleGap, at most
-// MaxDefer, and reports whether ctx is still live.
-func (s *Service) giveWay(ctx context.Context) bool {
+// MaxDefer, and reports whether ctx is still live and whether the writes
+// were still going when it stopped waiting.
+func (s *Service) giveWay(ctx context.Context) (live, busy bool) {
 	cfg := &s.cfg.Index
 	if cfg.IdleGap < 0 {
-		return ctx.Err() == nil
+		return ctx.Err() == nil, false
 	}
 	deadline := time.Now().Add(cfg.MaxDefer)
 	for {
 		last := s.fg.last.Load()
 		busy := s.fg.active.Load() > 0 || (last != 0 && time.Since(s.fg.start)-time.Duration(last) < cfg.IdleGap)
 		if !busy || time.Now().After(deadline) {
-			return ctx.Err() == nil
+			return ctx.Err() == nil, busy
 		}
 		select {
 		case <-ctx.Done():
-			return false
+			return false, busy
 		case <-time.After(cfg.IdleGap / 2):
 		}
 	}
@@ -232,8 +233,14 @@ func (s *Service) RunIndexer(ctx context.Context) {
 func (s *Service) indexLoop(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
-	for s.giveWay(ctx) {
-		n, err := s.IndexOnce(ctx)
+	for {
+		live, busy := s.giveWay(ctx)
+		if !live {
+			return
+		}
+		// Under a steady stream of client writes a worker runs a small
+		// batch, so its commit holds the writer only briefly.
+		n, err := s.indexOnce(ctx, busy)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("indexer", "err", err)
 		}
@@ -262,15 +269,24 @@ type jobResult struct {
 // many it claimed. Results are kept only for jobs whose claim still holds:
 // a file updated or deleted meanwhile, or a job claimed again after its
 // lease ended, drops them.
-func (s *Service) IndexOnce(ctx context.Context) (int, error) {
+func (s *Service) IndexOnce(ctx context.Context) (int, error) { return s.indexOnce(ctx, false) }
+
+// busyShare divides a batch's bounds while client writes are going on.
+const busyShare = 16
+
+func (s *Service) indexOnce(ctx context.Context, busy bool) (int, error) {
 	cfg := &s.cfg.Index
+	batch, maxChunks, maxTime := cfg.Batch, cfg.BatchChunks, cfg.BatchTime
+	if busy {
+		batch, maxChunks, maxTime = max(batch/busyShare, 1), max(maxChunks/busyShare, 1), maxTime/busyShare
+	}
 	token := randomHex(16)
 	start := s.now()
 	leaseUntil := start.Add(cfg.Lease)
 	var jobs []*shelf.IndexJob
 	err := s.store.Update(ctx, func(tx shelf.Tx) error {
 		var err error
-		jobs, err = tx.ClaimIndexJobs(ctx, start, leaseUntil, token, cfg.Batch)
+		jobs, err = tx.ClaimIndexJobs(ctx, start, leaseUntil, token, batch)
 		return err
 	})
 	if err != nil || len(jobs) == 0 {
@@ -284,7 +300,7 @@ func (s *Service) IndexOnce(ctx context.Context) (int, error) {
 	results := make([]jobResult, 0, len(jobs))
 	began, chunks := time.Now(), 0
 	for _, j := range jobs {
-		if len(results) > 0 && (chunks >= cfg.BatchChunks || time.Since(began) >= cfg.BatchTime || runCtx.Err() != nil) {
+		if len(results) > 0 && (chunks >= maxChunks || time.Since(began) >= maxTime || runCtx.Err() != nil) {
 			break
 		}
 		r := jobResult{job: j}
