@@ -120,7 +120,11 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 	}
 	const insert = `INSERT INTO chunks (item_id, workspace_id, version, idx, text, heading, start_off, end_off, page)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	const insertFTS = `INSERT INTO chunks_fts (rowid, text, heading) VALUES (?, ?, ?)`
+	// The full-text rows are copied from the chunks in one statement once
+	// they are in: the texts are not bound (copied) a second time, and a
+	// file costs one statement for them rather than one per chunk.
+	const insertFTS = `INSERT INTO chunks_fts (rowid, text, heading)
+		SELECT id, text, heading FROM chunks WHERE item_id = ? AND workspace_id = ?`
 	const insertVec = `INSERT INTO chunk_vectors (chunk_id, workspace_id, model, dims, vec) VALUES (?, ?, ?, ?, ?)`
 	for _, c := range chunks {
 		if c.Vector != nil && (c.Model == "" || len(c.Vector) == 0) {
@@ -130,19 +134,19 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 		if err != nil {
 			return classify(err, "chunks")
 		}
+		if c.Vector == nil {
+			continue
+		}
 		id, err := res.LastInsertId()
 		if err != nil {
 			return classify(err, "chunks")
 		}
-		if _, err := t.tx.ExecContext(ctx, insertFTS, id, c.Text, c.Heading); err != nil {
-			return classify(err, "chunks")
-		}
-		if c.Vector == nil {
-			continue
-		}
 		if _, err := t.tx.ExecContext(ctx, insertVec, id, workspaceID, c.Model, len(c.Vector), encodeVector(c.Vector)); err != nil {
 			return classify(err, "chunk vector")
 		}
+	}
+	if _, err := t.tx.ExecContext(ctx, insertFTS, itemID, workspaceID); err != nil {
+		return classify(err, "chunks")
 	}
 	return nil
 }
