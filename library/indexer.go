@@ -314,8 +314,10 @@ func (s *Service) indexOnce(ctx context.Context, busy bool) (int, error) {
 	if ctx.Err() != nil {
 		// Shutting down: hand the jobs back rather than leave them to
 		// their leases, so the next start takes them at once.
-		err := s.store.Update(context.WithoutCancel(ctx), func(tx shelf.Tx) error {
-			return releaseJobsTx(ctx, tx, jobs, token)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err := s.store.Update(rctx, func(tx shelf.Tx) error {
+			return releaseJobsTx(rctx, tx, jobs, token)
 		})
 		if err != nil {
 			s.log.Warn("indexer: releasing jobs; their leases will free them", "err", err)
@@ -327,7 +329,6 @@ func (s *Service) indexOnce(ctx context.Context, busy bool) (int, error) {
 
 // releaseJobsTx queues claimed jobs again, not counting the attempt.
 func releaseJobsTx(ctx context.Context, tx shelf.Tx, jobs []*shelf.IndexJob, token string) error {
-	ctx = context.WithoutCancel(ctx)
 	for _, j := range jobs {
 		cur, err := tx.IndexJob(ctx, j.WorkspaceID, j.ItemID)
 		if shelf.ErrorCode(err) == shelf.ENOTFOUND {
