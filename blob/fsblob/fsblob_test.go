@@ -27,6 +27,16 @@ func TestConformance(t *testing.T) {
 	blobtest.Run(t, func(t *testing.T) shelf.BlobStore { return mustOpen(t, t.TempDir()) })
 }
 
+// TestConformanceSyncParts runs the suite with a sync per part
+// (shelf serve --sync-parts).
+func TestConformanceSyncParts(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) shelf.BlobStore {
+		s := mustOpen(t, t.TempDir())
+		s.SyncParts = true
+		return s
+	})
+}
+
 // mustOpen opens a store in dir and closes it when the test ends.
 func mustOpen(t *testing.T, dir string) *fsblob.Store {
 	t.Helper()
