@@ -91,18 +91,26 @@ func (t *tx) ListItems(ctx context.Context, workspaceID string, q shelf.ListQuer
 	if q.Limit <= 0 || q.Offset < 0 {
 		return nil, invalid("limit %d and offset %d must be positive", q.Limit, q.Offset)
 	}
-	query, args, err := listQuery(workspaceID, q)
+	from := ""
+	if _, ok := keyedOrder(q); ok && t.pos != nil && q.After == "" && q.Offset >= posStride {
+		var err error
+		if from, q.Offset, err = t.seek(ctx, workspaceID, q); err != nil {
+			return nil, err
+		}
+	}
+	query, args, err := listQuery(workspaceID, q, from)
 	if err != nil {
 		return nil, err
 	}
 	return t.queryItems(ctx, "items", query, args...)
 }
 
-// listQuery is ListItems' SELECT and its arguments. The page's rowids are
-// chosen by a subquery that reads only the columns of the list indexes
+// listQuery is ListItems' SELECT and its arguments, starting at the key
+// from (inclusive) when it is set. The page's rowids are chosen by a
+// subquery that reads only the columns of the list indexes
 // (items_children_list, items_library_list), so the rows an offset skips
 // cost an index entry each, not a table lookup.
-func listQuery(workspaceID string, q shelf.ListQuery) (string, []any, error) {
+func listQuery(workspaceID string, q shelf.ListQuery, from string) (string, []any, error) {
 	order, err := listOrder(q)
 	if err != nil {
 		return "", nil, err
@@ -122,12 +130,31 @@ func listQuery(workspaceID string, q shelf.ListQuery) (string, []any, error) {
 		where += " AND " + key + op
 		args = append(args, q.After)
 	}
+	if from != "" {
+		key, _ := keyedOrder(q)
+		op := " >= ?"
+		if q.Desc {
+			op = " <= ?"
+		}
+		where += " AND " + key + op
+		args = append(args, from)
+	}
 	return "SELECT " + itemCols + " FROM items WHERE rowid IN (SELECT rowid FROM items WHERE " + where +
 			" ORDER BY " + order + " LIMIT ? OFFSET ?) ORDER BY " + order,
 		append(args, q.Limit, q.Offset), nil
 }
 
+// CountItems counts through the list's remembered positions when it may
+// (in a read transaction): once they are built, a count is a lookup.
 func (t *tx) CountItems(ctx context.Context, workspaceID string, q shelf.ListQuery) (int, error) {
+	if t.pos != nil {
+		q.Sort, q.Desc = "", false // the count is the same in any order
+		pm, err := t.positionsOf(ctx, workspaceID, q, -1)
+		if err != nil {
+			return 0, err
+		}
+		return pm.count, nil
+	}
 	where, args := listWhere(workspaceID, q)
 	var n int
 	err := t.tx.QueryRowContext(ctx, "SELECT count(*) FROM items WHERE "+where, args...).Scan(&n)

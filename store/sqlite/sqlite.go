@@ -43,6 +43,8 @@ type Store struct {
 	stmts  sync.Map // string → *sql.Stmt
 	nstmts atomic.Int64
 	noted  sync.Map // string → true: queries run unprepared in the last group
+
+	positions positions // of deep list pages, for View
 }
 
 // maxBatch caps the Updates that share one commit.
@@ -148,7 +150,7 @@ func (s *Store) View(ctx context.Context, fn func(shelf.Tx) error) error {
 	}
 	// A read transaction has nothing to commit; rolling back ends it.
 	defer t.Rollback()
-	return fn(&tx{uncancelled{t}})
+	return fn(&tx{tx: uncancelled{t}, pos: &s.positions})
 }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection
@@ -265,7 +267,7 @@ func (s *Store) runGroup(group []*update) (failed []*update, err error) {
 		if _, err := d.ExecContext(ctx, "SAVEPOINT u"); err != nil {
 			return failed, classify(err, "savepoint")
 		}
-		u.err, u.panic = call(u.fn, &tx{d})
+		u.err, u.panic = call(u.fn, &tx{tx: d})
 		if u.err != nil || u.panic != nil {
 			failed = append(failed, u)
 			if _, err := d.ExecContext(ctx, "ROLLBACK TO u"); err != nil {
@@ -390,6 +392,9 @@ type querier interface {
 // tx implements shelf.Tx on one database/sql transaction.
 type tx struct {
 	tx querier
+	// pos is the Store's remembered list positions, in a read
+	// transaction only (see positions.go); nil in a write transaction.
+	pos *positions
 }
 
 var _ shelf.Tx = (*tx)(nil)

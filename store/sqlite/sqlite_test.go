@@ -400,13 +400,8 @@ func TestLargeTree(t *testing.T) {
 	}
 }
 
-// mustList is ListItems' query for q with its arguments inlined, for
-// EXPLAIN QUERY PLAN.
-func mustList(t *testing.T, q shelf.ListQuery) string {
-	query, args, err := listQuery("w", q)
-	if err != nil {
-		t.Fatal(err)
-	}
+// inline puts args into query for EXPLAIN QUERY PLAN.
+func inline(t *testing.T, query string, args []any) string {
 	for _, a := range args {
 		var lit string
 		switch a := a.(type) {
@@ -430,19 +425,107 @@ func mustList(t *testing.T, q shelf.ListQuery) string {
 // page's rows.
 func TestListPlans(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "shelf.db"))
+	list := func(q shelf.ListQuery, from string) func() (string, []any, error) {
+		return func() (string, []any, error) { return listQuery("w", q, from) }
+	}
+	position := func(q shelf.ListQuery, after string, count bool) func() (string, []any, error) {
+		return func() (string, []any, error) { return positionQuery("w", q, after, count) }
+	}
 	for _, c := range []struct {
-		name string
-		q    shelf.ListQuery
-		want string
+		name  string
+		query func() (string, []any, error)
+		want  string
 	}{
-		{"by name", shelf.ListQuery{LibraryID: "l", ParentID: "p", Limit: 100, Offset: 5000}, "COVERING INDEX items_children_list (parent_id=?)"},
-		{"by name, descending", shelf.ListQuery{ParentID: "p", Desc: true, Limit: 100}, "COVERING INDEX items_children_list (parent_id=?)"},
-		{"after a name", shelf.ListQuery{ParentID: "p", After: "note-5", Limit: 100}, "COVERING INDEX items_children_list (parent_id=? AND name>?)"},
-		{"a library by path", shelf.ListQuery{LibraryID: "l", Recursive: true, Limit: 100, Offset: 5000}, "COVERING INDEX items_library_list (library_id=? AND path>?)"},
+		{"by name", list(shelf.ListQuery{LibraryID: "l", ParentID: "p", Limit: 100, Offset: 5000}, ""), "COVERING INDEX items_children_list (parent_id=?)"},
+		{"by name, descending", list(shelf.ListQuery{ParentID: "p", Desc: true, Limit: 100}, ""), "COVERING INDEX items_children_list (parent_id=?)"},
+		{"after a name", list(shelf.ListQuery{ParentID: "p", After: "note-5", Limit: 100}, ""), "COVERING INDEX items_children_list (parent_id=? AND name>?)"},
+		{"from a remembered name", list(shelf.ListQuery{ParentID: "p", Offset: 100, Limit: 100}, "note-5"), "COVERING INDEX items_children_list (parent_id=? AND name>?)"},
+		{"a library by path", list(shelf.ListQuery{LibraryID: "l", Recursive: true, Limit: 100, Offset: 5000}, ""), "COVERING INDEX items_library_list (library_id=? AND path>?)"},
+		{"a library from a remembered path", list(shelf.ListQuery{LibraryID: "l", Recursive: true, Desc: true, Limit: 100}, "a/b"), "COVERING INDEX items_library_list (library_id=? AND path>? AND path<?)"},
+		{"the first position", position(shelf.ListQuery{ParentID: "p"}, "", false), "COVERING INDEX items_children_list (parent_id=?)"},
+		{"the next position", position(shelf.ListQuery{ParentID: "p", Desc: true}, "note-5", false), "COVERING INDEX items_children_list (parent_id=? AND name<?)"},
+		{"the last positions", position(shelf.ListQuery{LibraryID: "l", Recursive: true}, "a/b", true), "COVERING INDEX items_library_list (library_id=? AND path>?)"},
 	} {
-		got := plan(t, s.reader, mustList(t, c.q))
+		query, args, err := c.query()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := plan(t, s.reader, inline(t, query, args))
 		if !strings.Contains(got, c.want) || strings.Count(got, "TEMP B-TREE") > 1 || strings.Contains(got, "SCAN") {
 			t.Errorf("%s: plan:\n%s\nwant %q and one sort at most (the page's)", c.name, got, c.want)
+		}
+	}
+}
+
+// TestListPositionsAcrossStores checks that a deep page read through one
+// Store follows a change another Store (another process) made to the same
+// database: the remembered positions hang on a generation the change's
+// own transaction bumps.
+func TestListPositionsAcrossStores(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shelf.db")
+	a := mustOpen(t, path)
+	b := mustOpen(t, path)
+	ctx := t.Context()
+	const ws, lib, root, n = "w", "l", "root", 2000
+	err := a.Update(ctx, func(tx shelf.Tx) error {
+		if err := tx.CreateWorkspace(ctx, &shelf.Workspace{ID: ws, Name: "w", CreatedAt: time.Now()}); err != nil {
+			return err
+		}
+		if err := tx.CreateLibrary(ctx, &shelf.Library{ID: lib, WorkspaceID: ws, Slug: "l", Name: "l", RootID: root}); err != nil {
+			return err
+		}
+		if err := tx.CreateItem(ctx, &shelf.Item{ID: root, WorkspaceID: ws, LibraryID: lib, Type: shelf.TypeFolder, Name: "root"}); err != nil {
+			return err
+		}
+		for i := range n {
+			name := fmt.Sprintf("f%06d", i)
+			it := &shelf.Item{ID: "i" + name, WorkspaceID: ws, LibraryID: lib, ParentID: root, Type: shelf.TypeFile, Name: name, Path: name}
+			if err := tx.CreateItem(ctx, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := func(s *Store, q shelf.ListQuery) (string, int) {
+		t.Helper()
+		var first string
+		var count int
+		err := s.View(ctx, func(tx shelf.Tx) error {
+			items, err := tx.ListItems(ctx, ws, q)
+			if err != nil {
+				return err
+			}
+			if len(items) > 0 {
+				first = items[0].Name
+			}
+			count, err = tx.CountItems(ctx, ws, q)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return first, count
+	}
+	for _, recursive := range []bool{false, true} {
+		q := shelf.ListQuery{ParentID: root, LibraryID: lib, Recursive: recursive, Offset: 1500, Limit: 10}
+		if first, count := page(b, q); first != "f001500" || count != n {
+			t.Fatalf("recursive %v: page at 1500 starts at %q of %d, want f001500 of %d", recursive, first, count, n)
+		}
+	}
+	err = a.Update(ctx, func(tx shelf.Tx) error {
+		_, err := tx.DeleteTree(ctx, ws, "if000007")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, recursive := range []bool{false, true} {
+		q := shelf.ListQuery{ParentID: root, LibraryID: lib, Recursive: recursive, Offset: 1500, Limit: 10}
+		if first, count := page(b, q); first != "f001501" || count != n-1 {
+			t.Fatalf("recursive %v, after another store's delete: page at 1500 starts at %q of %d, want f001501 of %d", recursive, first, count, n-1)
 		}
 	}
 }

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -100,4 +102,167 @@ func testListItems(t *testing.T, s shelf.Store) {
 	if len(got) != 0 {
 		t.Fatalf("another workspace lists %d items", len(got))
 	}
+}
+
+// testListDeep checks pages deep in long lists, in both orders, with
+// their counts, against a model of the list, as the list changes between
+// reads: a store that remembers where deep pages start (as the SQLite
+// store does) must forget it when any item is added, removed, renamed,
+// moved, hidden or made private.
+func testListDeep(t *testing.T, s shelf.Store) {
+	w := newWorld(t, s)
+	dir := child(w.rootA, "big", shelf.TypeFolder)
+	other := child(w.rootA, "other", shelf.TypeFolder)
+	items := []*shelf.Item{dir, other}
+	byName := map[string]*shelf.Item{}
+	const n = 1300
+	for i := range n {
+		// Names in an order unlike creation, so a store cannot lean on it.
+		it := child(dir, fmt.Sprintf("f%05d", (i*7919)%n), shelf.TypeFile)
+		if i%97 == 0 {
+			it.Hidden = true
+		}
+		if i%89 == 0 {
+			it.Scope, it.Owner = shelf.VisiblePrivate, "owner-1"
+		}
+		items = append(items, it)
+		byName[it.Name] = it
+	}
+	createItems(t, s, items...)
+
+	viewers := []shelf.ItemFilter{{}, {Viewer: "owner-1", WithHidden: true}}
+	// model is the list q selects, as the test's own copy of the items
+	// says, in q's order: paths when recursive.
+	model := func(q shelf.ListQuery) []string {
+		var out []string
+		for _, it := range byName {
+			if (it.Hidden && !q.Filter.WithHidden) || (it.Scope == shelf.VisiblePrivate && it.Owner != q.Filter.Viewer) {
+				continue
+			}
+			if q.Recursive {
+				out = append(out, it.Path)
+			} else if it.ParentID == dir.ID {
+				out = append(out, it.Name)
+			}
+		}
+		if q.Recursive {
+			out = append(out, dir.Path, other.Path)
+		}
+		slices.Sort(out)
+		if q.Desc {
+			slices.Reverse(out)
+		}
+		return out
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, filter := range viewers {
+			for _, recursive := range []bool{false, true} {
+				for _, desc := range []bool{false, true} {
+					q := shelf.ListQuery{ParentID: dir.ID, LibraryID: w.libA.ID, Recursive: recursive, Desc: desc, Filter: filter, Limit: 100}
+					want := model(q)
+					for _, off := range []int{0, 411, 511, 512, 513, 1000, 1023, 1024, 1025, 1200, len(want) - 1, len(want), 5000} {
+						q.Offset = off
+						var got []*shelf.Item
+						var count int
+						view(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+							if got, err = tx.ListItems(ctx, w.a.ID, q); err != nil {
+								return err
+							}
+							count, err = tx.CountItems(ctx, w.a.ID, q)
+							return err
+						})
+						var names []string
+						for _, it := range got {
+							if recursive {
+								names = append(names, it.Path)
+							} else {
+								names = append(names, it.Name)
+							}
+						}
+						page := want[min(off, len(want)):min(off+q.Limit, len(want))]
+						if !slices.Equal(names, page) || count != len(want) {
+							i := 0
+							for i < min(len(names), len(page)) && names[i] == page[i] {
+								i++
+							}
+							t.Fatalf("%s: viewer %+v, recursive %v, desc %v, offset %d: got %d rows of %d, want %d of %d; they differ from row %d on: got %q, want %q",
+								when, filter, recursive, desc, off, len(names), count, len(page), len(want), i,
+								names[i:min(i+3, len(names))], page[i:min(i+3, len(page))])
+						}
+					}
+				}
+			}
+		}
+	}
+	check("as created")
+
+	change := func(what string, fn func(ctx context.Context, tx shelf.Tx) error) {
+		t.Helper()
+		update(t, s, fn)
+		check("after " + what)
+	}
+	it := byName["f00003"]
+	change("a delete near the start", func(ctx context.Context, tx shelf.Tx) error {
+		delete(byName, it.Name)
+		_, err := tx.DeleteTree(ctx, w.a.ID, it.ID)
+		return err
+	})
+	add := child(dir, "a-first", shelf.TypeFile)
+	change("an insert at the start", func(ctx context.Context, tx shelf.Tx) error {
+		byName[add.Name] = add
+		return tx.CreateItem(ctx, add)
+	})
+	rename := func(it *shelf.Item, name string, parent *shelf.Item) {
+		delete(byName, it.Name)
+		it.Name, it.ParentID, it.Path = name, parent.ID, parent.Path+"/"+name
+		byName[it.Name] = it
+	}
+	it = byName["f00010"]
+	change("a rename to the end", func(ctx context.Context, tx shelf.Tx) error {
+		rename(it, "z-last", dir)
+		return tx.UpdateItem(ctx, it)
+	})
+	it = byName["f00020"]
+	change("a move to another folder", func(ctx context.Context, tx shelf.Tx) error {
+		rename(it, it.Name, other)
+		return tx.UpdateItem(ctx, it)
+	})
+	it = byName["f00030"]
+	change("a hide", func(ctx context.Context, tx shelf.Tx) error {
+		it.Hidden = true
+		return tx.UpdateItem(ctx, it)
+	})
+	it = byName["f00040"]
+	change("making one private", func(ctx context.Context, tx shelf.Tx) error {
+		it.Scope, it.Owner = shelf.VisiblePrivate, "owner-2"
+		return tx.UpdateItem(ctx, it)
+	})
+	it = byName["f00050"]
+	rollback := errors.New("roll back")
+	err := updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		_, err := tx.DeleteTree(ctx, w.a.ID, it.ID)
+		if err != nil {
+			return err
+		}
+		// A read inside the write sees the delete; it must not leave a
+		// remembered position behind that outlives the rollback.
+		if _, err := tx.ListItems(ctx, w.a.ID, shelf.ListQuery{ParentID: dir.ID, Offset: 1100, Limit: 10}); err != nil {
+			return err
+		}
+		if _, err := tx.CountItems(ctx, w.a.ID, shelf.ListQuery{ParentID: dir.ID}); err != nil {
+			return err
+		}
+		return rollback
+	})
+	if !errors.Is(err, rollback) {
+		t.Fatalf("rolled back update: %v", err)
+	}
+	check("a delete rolled back")
+	it = byName["f00060"]
+	change("a delete after the rollback", func(ctx context.Context, tx shelf.Tx) error {
+		delete(byName, it.Name)
+		_, err := tx.DeleteTree(ctx, w.a.ID, it.ID)
+		return err
+	})
 }

@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"Vectors", testVectors},
 		{"Snapshots", testSnapshots},
 		{"ListItems", testListItems},
+		{"ListDeep", testListDeep},
 		{"Projects", testProjects},
 		{"ProjectDocuments", testProjectDocuments},
 	}

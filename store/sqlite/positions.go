@@ -1,0 +1,204 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+
+	"github.com/shelfmem/shelf"
+)
+
+// A page at offset n of a list counts n index entries before it reads a
+// row: at 100,000 children, 100,000 entries for the last page. So for
+// lists in the order of their unique key (a folder's children by name, a
+// library's items by path) the store remembers the key of every
+// posStride-th row, and a page at offset n starts at the remembered key
+// just before it and counts at most posStride-1 entries from there.
+//
+// A remembered map is good for one generation of its list: migration
+// 0012's triggers bump list_gens for the folder and the library of every
+// item inserted, deleted, renamed, moved, re-scoped or hidden, in the
+// transaction that makes the change, whichever process makes it. A read
+// transaction reads the generation and the rows from one snapshot, so a
+// map built or used in it matches the rows it reads. Maps are used and
+// built only in read transactions (View): a write transaction could bump
+// a generation and roll back, and a map built in it would then carry a
+// number the next committed change reuses for other rows.
+
+// posStride is how many rows lie between two remembered keys.
+const posStride = 512
+
+// maxPosMaps bounds the lists whose positions are remembered. A map of a
+// 100,000-row list holds 195 keys.
+const maxPosMaps = 1024
+
+// posKey names one list as one viewer sees it: every field of the query
+// that selects or orders its rows, bar paging.
+type posKey struct {
+	ws, list        string // list: the folder's id, or the library's when recursive
+	recursive, desc bool
+	name            string
+	typ             shelf.ItemType
+	filter          shelf.ItemFilter
+}
+
+// posMap is the remembered positions of one generation of a list. It is
+// never changed once shared: extending it makes a new one.
+type posMap struct {
+	gen   int64
+	keys  []string // keys[i] is the sort key of the row at offset (i+1)*posStride
+	done  bool     // keys reach the end of the list
+	count int      // the list's rows, once done
+}
+
+// positions is a Store's remembered maps, evicted oldest first.
+type positions struct {
+	mu   sync.Mutex
+	m    map[posKey]*posMap
+	ring []posKey
+	next int
+}
+
+func (p *positions) get(k posKey) *posMap {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[k]
+}
+
+func (p *positions) put(k posKey, pm *posMap) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = make(map[posKey]*posMap)
+		p.ring = make([]posKey, maxPosMaps)
+	}
+	if _, ok := p.m[k]; !ok {
+		if old := p.ring[p.next]; old != (posKey{}) {
+			delete(p.m, old)
+		}
+		p.ring[p.next] = k
+		p.next = (p.next + 1) % maxPosMaps
+	}
+	p.m[k] = pm
+}
+
+// keyedOrder reports whether q is in the order of its list's unique key,
+// and that key's column.
+func keyedOrder(q shelf.ListQuery) (string, bool) {
+	switch {
+	case q.Recursive && (q.Sort == "" || q.Sort == shelf.ListByPath):
+		return "path", true
+	case !q.Recursive && (q.Sort == "" || q.Sort == shelf.ListByName):
+		return "name", true
+	}
+	return "", false
+}
+
+func listPosKey(workspaceID string, q shelf.ListQuery) posKey {
+	k := posKey{ws: workspaceID, list: q.ParentID, recursive: q.Recursive, desc: q.Desc,
+		name: q.NameContains, typ: q.Type, filter: q.Filter}
+	if q.Recursive {
+		k.list = q.LibraryID
+	}
+	return k
+}
+
+// positionsOf returns the map of q's list with at least need keys, or
+// reaching the end of the list when need < 0 or the list has fewer rows,
+// extending (or first building) the remembered one in t's snapshot.
+func (t *tx) positionsOf(ctx context.Context, workspaceID string, q shelf.ListQuery, need int) (*posMap, error) {
+	k := listPosKey(workspaceID, q)
+	var gen int64
+	err := t.tx.QueryRowContext(ctx, "SELECT gen FROM list_gens WHERE key = ?", k.list).Scan(&gen)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, classify(err, "list generation")
+	}
+	pm := t.pos.get(k)
+	if pm == nil || pm.gen != gen {
+		pm = &posMap{gen: gen}
+	}
+	if pm.done || (need >= 0 && len(pm.keys) >= need) {
+		return pm, nil
+	}
+	// Each step counts posStride entries of the list index from the last
+	// key: together one pass over the rows up to the last key needed.
+	next := &posMap{gen: gen, keys: pm.keys[:len(pm.keys):len(pm.keys)]}
+	last := func() string {
+		if n := len(next.keys); n > 0 {
+			return next.keys[n-1]
+		}
+		return ""
+	}
+	for need < 0 || len(next.keys) < need {
+		query, args, err := positionQuery(workspaceID, q, last(), false)
+		if err != nil {
+			return nil, err
+		}
+		var key string
+		err = t.tx.QueryRowContext(ctx, query, args...).Scan(&key)
+		if errors.Is(err, sql.ErrNoRows) {
+			next.done = true
+			break
+		}
+		if err != nil {
+			return nil, classify(err, "list positions")
+		}
+		next.keys = append(next.keys, key)
+	}
+	if next.done {
+		// Count the rows after the last key: fewer than posStride.
+		query, args, err := positionQuery(workspaceID, q, last(), true)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.tx.QueryRowContext(ctx, query, args...).Scan(&next.count); err != nil {
+			return nil, classify(err, "list positions")
+		}
+		if n := len(next.keys); n > 0 {
+			next.count += n*posStride + 1
+		}
+	}
+	t.pos.put(k, next)
+	return next, nil
+}
+
+// positionQuery is positionsOf's query for the next remembered key after
+// the key after ("" at the start), or with count for the rows after it.
+func positionQuery(workspaceID string, q shelf.ListQuery, after string, count bool) (string, []any, error) {
+	col, _ := keyedOrder(q)
+	where, args := listWhere(workspaceID, q)
+	order, err := listOrder(q)
+	if err != nil {
+		return "", nil, err
+	}
+	skip := posStride
+	if after != "" {
+		op := " > ?"
+		if q.Desc {
+			op = " < ?"
+		}
+		where += " AND " + col + op
+		args = append(args, after)
+		skip = posStride - 1
+	}
+	if count {
+		return "SELECT count(*) FROM items WHERE " + where, args, nil
+	}
+	return "SELECT " + col + " FROM items WHERE " + where + " ORDER BY " + order + " LIMIT 1 OFFSET ?", append(args, skip), nil
+}
+
+// seek turns q's offset into a start at a remembered key (inclusive) and
+// what remains to count from there; from is "" when q starts at the start.
+func (t *tx) seek(ctx context.Context, workspaceID string, q shelf.ListQuery) (from string, offset int, err error) {
+	j := q.Offset / posStride
+	pm, err := t.positionsOf(ctx, workspaceID, q, j)
+	if err != nil {
+		return "", 0, err
+	}
+	j = min(j, len(pm.keys)) // past the end: the last key, and a count that runs off the end
+	if j == 0 {
+		return "", q.Offset, nil
+	}
+	return pm.keys[j-1], q.Offset - j*posStride, nil
+}
