@@ -220,7 +220,41 @@ func populate(ctx context.Context, data string, c config) (string, []series, err
 			}
 		}
 	}
-	return lib.ID, []series{seq, rnd}, nil
+	// The remembered positions of a folder hold until it changes: the
+	// worst case is a folder that changes between every two pages. A file
+	// is written to /big, or deleted again, before each page (not timed).
+	churn := series{name: fmt.Sprintf("in-process, %d pages at random offsets, a file added to or deleted from the folder before each", c.random), target: anyTarget}
+	var churned string
+	for _, o := range random {
+		if churned == "" {
+			body := "churn"
+			up, err := svc.WriteFile(actx, library.FileWrite{LibraryID: lib.ID, Path: "big/zzz-churn.md", Body: strings.NewReader(body), Size: int64(len(body))})
+			if err != nil {
+				return "", nil, err
+			}
+			churned = up.Item.ID
+		} else {
+			if _, err := svc.Delete(actx, churned); err != nil {
+				return "", nil, err
+			}
+			churned = ""
+		}
+		t := time.Now()
+		items, _, err := svc.ListFolder(actx, library.FolderList{LibraryID: lib.ID, Dir: "big", Offset: o, Limit: c.page})
+		churn.add(time.Since(t))
+		if err != nil {
+			return "", nil, err
+		}
+		if want := min(c.page, c.files-o); len(items) != want || items[0].Name != fmt.Sprintf("file-%06d.md", o) {
+			return "", nil, fmt.Errorf("page at %d: %d items from %q", o, len(items), items[0].Name)
+		}
+	}
+	if churned != "" {
+		if _, err := svc.Delete(actx, churned); err != nil {
+			return "", nil, err
+		}
+	}
+	return lib.ID, []series{seq, rnd, churn}, nil
 }
 
 // measureHTTP starts the shelf binary on data and times the pages.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"sync"
 
 	"github.com/shelfmem/shelf"
@@ -130,21 +131,35 @@ func (t *tx) positionsOf(ctx context.Context, workspaceID string, q shelf.ListQu
 		}
 		return ""
 	}
-	for need < 0 || len(next.keys) < need {
+	if need < 0 || len(next.keys) < need {
 		query, args, err := positionQuery(workspaceID, q, last(), false)
 		if err != nil {
 			return nil, err
 		}
-		var key string
-		err = t.tx.QueryRowContext(ctx, query, args...).Scan(&key)
-		if errors.Is(err, sql.ErrNoRows) {
-			next.done = true
-			break
+		limit := -1
+		if need >= 0 {
+			limit = need - len(next.keys)
 		}
+		rows, err := t.tx.QueryContext(ctx, query, append(args, limit)...)
 		if err != nil {
 			return nil, classify(err, "list positions")
 		}
-		next.keys = append(next.keys, key)
+		for rows.Next() {
+			var key sql.NullString
+			if err := rows.Scan(&key); err != nil {
+				rows.Close()
+				return nil, classify(err, "list positions")
+			}
+			if !key.Valid {
+				next.done = true
+				break
+			}
+			next.keys = append(next.keys, key.String)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, classify(err, "list positions")
+		}
 	}
 	if next.done {
 		// Count the rows after the last key: fewer than posStride.
@@ -172,20 +187,29 @@ func positionQuery(workspaceID string, q shelf.ListQuery, after string, count bo
 	if err != nil {
 		return "", nil, err
 	}
-	skip := posStride
+	op := " > "
+	if q.Desc {
+		op = " < "
+	}
+	first, firstArgs, skip := where, args, posStride
 	if after != "" {
-		op := " > ?"
-		if q.Desc {
-			op = " < ?"
-		}
-		where += " AND " + col + op
-		args = append(args, after)
+		first += " AND " + col + op + "?"
+		firstArgs = append(args[:len(args):len(args)], after)
 		skip = posStride - 1
 	}
 	if count {
-		return "SELECT count(*) FROM items WHERE " + where, args, nil
+		return "SELECT count(*) FROM items WHERE " + first, firstArgs, nil
 	}
-	return "SELECT " + col + " FROM items WHERE " + where + " ORDER BY " + order + " LIMIT 1 OFFSET ?", append(args, skip), nil
+	// One statement walks from key to key, so a step costs its 512
+	// index entries and not a statement's round trip from Go (which cost
+	// as much again). The walk ends at the limit or with a NULL: no row
+	// posStride further on.
+	query := "WITH RECURSIVE pos(key) AS (SELECT (SELECT " + col + " FROM items WHERE " + first +
+		" ORDER BY " + order + " LIMIT 1 OFFSET ?) UNION ALL SELECT (SELECT " + col + " FROM items WHERE " + where +
+		" AND items." + col + op + "pos.key ORDER BY " + order + " LIMIT 1 OFFSET " + strconv.Itoa(posStride-1) +
+		") FROM pos WHERE pos.key IS NOT NULL LIMIT ?) SELECT key FROM pos"
+	qargs := append(append(firstArgs[:len(firstArgs):len(firstArgs)], skip), args...)
+	return query, qargs, nil
 }
 
 // seek turns q's offset into a start at a remembered key (inclusive) and

@@ -429,7 +429,13 @@ func TestListPlans(t *testing.T) {
 		return func() (string, []any, error) { return listQuery("w", q, from) }
 	}
 	position := func(q shelf.ListQuery, after string, count bool) func() (string, []any, error) {
-		return func() (string, []any, error) { return positionQuery("w", q, after, count) }
+		return func() (string, []any, error) {
+			query, args, err := positionQuery("w", q, after, count)
+			if !count {
+				args = append(args, 10) // the limit
+			}
+			return query, args, err
+		}
 	}
 	for _, c := range []struct {
 		name  string
@@ -451,8 +457,9 @@ func TestListPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := plan(t, s.reader, inline(t, query, args))
-		if !strings.Contains(got, c.want) || strings.Count(got, "TEMP B-TREE") > 1 || strings.Contains(got, "SCAN") {
-			t.Errorf("%s: plan:\n%s\nwant %q and one sort at most (the page's)", c.name, got, c.want)
+		// (The walk over positions scans its own CTE, pos, never items.)
+		if !strings.Contains(got, c.want) || strings.Count(got, "TEMP B-TREE") > 1 || strings.Contains(got, "SCAN items") {
+			t.Errorf("%s: plan:\n%s\nwant %q, one sort at most (the page's) and no scan of items", c.name, got, c.want)
 		}
 	}
 }
