@@ -13,3 +13,5 @@ require (
 	github.com/ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0
 	golang.org/x/net v0.47.0
 )
+
+require github.com/kljensen/snowball v0.10.0

@@ -209,9 +209,9 @@ func (s *Service) keywordSearch(ctx context.Context, p *shelf.Principal, text st
 }
 
 // highlight turns the store's marks (\x02 and \x03) into « and ».
-func highlight(s string) string {
-	return strings.NewReplacer("\x02", HighlightOpen, "\x03", HighlightClose).Replace(s)
-}
+func highlight(s string) string { return marks.Replace(s) }
+
+var marks = strings.NewReplacer("\x02", HighlightOpen, "\x03", HighlightClose)
 
 // MatchExpr builds a full-text query from a user's text: MatchTerms,
 // each quoted, so no character of the text is ever read as query syntax,

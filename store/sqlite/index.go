@@ -217,6 +217,12 @@ func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.Chunk
 		if len(q.Terms) == 0 {
 			return nil, nil
 		}
+		if t.kw != nil && !t.kw.off && wordsOnly(q.Terms) {
+			hits, ok, err := t.searchMemory(ctx, workspaceID, q)
+			if err != nil || ok {
+				return hits, err
+			}
+		}
 		terms, cost, err := t.affordableTerms(ctx, q.Terms)
 		if err != nil {
 			return nil, err

@@ -45,6 +45,7 @@ type Store struct {
 	noted  sync.Map // string → true: queries run unprepared in the last group
 
 	positions positions // of deep list pages, for View
+	keywords  keywords  // the in-memory keyword index, for View's searches
 }
 
 // maxBatch caps the Updates that share one commit.
@@ -150,7 +151,7 @@ func (s *Store) View(ctx context.Context, fn func(shelf.Tx) error) error {
 	}
 	// A read transaction has nothing to commit; rolling back ends it.
 	defer t.Rollback()
-	return fn(&tx{tx: uncancelled{t}, pos: &s.positions})
+	return fn(&tx{tx: uncancelled{t}, pos: &s.positions, kw: &s.keywords})
 }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection
@@ -395,6 +396,9 @@ type tx struct {
 	// pos is the Store's remembered list positions, in a read
 	// transaction only (see positions.go); nil in a write transaction.
 	pos *positions
+	// kw is the Store's keyword index, likewise in a read transaction
+	// only (see keywords.go).
+	kw *keywords
 }
 
 var _ shelf.Tx = (*tx)(nil)
