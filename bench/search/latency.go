@@ -61,25 +61,28 @@ func (b *bench) runLatency(ctx context.Context) error {
 	cl := newClient(p.URL, 1)
 	qs := b.corpus.Queries(b.queries, 1)
 	warm := b.corpus.Queries(20, 2)
-	for _, q := range warm {
+	// The server builds its keyword index as it starts; the first query
+	// waits for it.
+	first := time.Now()
+	if _, _, err := cl.search(ctx, warm[0].Text, library.ModeKeyword, b.topK); err != nil {
+		return err
+	}
+	firstTook := time.Since(first)
+	for _, q := range warm[1:] {
 		if _, _, err := cl.search(ctx, q.Text, library.ModeKeyword, b.topK); err != nil {
 			return err
 		}
 	}
-	client := make([]float64, len(qs))
-	server := make([]float64, len(qs))
-	hits := 0
-	for i, q := range qs {
-		res, d, err := cl.search(ctx, q.Text, library.ModeKeyword, b.topK)
-		if err != nil {
-			return fmt.Errorf("query %q: %w", q.Text, err)
-		}
-		client[i], server[i] = float64(d.Microseconds())/1000, res.TookMS
-		hits += len(res.Hits)
+	client, server, hits, err := b.timeQueries(ctx, cl, qs)
+	if err != nil {
+		return err
 	}
+	rss := harness.ResidentBytes(p.Pid())
 	b.printf("%d keyword queries of 1–4 words (each word from the %d most frequent words, ranks 101–2,000, or the rarer rest, picked at random), "+
 		"`top_k` %d, one at a time over one keep-alive connection, after %d warm-up queries; the server runs no index workers. "+
-		"%.1f hits per query on average.\n\n", len(qs), b.corpus.bands()[0].hi, b.topK, len(warm), float64(hits)/float64(len(qs)))
+		"%.1f hits per query on average. The first query after the server started took %s (it waits for the in-memory keyword index, "+
+		"which the server builds as it starts); the server's resident memory after the queries: %d MB.\n\n",
+		len(qs), b.corpus.bands()[0].hi, b.topK, len(warm), float64(hits)/float64(len(qs)), firstTook.Round(time.Millisecond), rss>>20)
 	ms := func(v float64) string { return fmt.Sprintf("%.2f ms", v) }
 	b.printf("| queries | n | client p50 | client p99 | server took_ms p50 | server took_ms p99 | max |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	row := func(name string, keep func(Query) bool) {
@@ -112,9 +115,55 @@ func (b *bench) runLatency(ctx context.Context) error {
 		}
 	}
 	p.Stop()
+	if err := b.ftsPeer(ctx, data, qs, p50, p99); err != nil {
+		return err
+	}
 	if b.inProcess {
 		return b.queryShapes(ctx, filepath.Join(data, "shelf.db"), qs)
 	}
+	return nil
+}
+
+// timeQueries runs qs one at a time and returns each one's time seen by
+// the client and the server's took_ms, in milliseconds, and the hits.
+func (b *bench) timeQueries(ctx context.Context, cl *client, qs []Query) (client, server []float64, hits int, err error) {
+	client, server = make([]float64, len(qs)), make([]float64, len(qs))
+	for i, q := range qs {
+		res, d, err := cl.search(ctx, q.Text, library.ModeKeyword, b.topK)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("query %q: %w", q.Text, err)
+		}
+		client[i], server[i] = float64(d.Microseconds())/1000, res.TookMS
+		hits += len(res.Hits)
+	}
+	return client, server, hits, nil
+}
+
+// ftsPeer runs the same queries on a server without the keyword index
+// (--keyword-index-max-chunks 0: FTS5 ranks), side by side with the
+// figures of the server with it.
+func (b *bench) ftsPeer(ctx context.Context, data string, qs []Query, p50, p99 float64) error {
+	p, err := b.startShelf(ctx, data, "--index-workers", "0", "--keyword-index-max-chunks", "0")
+	if err != nil {
+		return err
+	}
+	defer p.Stop()
+	cl := newClient(p.URL, 1)
+	for _, q := range b.corpus.Queries(20, 2) {
+		if _, _, err := cl.search(ctx, q.Text, library.ModeKeyword, b.topK); err != nil {
+			return err
+		}
+	}
+	client, _, _, err := b.timeQueries(ctx, cl, qs)
+	if err != nil {
+		return err
+	}
+	rss := harness.ResidentBytes(p.Pid())
+	f50, f99 := harness.Percentile(client, 50), harness.Percentile(client, 99)
+	b.printf("The same queries on a server ranking with SQLite FTS5 alone (`--keyword-index-max-chunks 0`, resident memory %d MB after them):\n\n", rss>>20)
+	b.printf("| ranking | client p50 | client p99 |\n| --- | --- | --- |\n")
+	b.printf("| Shelf's keyword index | %.2f ms | %.2f ms |\n", p50, p99)
+	b.printf("| FTS5 alone | %.2f ms (%.1f× the index) | %.2f ms (%.1f×) |\n\n", f50, f50/p50, f99, f99/p99)
 	return nil
 }
 

@@ -85,6 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // backend is an opened store, blob store and core.
 type backend struct {
 	store shelf.Store
+	db    *sqlite.Store // the same store, for what only SQLite has
 	blobs shelf.BlobStore
 	svc   *library.Service
 	close func()
@@ -113,7 +114,7 @@ func openBackend(ctx context.Context, dataDir string, cfg library.Config, syncPa
 		st.Close()
 		return nil, err
 	}
-	return &backend{store: st, blobs: blobs, svc: svc, close: func() { blobs.Close(); st.Close() }}, nil
+	return &backend{store: st, db: st, blobs: blobs, svc: svc, close: func() { blobs.Close(); st.Close() }}, nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -136,6 +137,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	embedDims := fs.Int("embed-dims", 0, "embedding dimensions to ask for (0: the model's own)")
 	chunkSize := fs.Int("chunk-size", 1000, "target chunk size for indexing, in characters")
 	chunkOverlap := fs.Int("chunk-overlap", 150, "characters of a chunk repeated at the start of the next (negative: none)")
+	kwLimit := fs.Int("keyword-index-max-chunks", sqlite.DefaultKeywordIndexLimit, "most chunks ranked by the in-memory keyword index (≈ 700 bytes of memory each); beyond it, or at 0, keyword search ranks with SQLite FTS5 alone, slower on large collections")
 	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -169,6 +171,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer b.close()
+	b.db.SetKeywordIndexLimit(*kwLimit)
 	generated, err := b.svc.EnsureMasterKey(ctx, getenv("SHELF_MASTER_KEY"))
 	if err != nil {
 		return err
@@ -190,6 +193,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bg, cancelBG := context.WithCancel(ctx)
 	defer cancelBG()
 	go housekeeping(bg, b.svc, log, *sweepEvery, *gcEvery)
+	go func() {
+		// The keyword index is built now, not at the first search.
+		if err := b.db.WarmKeywordIndex(bg); err != nil && bg.Err() == nil {
+			log.Warn("keyword index: building it failed; the first search tries again", "err", err)
+		}
+	}()
 	indexerDone := make(chan struct{})
 	go func() {
 		defer close(indexerDone)

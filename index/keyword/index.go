@@ -1,6 +1,7 @@
 package keyword
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"sort"
@@ -60,12 +61,44 @@ type Index struct {
 	accs sync.Pool // *[]float32 accumulators for Search
 }
 
-// postings are a term's documents, in ascending document number, and the
-// term's weighted frequency in each (2 × in the text + in the heading,
-// at most 255).
+// postings are a term's documents, in ascending document number, each
+// with the term's weighted frequency there (2 × in the text + in the
+// heading, at most 255): for each, the gap from the previous document
+// number (from 0 for the first) as a uvarint, then the frequency as a
+// byte. Most postings are of common terms, whose gaps take one byte, so a
+// posting costs about 2.5 bytes rather than the 5 of a uint32 and a byte.
 type postings struct {
-	docs []uint32
-	tfs  []uint8
+	data []byte
+	n    int    // postings in data
+	last uint32 // the last document number in data
+}
+
+func (p *postings) add(doc uint32, tf uint8) {
+	gap := doc - p.last
+	if p.n == 0 {
+		gap = doc
+	}
+	p.data = binary.AppendUvarint(p.data, uint64(gap))
+	p.data = append(p.data, tf)
+	p.n++
+	p.last = doc
+}
+
+// each calls fn with every document of p and its frequency.
+func (p *postings) each(fn func(doc uint32, tf uint8)) {
+	data := p.data
+	var d uint32
+	for i := 0; i < len(data); {
+		g := uint32(data[i])
+		i++
+		if g >= 0x80 {
+			v, n := binary.Uvarint(data[i-1:])
+			g, i = uint32(v), i-1+n
+		}
+		d += g
+		fn(d, data[i])
+		i++
+	}
 }
 
 // New returns an empty index.
@@ -120,9 +153,7 @@ func (x *Index) Add(id int64, text, heading string) {
 	x.live++
 	x.total += int64(x.lens[doc])
 	for _, t := range x.tfOf {
-		p := &x.post[t]
-		p.docs = append(p.docs, doc)
-		p.tfs = append(p.tfs, uint8(min(x.tf[t], math.MaxUint8)))
+		x.post[t].add(doc, uint8(min(x.tf[t], math.MaxUint8)))
 		x.tf[t] = 0
 	}
 	x.tfOf = x.tfOf[:0]
@@ -134,8 +165,8 @@ func (x *Index) Trim() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for t := range x.post {
-		if p := &x.post[t]; cap(p.docs) > len(p.docs) {
-			p.docs, p.tfs = slices.Clip(append([]uint32(nil), p.docs...)), slices.Clip(append([]uint8(nil), p.tfs...))
+		if p := &x.post[t]; cap(p.data) > len(p.data) {
+			p.data = slices.Clip(append([]byte(nil), p.data...))
 		}
 	}
 	x.tf = nil
@@ -190,18 +221,18 @@ func (x *Index) compact() {
 	x.ids, x.lens = x.ids[:n], x.lens[:n]
 	x.dead = make([]uint64, (n+63)/64)
 	for t := range x.post {
-		p := &x.post[t]
-		k := 0
-		for i, d := range p.docs {
+		old := x.post[t]
+		var p postings
+		p.data = make([]byte, 0, len(old.data))
+		old.each(func(d uint32, tf uint8) {
 			if nd := remap[d]; nd != math.MaxUint32 {
-				p.docs[k], p.tfs[k] = nd, p.tfs[i]
-				k++
+				p.add(nd, tf)
 			}
+		})
+		if cap(p.data) > 2*len(p.data)+16 { // give back what a large delete freed
+			p.data = append([]byte(nil), p.data...)
 		}
-		p.docs, p.tfs = p.docs[:k], p.tfs[:k]
-		if cap(p.docs) > 2*k+16 { // give back what a large delete freed
-			p.docs, p.tfs = append([]uint32(nil), p.docs...), append([]uint8(nil), p.tfs...)
-		}
+		x.post[t] = p
 	}
 	x.ndead, x.gone = 0, x.gone[:0]
 }
@@ -295,7 +326,7 @@ func (x *Index) Search(terms []string, n int) ([]Hit, int) {
 	kd, kb := float32(k1*(1-b)), float32(k1*b/avg)
 	var sum int
 	for _, t := range ts {
-		sum += len(x.post[t].docs)
+		sum += x.post[t].n
 	}
 	sparse := sum < ndocs/8
 	var touched []uint32
@@ -306,7 +337,7 @@ func (x *Index) Search(terms []string, n int) ([]Hit, int) {
 	for j, t := range ts {
 		p := x.post[t]
 		// Deleted documents count until Compact: never more than N.
-		df := min(float64(len(p.docs)), N)
+		df := min(float64(p.n), N)
 		idf := math.Log((N - df + 0.5) / (df + 0.5))
 		if idf <= 0 {
 			idf = 1e-6
@@ -315,9 +346,20 @@ func (x *Index) Search(terms []string, n int) ([]Hit, int) {
 		// a phrase of FTS5's query and adds its own score there.
 		w := float32(idf * (k1 + 1) * float64(qtf[j]))
 		lens := x.lens
-		tfs := p.tfs[:len(p.docs)]
-		for i, d := range p.docs {
-			f := float32(tfs[i]) * 0.5
+		// The decoding of postings.each, inlined: this loop is the cost
+		// of a query.
+		data := p.data
+		var d uint32
+		for i := 0; i < len(data); {
+			g := uint32(data[i])
+			i++
+			if g >= 0x80 {
+				v, n := binary.Uvarint(data[i-1:])
+				g, i = uint32(v), i-1+n
+			}
+			d += g
+			f := float32(data[i]) * 0.5
+			i++
 			s := w * f / (f + kd + kb*float32(lens[d]))
 			if sparse && sc[d] == 0 {
 				touched = append(touched, d)
@@ -551,7 +593,7 @@ func (x *Index) Bytes() int64 {
 	defer x.mu.RUnlock()
 	n := int64(cap(x.ids))*8 + int64(cap(x.lens))*2 + int64(cap(x.dead))*8 + int64(len(x.byID))*24
 	for _, p := range x.post {
-		n += int64(cap(p.docs))*4 + int64(cap(p.tfs)) + 48
+		n += int64(cap(p.data)) + 40
 	}
 	for w := range x.words {
 		n += int64(len(w)) + 32

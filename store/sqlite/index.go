@@ -217,7 +217,7 @@ func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.Chunk
 		if len(q.Terms) == 0 {
 			return nil, nil
 		}
-		if t.kw != nil && !t.kw.off && wordsOnly(q.Terms) {
+		if t.kw != nil && wordsOnly(q.Terms) {
 			hits, ok, err := t.searchMemory(ctx, workspaceID, q)
 			if err != nil || ok {
 				return hits, err

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,18 +35,56 @@ type keywords struct {
 	lastID  int64 // the highest chunk id indexed
 	lastDel int64 // the last chunk_deletes seq applied
 	byWS    map[string]*keyword.Index
-	off     bool // set by tests of the FTS5 path, before any search
+	limit   int  // the most chunks indexed; 0: no index
+	over    bool // the chunks outgrew limit: searches use FTS5
+}
+
+// DefaultKeywordIndexLimit is the most chunks the keyword index holds
+// unless SetKeywordIndexLimit says otherwise: about 3.5 GB of memory for
+// chunks of 1,000 characters (docs/PERFORMANCE.md).
+const DefaultKeywordIndexLimit = 5000000
+
+// SetKeywordIndexLimit bounds the chunks of the in-memory keyword index
+// (all workspaces together); past it, or with n = 0, searches rank with
+// FTS5 alone, which needs no memory but costs about 4 µs a matching chunk.
+// Call it before the first search.
+func (s *Store) SetKeywordIndexLimit(n int) {
+	s.keywords.mu.Lock()
+	defer s.keywords.mu.Unlock()
+	s.keywords.limit = max(n, 0)
+}
+
+// WarmKeywordIndex builds the keyword index now, so that the first search
+// does not wait for it (seconds at a million chunks).
+func (s *Store) WarmKeywordIndex(ctx context.Context) error {
+	return s.View(ctx, func(stx shelf.Tx) error {
+		t := stx.(*tx)
+		_, _, err := t.kw.index(ctx, t, "")
+		return err
+	})
 }
 
 // index catches the index up with t's snapshot and returns the
-// workspace's, or nil when the workspace has no chunks.
-func (k *keywords) index(ctx context.Context, t *tx, workspaceID string) (*keyword.Index, error) {
+// workspace's, nil when the workspace has no chunks; ok is false when
+// there is no index to search (the limit is 0 or was passed).
+func (k *keywords) index(ctx context.Context, t *tx, workspaceID string) (x *keyword.Index, ok bool, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if err := k.catchUp(ctx, t); err != nil {
-		return nil, err
+	if k.limit == 0 || k.over {
+		return nil, false, nil
 	}
-	return k.byWS[workspaceID], nil
+	if err := k.catchUp(ctx, t); err != nil {
+		return nil, false, err
+	}
+	if k.over {
+		return nil, false, nil
+	}
+	if k.len() > k.limit {
+		slog.Warn("keyword index dropped: more chunks than its limit; searches rank with FTS5 alone", "chunks", k.len(), "limit", k.limit)
+		k.over, k.built, k.byWS = true, false, nil
+		return nil, false, nil
+	}
+	return k.byWS[workspaceID], true, nil
 }
 
 func (k *keywords) catchUp(ctx context.Context, t *tx) error {
@@ -66,6 +105,15 @@ func (k *keywords) build(ctx context.Context, t *tx) error {
 	if err := t.tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM chunk_deletes").Scan(&k.lastDel); err != nil {
 		return classify(err, "search")
 	}
+	var n int
+	if err := t.tx.QueryRowContext(ctx, "SELECT count(*) FROM chunks").Scan(&n); err != nil {
+		return classify(err, "search")
+	}
+	if n > k.limit {
+		k.over = true
+		slog.Warn("keyword index not built: more chunks than its limit; searches rank with FTS5 alone", "chunks", n, "limit", k.limit)
+		return nil
+	}
 	if err := k.addFrom(ctx, t, "WHERE id > ?", 0); err != nil {
 		return err
 	}
@@ -73,6 +121,11 @@ func (k *keywords) build(ctx context.Context, t *tx) error {
 		x.Trim()
 	}
 	k.built = true
+	if n > 100000 {
+		// The build read every chunk's text: give the garbage back to
+		// the system now rather than keep it as heap to grow into.
+		debug.FreeOSMemory()
+	}
 	if n := k.len(); n > 10000 {
 		var bytes int64
 		for _, x := range k.byWS {
@@ -143,7 +196,10 @@ func (k *keywords) addFrom(ctx context.Context, t *tx, where string, arg any) er
 	defer rows.Close()
 	var id int64
 	var ws, text, heading string
-	for rows.Next() {
+	for n := 0; rows.Next(); n++ {
+		if n%1024 == 1023 && ctx.Err() != nil {
+			return ctx.Err() // a build the server's shutdown cuts short
+		}
 		if err := rows.Scan(&id, &ws, &text, &heading); err != nil {
 			return classify(err, "search")
 		}
@@ -187,9 +243,9 @@ func wordsOnly(terms []string) bool {
 // filters keep too few of too many matches; the caller then searches with
 // FTS5, whose join filters every match.
 func (t *tx) searchMemory(ctx context.Context, workspaceID string, q shelf.ChunkQuery) ([]*shelf.ChunkHit, bool, error) {
-	x, err := t.kw.index(ctx, t, workspaceID)
-	if err != nil || x == nil {
-		return nil, err == nil, err
+	x, ok, err := t.kw.index(ctx, t, workspaceID)
+	if err != nil || !ok || x == nil {
+		return nil, ok, err
 	}
 	for cut := max(4*q.Limit, 40); cut <= maxRankedCut; cut *= 8 {
 		ranked, matched := x.Search(q.Terms, cut)

@@ -90,7 +90,7 @@ func TestKeywordIndexCatchesUp(t *testing.T) {
 	f := newKWFixture(t, 12)
 	searcher := mustOpen(t, f.path)
 	fts := mustOpen(t, f.path)
-	fts.keywords.off = true
+	fts.SetKeywordIndexLimit(0)
 	rng := rand.New(rand.NewPCG(3, 4))
 	vocab := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"}
 	text := func() string {
@@ -221,5 +221,39 @@ func TestKeywordIndexFilters(t *testing.T) {
 	}
 	if !strings.HasPrefix(hits[0].Highlight, "\x02alpha\x03 bravo") {
 		t.Errorf("highlight %q", hits[0].Highlight)
+	}
+}
+
+// Past its limit the index is dropped (or never built) and searches rank
+// with FTS5, finding the same chunks.
+func TestKeywordIndexLimit(t *testing.T) {
+	f := newKWFixture(t, 5)
+	for i := range 3 {
+		f.replace("ws", fmt.Sprintf("ws-f%02d", i), "alpha one", "alpha two")
+	}
+	for _, c := range []struct {
+		limit int
+		built bool
+	}{{6, true}, {5, false}, {0, false}} {
+		s := mustOpen(t, f.path)
+		s.SetKeywordIndexLimit(c.limit)
+		if got := f.found(s, "ws", "alpha"); len(got) != 6 {
+			t.Fatalf("limit %d: found %q", c.limit, got)
+		}
+		if built := s.keywords.byWS != nil && s.keywords.byWS["ws"] != nil; built != c.built {
+			t.Fatalf("limit %d: built %v", c.limit, built)
+		}
+		if c.limit == 6 {
+			// Growing past the limit drops the index.
+			f.replace("ws", "ws-f03", "alpha three")
+			if got := f.found(s, "ws", "alpha"); len(got) != 7 || s.keywords.byWS != nil || !s.keywords.over {
+				t.Fatalf("past the limit: found %q, index %v", got, s.keywords.byWS)
+			}
+			f.replace("ws", "ws-f03")
+		}
+	}
+	s := mustOpen(t, f.path)
+	if err := s.WarmKeywordIndex(f.ctx); err != nil || s.keywords.byWS["ws"].Len() != 6 {
+		t.Fatalf("WarmKeywordIndex: %v", err)
 	}
 }

@@ -102,6 +102,7 @@ func Open(path string) (*Store, error) {
 	}
 	s := &Store{writer: writer, reader: reader, updates: make(chan *update, maxBatch),
 		stop: make(chan struct{}), stopped: make(chan struct{})}
+	s.keywords.limit = DefaultKeywordIndexLimit
 	go s.commitLoop()
 	return s, nil
 }

@@ -33,6 +33,25 @@ type Proc struct {
 	done chan struct{}
 }
 
+// Pid is the process's id.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// ResidentBytes is the resident memory of process pid (VmRSS of
+// /proc/pid/status), or 0 where that cannot be read.
+func ResidentBytes(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 // Start runs name with args and env (added to this process's environment)
 // and waits until a line of its stdout or stderr gives its URL: urlOf
 // returns it and true for that line. It fails if the process exits or says
