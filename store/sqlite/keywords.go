@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/shelfmem/shelf"
-	"github.com/shelfmem/shelf/index/keyword"
+	"github.com/shelfmem/shelf/store/sqlite/keyword"
 )
 
-// keywords is the Store's in-memory keyword index (index/keyword), one per
+// keywords is the Store's in-memory keyword index (store/sqlite/keyword), one per
 // workspace, which SearchChunks ranks word queries with in a read
 // transaction; FTS5 stays for phrases, for explicit match expressions and
 // for write transactions. The chunks table is the truth: the index is

@@ -1,4 +1,4 @@
-// Package keyword is Shelf's in-memory inverted index: BM25 ranking of the
+// Package keyword is store/sqlite's in-memory inverted index: BM25 ranking of the
 // chunks of one workspace by the words of a query, keyed by an int64 the
 // caller chooses (a chunk's row id).
 //
@@ -30,6 +30,11 @@
 //
 // Concurrency: many Searches run at once; Add, Delete and Compact take the
 // index for themselves (a sync.RWMutex).
+//
+// It lives under store/sqlite because it is that store's accelerator for
+// its own full-text index (DESIGN §2: store/sqlite holds the keyword
+// index), fed from the store's tables by keywords.go; it imports nothing of
+// Shelf.
 //
 // What it must not do: keep the text (only term numbers and counts), know
 // about workspaces, visibility or filters (the caller checks each hit
