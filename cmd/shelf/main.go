@@ -137,7 +137,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	embedDims := fs.Int("embed-dims", 0, "embedding dimensions to ask for (0: the model's own)")
 	chunkSize := fs.Int("chunk-size", 1000, "target chunk size for indexing, in characters")
 	chunkOverlap := fs.Int("chunk-overlap", 150, "characters of a chunk repeated at the start of the next (negative: none)")
-	kwLimit := fs.Int("keyword-index-max-chunks", sqlite.DefaultKeywordIndexLimit, "most chunks ranked by the in-memory keyword index (≈ 700 bytes of memory each); beyond it, or at 0, keyword search ranks with SQLite FTS5 alone, slower on large collections")
+	kwLimit := fs.Int("keyword-index-max-chunks", sqlite.DefaultKeywordIndexLimit, "most chunks ranked by the in-memory keyword index (≈ 400 bytes of memory each for chunks of 1,000 characters); beyond it, or at 0, keyword search ranks with SQLite FTS5 alone, slower on large collections")
 	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return err

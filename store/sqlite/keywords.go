@@ -37,6 +37,7 @@ type keywords struct {
 	byWS    map[string]*keyword.Index
 	limit   int  // the most chunks indexed; 0: no index
 	over    bool // the chunks outgrew limit: searches use FTS5
+	grew    bool // the last catch-up added chunks: the limit is checked again
 }
 
 // DefaultKeywordIndexLimit is the most chunks the keyword index holds
@@ -79,7 +80,9 @@ func (k *keywords) index(ctx context.Context, t *tx, workspaceID string) (x *key
 	if k.over {
 		return nil, false, nil
 	}
-	if k.len() > k.limit {
+	grew := k.grew
+	k.grew = false
+	if grew && k.len() > k.limit {
 		slog.Warn("keyword index dropped: more chunks than its limit; searches rank with FTS5 alone", "chunks", k.len(), "limit", k.limit)
 		k.over, k.built, k.byWS = true, false, nil
 		return nil, false, nil
@@ -209,7 +212,7 @@ func (k *keywords) addFrom(ctx context.Context, t *tx, where string, arg any) er
 			k.byWS[ws] = x
 		}
 		x.Add(id, text, heading)
-		k.lastID = max(k.lastID, id)
+		k.lastID, k.grew = max(k.lastID, id), true
 	}
 	return classify(rows.Err(), "search")
 }
