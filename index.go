@@ -76,14 +76,16 @@ type ChunkQuery struct {
 	// digits and marks, any of which may match; the store may leave out
 	// the terms most chunks hold when the others suffice (see
 	// store/sqlite's SearchChunks).
-	Terms         []string
-	LibraryIDs    []string // nil: any
+	Terms []string
+	// LibraryIDs keeps the chunks of these libraries; nil keeps those of
+	// every library but the internal ones (KindProject), which a search
+	// reaches only by naming them.
+	LibraryIDs    []string
 	PathPrefix    string   // a folder path; items below it
 	ContentTypes  []string // media types without parameters
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
 	Metadata      map[string]string // equality on metadata keys, as LibraryQuery
-	ProjectID     string            // the project's documents only
 	Viewer        string            // private items of others are left out
 	Limit         int               // > 0
 }

@@ -97,6 +97,13 @@ const (
 	KindSource  = "source"  // one per ingest source
 	KindSpace   = "space"   // one per space-storage space
 	KindLibrary = "library" // a library made through the library API
+	// KindProject is a project's own library: its documents' copies and
+	// its memories. It is internal: found only through its project, never
+	// listed, and searched only by a search of its project.
+	KindProject = "project"
+	// KindProjectGroup is a group of projects (MemoryLake's v3
+	// workspace). Its tree holds nothing.
+	KindProjectGroup = "project_group"
 )
 
 // Library is one tree of folders and files in a workspace.

@@ -27,8 +27,9 @@ type Store interface {
 type ItemFilter struct {
 	Viewer     string // a Principal.Owner; private items of others are left out
 	WithHidden bool   // include hidden items
-	// AllScopes includes every principal's private items (Tree only: for
-	// the core's own sweeps over a library, never for a caller's view).
+	// AllScopes includes every principal's private items (Tree and
+	// ProjectDocuments only: for the core's own sweeps, never for a
+	// caller's view).
 	AllScopes bool
 }
 
@@ -60,7 +61,11 @@ type LibraryQuery struct {
 	Metadata map[string]string
 	// XAttrs selects libraries whose x_attrs hold each key with the value.
 	XAttrs map[string]string
-	Limit  int // > 0
+	// NameContains selects libraries whose name contains it, ASCII
+	// letters compared without case; a literal (% and _ are no
+	// wildcards).
+	NameContains string
+	Limit        int // > 0
 }
 
 // TreeQuery selects items strictly below a folder's path, at any depth.
@@ -268,34 +273,44 @@ type Tx interface {
 	SnapshotItems(ctx context.Context, workspaceID, snapshotID, after string, limit int) ([]*Item, error)
 	// Project returns a project of the workspace.
 	Project(ctx context.Context, workspaceID, id string) (*Project, error)
+	// ProjectByCustomID returns the project of a group (groupID "" for
+	// none) with the custom id, or ENOTFOUND.
+	ProjectByCustomID(ctx context.Context, workspaceID, groupID, customID string) (*Project, error)
 	// CreateProject inserts a project; ENOTFOUND if its workspace does not
-	// exist, ECONFLICT if its id is taken.
+	// exist, ECONFLICT if its id, or its custom id in its group, is taken.
 	CreateProject(ctx context.Context, p *Project) error
 	// ListProjects returns the page of the workspace's projects that q
-	// selects and how many projects the filter keeps in all pages.
+	// selects and how many projects q's filters (GroupID, NameContains)
+	// keep in all pages.
 	ListProjects(ctx context.Context, workspaceID string, q ProjectQuery) ([]*Project, int, error)
-	// UpdateProject writes Name, Description and UpdatedAt.
+	// UpdateProject writes Name, Description, Metadata, LibraryID and
+	// UpdatedAt.
 	UpdateProject(ctx context.Context, p *Project) error
-	// DeleteProject deletes a project and its documents (their files stay).
+	// DeleteProject deletes a project and its documents (not the items
+	// of its library: the caller deletes the library).
 	DeleteProject(ctx context.Context, workspaceID, id string) error
 	// AddProjectDocument inserts a document. ENOTFOUND if the project or
-	// the item is not one of d.WorkspaceID's; ECONFLICT if the item is in
-	// the project already (or d.ID is taken). Neither error spoils the
-	// transaction: it may go on.
+	// the item is not one of d.WorkspaceID's; ECONFLICT if the item, or a
+	// non-empty SourceID, is in the project already (or d.ID is taken).
+	// Neither error spoils the transaction: it may go on.
 	AddProjectDocument(ctx context.Context, d *ProjectDocument) error
 	// ProjectDocuments returns the page of a project's documents that q
-	// selects, each with its Item, and how many documents q's filter keeps
-	// in all pages. A project of another workspace has none.
+	// selects, each with its Item, and how many documents q's filters
+	// (Filter, NameContains) keep in all pages. A project of another
+	// workspace has none.
 	ProjectDocuments(ctx context.Context, workspaceID, projectID string, q DocumentQuery) ([]*ProjectDocument, int, error)
 	// ProjectDocument returns a document of a project, with its Item.
 	ProjectDocument(ctx context.Context, workspaceID, projectID, id string) (*ProjectDocument, error)
-	// ProjectDocumentsOf returns the project's documents of the items
+	// UpdateProjectDocument writes a document's ItemID and SourceID;
+	// ECONFLICT as AddProjectDocument.
+	UpdateProjectDocument(ctx context.Context, d *ProjectDocument) error
+	// ProjectDocumentBySource returns the document of a project imported
+	// from the file sourceID, with its Item, or ENOTFOUND.
+	ProjectDocumentBySource(ctx context.Context, workspaceID, projectID, sourceID string) (*ProjectDocument, error)
+	// ProjectDocumentsOf returns the project's documents whose own items
 	// itemIDs names, keyed by item id, without their Items; items that
-	// are not in the project are left out.
+	// are no document of the project are left out.
 	ProjectDocumentsOf(ctx context.Context, workspaceID, projectID string, itemIDs []string) (map[string]*ProjectDocument, error)
-	// DeleteProjectDocuments deletes the project's documents with ids and
-	// returns how many it deleted; ids that name none are ignored.
-	DeleteProjectDocuments(ctx context.Context, workspaceID, projectID string, ids []string) (int, error)
 	// StaleEmbeddings lists indexed files, of any workspace, with a chunk
 	// that has no embedding of model: what a change of model (or a newly
 	// configured embedder) must embed again. In item id order after

@@ -724,8 +724,14 @@ func libraryTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, id string) 
 	} else {
 		l, err = tx.Library(ctx, p.WorkspaceID, id)
 	}
-	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND || (err == nil && internalKind(l.Kind)) {
 		return nil, shelf.Errorf(shelf.ENOTFOUND, "library %q not found", id)
 	}
 	return l, err
+}
+
+// internalKind reports whether libraries of kind are the core's own: a
+// project's library or a project group, reached only through them.
+func internalKind(kind string) bool {
+	return kind == shelf.KindProject || kind == shelf.KindProjectGroup
 }

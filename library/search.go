@@ -43,6 +43,9 @@ type SearchFilters struct {
 	ContentTypes  []string          // media types, parameters ignored
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
+	// libraryIDs, set by the core alone, searches these libraries
+	// (internal ones included) instead of Library's.
+	libraryIDs []string
 }
 
 // SearchHit is one matching chunk and its file.
@@ -177,11 +180,18 @@ func (s *Service) chunkQuery(ctx context.Context, p *shelf.Principal, q SearchQu
 		cq.LibraryIDs = []string{lib.ID}
 	}
 	if f.Project != "" {
-		proj, err := s.project(ctx, p, f.Project)
+		// A project's documents are files of its own library.
+		if f.Library != "" || f.PathPrefix != "" {
+			return cq, false, shelf.Errorf(shelf.EINVALID, "a project's documents are searched without a library or a path prefix")
+		}
+		projs, err := s.projects(ctx, p, []string{f.Project})
 		if err != nil {
 			return cq, false, err
 		}
-		cq.ProjectID = proj.ID
+		cq.LibraryIDs, cq.PathPrefix = []string{projs[0].LibraryID}, documentsFolder
+	}
+	if f.libraryIDs != nil {
+		cq.LibraryIDs = f.libraryIDs
 	}
 	return cq, true, nil
 }

@@ -122,6 +122,9 @@ func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Con
 		return nil, err
 	}
 	s.signer = sg
+	if err := s.upgradeProjects(ctx); err != nil {
+		return nil, shelf.Wrap(err, "upgrade projects")
+	}
 	return s, nil
 }
 

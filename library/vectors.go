@@ -168,7 +168,7 @@ const maxVectorCandidates = 5000
 // filtered reports whether cq narrows beyond the workspace and visibility.
 func filtered(cq shelf.ChunkQuery) bool {
 	return cq.LibraryIDs != nil || cq.PathPrefix != "" || len(cq.ContentTypes) > 0 || !cq.CreatedAfter.IsZero() ||
-		!cq.CreatedBefore.IsZero() || len(cq.Metadata) > 0 || cq.ProjectID != ""
+		!cq.CreatedBefore.IsZero() || len(cq.Metadata) > 0
 }
 
 // resolveVectorHits keeps the hits whose embeddings still exist and pass

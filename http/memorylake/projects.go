@@ -77,7 +77,8 @@ func toProject(p *shelf.Project, withStats bool) project {
 	return out
 }
 
-// document is a v1 document: its status is its file's index state.
+// document is a v1 document: its status is its own file's index state,
+// drive_item_id the library file it was imported from.
 type document struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
@@ -88,7 +89,7 @@ type document struct {
 
 func toDocument(d *shelf.ProjectDocument) document {
 	return document{ID: d.ID, Name: d.Item.Name, Status: library.DocumentStatus(d.Item.Index.State),
-		DriveItemID: d.ItemID, CreatedAt: timestamp(d.CreatedAt)}
+		DriveItemID: d.SourceID, CreatedAt: timestamp(d.CreatedAt)}
 }
 
 // listPage is the envelope of the v1 lists.
@@ -142,7 +143,7 @@ func (h *handler) createProject(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, shelf.Errorf(shelf.EINVALID, "name is required"))
 		return
 	}
-	p, err := h.svc.CreateProject(r.Context(), *req.Name, req.Description)
+	p, err := h.svc.CreateProject(r.Context(), library.ProjectSpec{Name: *req.Name, Description: req.Description})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -237,12 +238,13 @@ func (h *handler) addDocuments(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ok, failed, err := h.svc.AddDocuments(r.Context(), r.PathValue("id"), ids)
+	res, err := h.svc.AddDocuments(r.Context(), r.PathValue("id"), ids)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	writeData(w, map[string]int{"success_count": ok, "failure_count": failed})
+	// v1 counts a file already in the project as a success.
+	writeData(w, map[string]int{"success_count": res.Added + res.Refreshed + res.Duplicates, "failure_count": res.Failed})
 }
 
 // listDocuments is D2: GET /projects/{id}/documents?page&size.
@@ -252,7 +254,7 @@ func (h *handler) listDocuments(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	ds, total, err := h.svc.ListDocuments(r.Context(), r.PathValue("id"), (page-1)*size, size)
+	ds, total, err := h.svc.ListDocuments(r.Context(), r.PathValue("id"), shelf.DocumentQuery{Offset: (page - 1) * size, Limit: size})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -368,7 +370,7 @@ func (h *handler) searchDocuments(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, shelf.Errorf(shelf.EINVALID, "top_n must be between 1 and %d", library.MaxTopK))
 		return
 	}
-	hits, err := h.svc.SearchDocuments(r.Context(), r.PathValue("id"), *req.Query, topN)
+	hits, err := h.svc.SearchDocuments(r.Context(), []string{r.PathValue("id")}, *req.Query, topN)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

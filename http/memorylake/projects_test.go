@@ -276,17 +276,19 @@ func TestProjectDocuments(t *testing.T) {
 	foreign := (&tc{t: t, env: c.env, key: otherKey}).upload("MY_SPACE", "theirs.txt", []byte("their zebra"), "")
 
 	p := c.createProject("research", "")
-	// The folder flattens to a.txt, b.md and blob.bin; a.txt named again
-	// counts once; blob.bin (unreadable), an unknown id and another
-	// workspace's file are failures.
+	// The folder flattens to a.txt and b.md, and blob.bin, which Shelf
+	// cannot read and which a folder import skips without a word; a.txt
+	// named again counts once; an unknown id and another workspace's file
+	// are failures.
 	okN, failN := c.addDocuments(p.ID, docs.ItemID, a.ItemID, "no-such-item", foreign.ItemID)
-	if okN != 2 || failN != 3 {
-		t.Fatalf("add = %d ok, %d failed; want 2, 3", okN, failN)
+	if okN != 2 || failN != 2 {
+		t.Fatalf("add = %d ok, %d failed; want 2, 2", okN, failN)
 	}
 	// Again: in the project already is a success, and no second document.
 	if okN, failN = c.addDocuments(p.ID, a.ItemID); okN != 1 || failN != 0 {
 		t.Fatalf("add again = %d, %d", okN, failN)
 	}
+	// Named directly, an unreadable file is a failure.
 	if okN, failN = c.addDocuments(p.ID, bin.ItemID); okN != 0 || failN != 1 {
 		t.Fatalf("add .bin = %d, %d", okN, failN)
 	}
@@ -375,43 +377,57 @@ func TestProjectDocuments(t *testing.T) {
 	if res := c.search(p.ID, map[string]any{"query": "zebra"}); res.Count != 0 {
 		t.Fatalf("search after remove = %+v", res)
 	}
-	// A document goes with its file.
+	// A document outlives its file: deleting b.md from the Library leaves
+	// the document, readable and searchable.
 	ok(t, c.do("DELETE", "/drives/items/"+b.ItemID, c.key, nil), nil)
-	if l := c.documents(p.ID, ""); l.Total != 0 || len(l.Items) != 0 {
-		t.Fatalf("after deleting the file: %+v", l)
+	if l := c.documents(p.ID, ""); l.Total != 1 || l.Items[0] != docB {
+		t.Fatalf("after deleting the file: %+v, want %+v", l, docB)
 	}
-	fails(t, c.do("GET", "/projects/"+p.ID+"/documents/"+docB.ID, c.key, nil), http.StatusNotFound, "NOT_FOUND")
+	if res := c.search(p.ID, map[string]any{"query": "quokka"}); res.Count != 1 || res.Results[0].DocumentID != docB.ID {
+		t.Fatalf("search after deleting the file = %+v", res)
+	}
 	// MY_SPACE (and ROOT) stand for the whole Library: a.txt and
-	// outside.txt are readable, blob.bin is not.
-	if okN, failN = c.addDocuments(p.ID, "MY_SPACE"); okN != 2 || failN != 1 {
+	// outside.txt are readable; blob.bin, inside it, is skipped.
+	if okN, failN = c.addDocuments(p.ID, "MY_SPACE"); okN != 2 || failN != 0 {
 		t.Fatalf("add MY_SPACE = %d, %d", okN, failN)
 	}
-	if okN, failN = c.addDocuments(p.ID, "ROOT"); okN != 2 || failN != 1 {
+	if okN, failN = c.addDocuments(p.ID, "ROOT"); okN != 2 || failN != 0 {
 		t.Fatalf("add ROOT = %d, %d", okN, failN)
 	}
-	c.waitIndexed(p.ID, 2)
+	c.waitIndexed(p.ID, 3)
 	// Deleting the project leaves the files.
 	ok(t, c.do("DELETE", "/projects/"+p.ID, c.key, nil), nil)
 	fails(t, c.do("GET", "/projects/"+p.ID+"/documents", c.key, nil), http.StatusNotFound, "NOT_FOUND")
 	c.item(c.key, outside.ItemID)
 }
 
-// TestDocumentReindex checks that adding a file whose index was cleared
-// queues it again, and that such a file's document shows "error" until
-// then.
+// TestDocumentReindex checks that adding a file again whose document's
+// index was cleared queues it again, and that such a document shows
+// "error" until then.
 func TestDocumentReindex(t *testing.T) {
 	c := newTC(t, library.Config{})
 	f := c.upload("MY_SPACE", "note.txt", []byte("an okapi in the forest"), "")
 	p := c.createProject("p", "")
 	c.addDocuments(p.ID, f.ItemID)
-	c.waitIndexed(p.ID, 1)
+	doc := c.waitIndexed(p.ID, 1)[0]
 	ctx := c.env.Context(t)
 	pr, err := c.env.Service.Authenticate(ctx, c.key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx = shelf.NewContext(ctx, pr)
+	// Clearing the library file's index leaves the document's own.
 	if _, err := c.env.Service.ClearIndex(ctx, f.ItemID); err != nil {
+		t.Fatal(err)
+	}
+	if res := c.search(p.ID, map[string]any{"query": "okapi"}); res.Count != 1 {
+		t.Fatalf("search after clearing the file's index = %+v", res)
+	}
+	d, err := c.env.Service.GetDocument(ctx, p.ID, doc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.env.Service.ClearIndex(ctx, d.ItemID); err != nil {
 		t.Fatal(err)
 	}
 	if l := c.documents(p.ID, ""); l.Items[0].Status != "error" {
@@ -531,5 +547,65 @@ func TestProjectBadInputs(t *testing.T) {
 	}
 	if after := c.snapshotProjects(); after != before {
 		t.Fatalf("unknown projects changed projects:\n%s\nwant\n%s", after, before)
+	}
+}
+
+// TestDocumentsOutliveTheirFiles checks, over HTTP, that a document keeps
+// the version it imported while its Library file is overwritten, replaced
+// and deleted, stays searchable and downloadable, and takes the file's new
+// bytes only when Add Documents is called again.
+func TestDocumentsOutliveTheirFiles(t *testing.T) {
+	c := newTC(t, library.Config{})
+	v1 := []byte("Version one mentions an ibex.\n")
+	f := c.upload("MY_SPACE", "notes.txt", v1, "")
+	p := c.createProject("p", "")
+	c.addDocuments(p.ID, f.ItemID)
+	doc := c.waitIndexed(p.ID, 1)[0]
+	download := func() []byte {
+		t.Helper()
+		r := c.do("GET", "/projects/"+p.ID+"/documents/"+doc.ID+"/download", c.key, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("download = %d %s", r.Status, r.Body)
+		}
+		return r.Body
+	}
+	found := func(word string) int {
+		t.Helper()
+		return c.search(p.ID, map[string]any{"query": word}).Count
+	}
+
+	// overwrite keeps the item id and changes its bytes: not the document's.
+	over := c.upload("MY_SPACE", "notes.txt", []byte("Version two mentions a yak.\n"), "overwrite")
+	if over.ItemID != f.ItemID {
+		t.Fatalf("overwrite made a new item")
+	}
+	// replace makes a new item at the name: not the document's either.
+	repl := c.upload("MY_SPACE", "notes.txt", []byte("Version three mentions a gnu.\n"), "replace")
+	if repl.ItemID == f.ItemID {
+		t.Fatalf("replace kept the item id")
+	}
+	time.Sleep(50 * time.Millisecond) // let any indexing the writes queued run
+	c.waitIndexed(p.ID, 1)
+	if got := download(); !bytes.Equal(got, v1) || found("ibex") != 1 || found("yak") != 0 || found("gnu") != 0 {
+		t.Fatalf("after overwrite and replace: %q, ibex %d yak %d gnu %d", got, found("ibex"), found("yak"), found("gnu"))
+	}
+	if l := c.documents(p.ID, ""); l.Total != 1 || l.Items[0] != doc {
+		t.Fatalf("documents = %+v, want %+v", l.Items, doc)
+	}
+	// The file replace made is another file: importing it adds a document.
+	if okN, failN := c.addDocuments(p.ID, repl.ItemID); okN != 1 || failN != 0 {
+		t.Fatalf("add the replacement = %d, %d", okN, failN)
+	}
+	c.waitIndexed(p.ID, 2)
+	if found("gnu") != 1 || found("ibex") != 1 {
+		t.Fatalf("after adding the replacement: gnu %d ibex %d", found("gnu"), found("ibex"))
+	}
+	// Deleting the replacement leaves its document.
+	ok(t, c.do("DELETE", "/drives/items/"+repl.ItemID, c.key, nil), nil)
+	if l := c.documents(p.ID, ""); l.Total != 2 || found("gnu") != 1 {
+		t.Fatalf("after deleting the replacement: %+v, gnu %d", l.Items, found("gnu"))
+	}
+	if got := download(); !bytes.Equal(got, v1) {
+		t.Fatalf("download after the deletes = %q", got)
 	}
 }

@@ -118,8 +118,15 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 	if err := t.tx.QueryRowContext(ctx, "SELECT 1 FROM items WHERE id = ? AND workspace_id = ?", itemID, workspaceID).Scan(&one); err != nil {
 		return classify(err, "item")
 	}
-	const insert = `INSERT INTO chunks (item_id, workspace_id, version, idx, text, heading, start_off, end_off, page)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// Ids come from chunk_seq, which only grows (migration 0015): an id
+	// is never handed out twice, so the keyword index catches up by id.
+	var last int64
+	if err := t.tx.QueryRowContext(ctx, "UPDATE chunk_seq SET seq = seq + ? WHERE one = 1 RETURNING seq", len(chunks)).Scan(&last); err != nil {
+		return classify(err, "chunks")
+	}
+	next := last - int64(len(chunks)) + 1
+	const insert = `INSERT INTO chunks (id, item_id, workspace_id, version, idx, text, heading, start_off, end_off, page)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// The full-text rows are copied from the chunks in one statement once
 	// they are in: the texts are not bound (copied) a second time, and a
 	// file costs one statement for them rather than one per chunk.
@@ -130,16 +137,13 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 		if c.Vector != nil && (c.Model == "" || len(c.Vector) == 0) {
 			return invalid("chunk %d has a vector without a model", c.Index)
 		}
-		res, err := t.tx.ExecContext(ctx, insert, itemID, workspaceID, c.Version, c.Index, c.Text, c.Heading, c.Start, c.End, c.Page)
-		if err != nil {
+		id := next
+		next++
+		if _, err := t.tx.ExecContext(ctx, insert, id, itemID, workspaceID, c.Version, c.Index, c.Text, c.Heading, c.Start, c.End, c.Page); err != nil {
 			return classify(err, "chunks")
 		}
 		if c.Vector == nil {
 			continue
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return classify(err, "chunks")
 		}
 		if _, err := t.tx.ExecContext(ctx, insertVec, id, workspaceID, c.Model, len(c.Vector), encodeVector(c.Vector)); err != nil {
 			return classify(err, "chunk vector")
@@ -548,6 +552,11 @@ func chunkFilter(where *strings.Builder, args []any, workspaceID string, q shelf
 	}
 	if q.LibraryIDs != nil {
 		in("i.library_id", q.LibraryIDs)
+	} else {
+		// Every library but the internal ones, which a search reaches
+		// only by naming them.
+		where.WriteString(" AND i.library_id NOT IN (SELECT id FROM libraries WHERE workspace_id = ? AND kind = ?)")
+		args = append(args, workspaceID, shelf.KindProject)
 	}
 	if q.PathPrefix != "" {
 		lo, hi := subtree(q.PathPrefix)
@@ -573,10 +582,6 @@ func chunkFilter(where *strings.Builder, args []any, workspaceID string, q shelf
 	if !q.CreatedBefore.IsZero() {
 		where.WriteString(" AND i.created_at < ?")
 		args = append(args, nanos(q.CreatedBefore))
-	}
-	if q.ProjectID != "" {
-		where.WriteString(" AND i.id IN (SELECT item_id FROM project_documents WHERE project_id = ? AND workspace_id = c.workspace_id)")
-		args = append(args, q.ProjectID)
 	}
 	return metadataEquals(where, "i.metadata", q.Metadata, args)
 }

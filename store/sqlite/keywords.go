@@ -26,9 +26,10 @@ import (
 //
 // Why catching up by id is exact: SQLite has one writer, so chunk ids are
 // handed out in commit order, and a reader's snapshot holds every id below
-// its highest. An id can be handed out again (max(id) + 1 after the
-// highest chunk was deleted); its delete is logged first, so a logged id
-// that exists in the snapshot is a new chunk and is indexed again.
+// its highest; and an id is never handed out twice (ReplaceChunks takes
+// them from a counter that only grows, migration 0015), so a chunk above
+// the highest id indexed is new and one at or below it is indexed or
+// deleted.
 type keywords struct {
 	mu      sync.Mutex // held while catching up
 	built   bool
@@ -147,18 +148,15 @@ func (k *keywords) len() int {
 	return n
 }
 
-// applyDeletes removes the chunks deleted since the last catch-up and
-// indexes again those of them whose id exists anew. It rebuilds the index
-// (and reports fresh) when the log no longer reaches back to the last
-// delete applied.
+// applyDeletes removes the chunks deleted since the last catch-up. It
+// rebuilds the index (and reports fresh) when the log no longer reaches
+// back to the last delete applied.
 func (k *keywords) applyDeletes(ctx context.Context, t *tx) (fresh bool, err error) {
 	rows, err := t.tx.QueryContext(ctx, "SELECT seq, chunk_id, workspace_id FROM chunk_deletes WHERE seq > ? ORDER BY seq", k.lastDel)
 	if err != nil {
 		return false, classify(err, "search")
 	}
 	defer rows.Close()
-	var again []int64
-	seen := map[int64]bool{}
 	first := true
 	for rows.Next() {
 		var seq, id int64
@@ -174,20 +172,9 @@ func (k *keywords) applyDeletes(ctx context.Context, t *tx) (fresh bool, err err
 		if x := k.byWS[ws]; x != nil {
 			x.Delete(id)
 		}
-		if id <= k.lastID && !seen[id] {
-			seen[id] = true
-			again = append(again, id)
-		}
 		k.lastDel = seq
 	}
-	if err := rows.Err(); err != nil {
-		return false, classify(err, "search")
-	}
-	rows.Close()
-	if len(again) == 0 {
-		return false, nil
-	}
-	return false, k.addFrom(ctx, t, "WHERE id IN (SELECT value FROM json_each(?))", idList(again))
+	return false, classify(rows.Err(), "search")
 }
 
 // addFrom indexes the chunks that where selects.

@@ -250,6 +250,10 @@ func (t *tx) ListLibraries(ctx context.Context, workspaceID string, q shelf.Libr
 		where.WriteString(" AND (created_at, id) " + cmp + " (?, ?)")
 		args = append(args, nanos(q.AfterTime), q.AfterID)
 	}
+	if q.NameContains != "" {
+		where.WriteString(` AND name LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+likeEscape(q.NameContains)+"%")
+	}
 	args = metadataEquals(&where, "metadata", q.Metadata, args)
 	for _, k := range sortedKeys(q.XAttrs) {
 		where.WriteString(" AND json_extract(x_attrs, ?) = ?")

@@ -131,7 +131,17 @@ func testSearchChunks(t *testing.T, s shelf.Store) {
 	private := child(w.rootA, "private.txt", shelf.TypeFile)
 	private.Scope, private.Owner = shelf.VisiblePrivate, "owner-1"
 	other := child(w.rootB, "other.txt", shelf.TypeFile)
-	createItems(t, s, docs, a, b, hidden, private, other)
+	// A project's library is internal: searched only when named.
+	projLib, projRoot := newLibrary(w.a, "project:p")
+	projLib.Kind = shelf.KindProject
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		if err := tx.CreateLibrary(ctx, projLib); err != nil {
+			return err
+		}
+		return tx.CreateItem(ctx, projRoot)
+	})
+	copied := child(projRoot, "copy.txt", shelf.TypeFile)
+	createItems(t, s, docs, a, b, hidden, private, other, copied)
 	chunks := func(it *shelf.Item, texts ...string) []shelf.Chunk {
 		var out []shelf.Chunk
 		for i, x := range texts {
@@ -150,6 +160,7 @@ func testSearchChunks(t *testing.T, s shelf.Store) {
 			{hidden, []string{"running hidden"}},
 			{private, []string{"running private"}},
 			{other, []string{"running elsewhere"}},
+			{copied, []string{"running in a project's copy"}},
 		} {
 			if err := tx.ReplaceChunks(ctx, c.it.WorkspaceID, c.it.ID, chunks(c.it, c.texts...)); err != nil {
 				return err
@@ -190,6 +201,10 @@ func testSearchChunks(t *testing.T, s shelf.Store) {
 	check("viewer sees private", search(shelf.ChunkQuery{Match: "running", Viewer: "owner-1"}), "a.md#0", "private.txt#0")
 	check("library", search(shelf.ChunkQuery{Match: "cafe", LibraryIDs: []string{w.libA.ID}}), "a.md#0", "b.txt#1")
 	check("no library", search(shelf.ChunkQuery{Match: "cafe", LibraryIDs: []string{}}))
+	check("a project's library, named", search(shelf.ChunkQuery{Match: "running", LibraryIDs: []string{projLib.ID}}), "copy.txt#0")
+	check("a project's library and another", search(shelf.ChunkQuery{Terms: []string{"running"}, LibraryIDs: []string{projLib.ID, w.libA.ID}}),
+		"a.md#0", "copy.txt#0")
+	check("words, not in a project's library", search(shelf.ChunkQuery{Terms: []string{"running", "project"}}), "a.md#0")
 	check("path prefix", search(shelf.ChunkQuery{Match: "cafe", PathPrefix: "docs"}), "a.md#0")
 	check("content type", search(shelf.ChunkQuery{Match: "cafe", ContentTypes: []string{"text/markdown"}}), "a.md#0")
 	check("metadata", search(shelf.ChunkQuery{Match: "cafe", Metadata: map[string]string{"team": "ops", "n": "2"}}), "a.md#0")

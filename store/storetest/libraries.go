@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,6 +62,9 @@ func testListLibraries(t *testing.T, s shelf.Store) {
 			// Two share a creation time, so the id breaks the tie.
 			l.CreatedAt = at(time.Duration(10+i/2*2) * time.Second)
 			l.XAttrs = map[string]string{"contactId": fmt.Sprintf("c%d", i%2)}
+			if i == 3 {
+				l.Name = "Sales_100%"
+			}
 			switch i % 3 {
 			case 0:
 				l.Metadata = json.RawMessage(fmt.Sprintf(`{"dept":"support","n":%d,"ok":true}`, i))
@@ -169,6 +173,11 @@ func testListLibraries(t *testing.T, s shelf.Store) {
 		}
 		eq(fmt.Sprintf("filter %v %v", c.meta, c.x), list(shelf.LibraryQuery{Kind: shelf.KindSpace, Metadata: c.meta, XAttrs: c.x, Limit: 100}), want)
 	}
+	// The name filter: a literal substring, ASCII letters without case.
+	eq("name contains sales_100%", list(shelf.LibraryQuery{Kind: shelf.KindSpace, NameContains: "sales_100%", Limit: 100}), spaces[3:4])
+	eq("name contains _", list(shelf.LibraryQuery{Kind: shelf.KindSpace, NameContains: "_", Limit: 100}), spaces[3:4])
+	eq("name contains space:", list(shelf.LibraryQuery{Kind: shelf.KindSpace, NameContains: "SPACE:", Limit: 100}),
+		slices.DeleteFunc(slices.Clone(ordered), func(l *shelf.Library) bool { return l == spaces[3] }))
 	err := viewErr(t, s, func(ctx context.Context, tx shelf.Tx) error {
 		_, err := tx.ListLibraries(ctx, w.a.ID, shelf.LibraryQuery{})
 		return err

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -111,6 +112,7 @@ func testProjects(t *testing.T, s shelf.Store) {
 	}
 	changed := *ps[0]
 	changed.Name, changed.Description, changed.UpdatedAt = "Renamed", "", at(time.Hour)
+	changed.Metadata, changed.LibraryID = json.RawMessage(`{"k":"v"}`), newID()
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.UpdateProject(ctx, &changed) })
 	view(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
 		got, err = tx.Project(ctx, w.a.ID, ps[0].ID)
@@ -122,6 +124,15 @@ func testProjects(t *testing.T, s shelf.Store) {
 	err = updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.UpdateProject(ctx, &foreign) })
 	wantCode(t, "UpdateProject(other workspace)", err, shelf.ENOTFOUND)
 
+	// Keyset pages continue after a project's (created_at, id); the
+	// total ignores the keyset.
+	for i := range ps[:len(ps)-1] {
+		got, total := list(shelf.ProjectQuery{AfterTime: ps[i].CreatedAt, AfterID: ps[i].ID, Limit: 2})
+		want := wantNames[i+1 : min(i+3, len(wantNames))]
+		if !slices.Equal(got, want) || total != len(names) {
+			t.Fatalf("ListProjects(after %q) = %q, %d; want %q, %d", ps[i].Name, got, total, want, len(names))
+		}
+	}
 	err = updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.DeleteProject(ctx, w.b.ID, ps[0].ID) })
 	wantCode(t, "DeleteProject(other workspace)", err, shelf.ENOTFOUND)
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.DeleteProject(ctx, w.a.ID, ps[0].ID) })
@@ -132,10 +143,11 @@ func testProjects(t *testing.T, s shelf.Store) {
 	}
 }
 
-// testProjectDocuments checks documents: added once per file, workspace
-// checks, pages with their files and total, the visibility filter, lookup
-// by id and by item, removal, and that a document goes with its file and
-// with its project.
+// testProjectDocuments checks documents: added once per item and once
+// per source, workspace checks, pages with their items and total, the
+// visibility and name filters, keyset pages, lookup by id, by source and
+// by item, and that a document goes with its own item and with its
+// project.
 func testProjectDocuments(t *testing.T, s shelf.Store) {
 	w := newWorld(t, s)
 	proj, other := newProject(w.a, "p", 0), newProject(w.a, "other", time.Second)
@@ -149,7 +161,8 @@ func testProjectDocuments(t *testing.T, s shelf.Store) {
 	hidden := child(w.rootA, "hidden.txt", shelf.TypeFile)
 	hidden.Hidden = true
 	fileB := child(w.rootB, "b.txt", shelf.TypeFile)
-	createItems(t, s, append(files, private, hidden, fileB)...)
+	spare := child(w.rootA, "spare.txt", shelf.TypeFile)
+	createItems(t, s, append(files, private, hidden, fileB, spare)...)
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
 		for _, p := range []*shelf.Project{proj, other, projB} {
 			if err := tx.CreateProject(ctx, p); err != nil {
@@ -160,7 +173,8 @@ func testProjectDocuments(t *testing.T, s shelf.Store) {
 	})
 
 	doc := func(p *shelf.Project, it *shelf.Item, d time.Duration) *shelf.ProjectDocument {
-		return &shelf.ProjectDocument{ID: "doc-" + newID(), ProjectID: p.ID, WorkspaceID: p.WorkspaceID, ItemID: it.ID, CreatedAt: at(d)}
+		return &shelf.ProjectDocument{ID: "doc-" + newID(), ProjectID: p.ID, WorkspaceID: p.WorkspaceID, ItemID: it.ID,
+			SourceID: "src-" + it.ID, CreatedAt: at(d)}
 	}
 	var docs []*shelf.ProjectDocument
 	for i, it := range append(slices.Clone(files), private, hidden) {
@@ -176,6 +190,10 @@ func testProjectDocuments(t *testing.T, s shelf.Store) {
 		// transaction: it goes on and commits.
 		err := tx.AddProjectDocument(ctx, doc(proj, files[0], time.Hour))
 		wantCode(t, "AddProjectDocument(file twice)", err, shelf.ECONFLICT)
+		again := doc(proj, fileB, time.Hour) // another item, but a source in the project already
+		again.WorkspaceID, again.ItemID, again.SourceID = w.a.ID, spare.ID, docs[1].SourceID
+		err = tx.AddProjectDocument(ctx, again)
+		wantCode(t, "AddProjectDocument(source twice)", err, shelf.ECONFLICT)
 		foreign := doc(projB, fileB, time.Hour)
 		foreign.WorkspaceID = w.a.ID
 		err = tx.AddProjectDocument(ctx, foreign)
@@ -223,6 +241,10 @@ func testProjectDocuments(t *testing.T, s shelf.Store) {
 	if !slices.Equal(ids(got), docIDs[2:4]) || total != len(files) {
 		t.Fatalf("page 2 of visible = %q (%d), want %q (%d)", ids(got), total, docIDs[2:4], len(files))
 	}
+	got, total = list(w.a.ID, proj.ID, shelf.DocumentQuery{Filter: shelf.ItemFilter{Viewer: "key-2", AllScopes: true}, Limit: 100})
+	if !slices.Equal(ids(got), docIDs[:6]) || total != 6 {
+		t.Fatalf("every scope = %q (%d), want %q", ids(got), total, docIDs[:6])
+	}
 	got, total = list(w.a.ID, proj.ID, shelf.DocumentQuery{Offset: 4, Limit: 2})
 	if !slices.Equal(ids(got), docIDs[4:5]) || total != len(files) {
 		t.Fatalf("last page = %q (%d)", ids(got), total)
@@ -269,30 +291,74 @@ func testProjectDocuments(t *testing.T, s shelf.Store) {
 		t.Fatalf("ProjectDocumentsOf(other workspace) = %+v", of)
 	}
 
-	// Removal: only the project's own, of the workspace; unknown ids are
-	// ignored.
-	var n int
-	update(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
-		n, err = tx.DeleteProjectDocuments(ctx, w.b.ID, proj.ID, []string{docs[0].ID})
+	// By source: the project's own, of the workspace.
+	view(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+		one, err = tx.ProjectDocumentBySource(ctx, w.a.ID, proj.ID, docs[2].SourceID)
 		return err
 	})
-	if n != 0 {
-		t.Fatalf("DeleteProjectDocuments(other workspace) = %d", n)
+	if one.Item == nil || one.Item.ID != files[2].ID {
+		t.Fatalf("ProjectDocumentBySource item = %+v", one.Item)
 	}
-	update(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
-		n, err = tx.DeleteProjectDocuments(ctx, w.a.ID, proj.ID, []string{docs[0].ID, docs[1].ID, "doc-" + newID()})
+	one.Item = nil
+	same(t, "ProjectDocumentBySource", one, docs[2])
+	for _, c := range []struct{ what, ws, project, source string }{
+		{"other workspace", w.b.ID, proj.ID, docs[2].SourceID},
+		{"other project", w.a.ID, other.ID, docs[2].SourceID},
+		{"missing", w.a.ID, proj.ID, "src-" + newID()},
+		{"empty", w.a.ID, proj.ID, ""},
+	} {
+		err := viewErr(t, s, func(ctx context.Context, tx shelf.Tx) error {
+			_, err := tx.ProjectDocumentBySource(ctx, c.ws, c.project, c.source)
+			return err
+		})
+		wantCode(t, "ProjectDocumentBySource("+c.what+")", err, shelf.ENOTFOUND)
+	}
+	// A document may take another item and source (the core's upgrade
+	// of documents made before copies); a source taken is a conflict.
+	moved := *docs[4]
+	moved.ItemID, moved.SourceID = spare.ID, "src-moved"
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.UpdateProjectDocument(ctx, &moved) })
+	view(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+		one, err = tx.ProjectDocumentBySource(ctx, w.a.ID, proj.ID, "src-moved")
 		return err
 	})
-	if n != 2 {
-		t.Fatalf("DeleteProjectDocuments = %d, want 2", n)
+	if one.ID != docs[4].ID || one.Item == nil || one.Item.ID != spare.ID {
+		t.Fatalf("after UpdateProjectDocument: %+v", one)
 	}
-	// A document goes with its file.
+	clash := *docs[3]
+	clash.SourceID = "src-moved"
+	err := updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.UpdateProjectDocument(ctx, &clash) })
+	wantCode(t, "UpdateProjectDocument(source taken)", err, shelf.ECONFLICT)
+	foreign := moved
+	foreign.WorkspaceID = w.b.ID
+	err = updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.UpdateProjectDocument(ctx, &foreign) })
+	wantCode(t, "UpdateProjectDocument(other workspace)", err, shelf.ENOTFOUND)
+	foreign = moved
+	foreign.ItemID = fileB.ID
+	err = updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.UpdateProjectDocument(ctx, &foreign) })
+	wantCode(t, "UpdateProjectDocument(item of another workspace)", err, shelf.ENOTFOUND)
+
+	// The name filter (on the documents' files) and keyset pages.
+	got, total = list(w.a.ID, proj.ID, shelf.DocumentQuery{NameContains: "F3", Limit: 10})
+	if !slices.Equal(ids(got), docIDs[3:4]) || total != 1 {
+		t.Fatalf("documents named like F3 = %q (%d)", ids(got), total)
+	}
+	got, total = list(w.a.ID, proj.ID, shelf.DocumentQuery{AfterTime: docs[1].CreatedAt, AfterID: docs[1].ID, Limit: 2})
+	if !slices.Equal(ids(got), docIDs[2:4]) || total != len(files) {
+		t.Fatalf("documents after the second = %q (%d), want %q", ids(got), total, docIDs[2:4])
+	}
+
+	// A document goes with its own file.
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
-		_, err := tx.DeleteTree(ctx, w.a.ID, files[2].ID)
-		return err
+		for _, f := range files[1:3] {
+			if _, err := tx.DeleteTree(ctx, w.a.ID, f.ID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	got, total = list(w.a.ID, proj.ID, shelf.DocumentQuery{Filter: shelf.ItemFilter{Viewer: "key-1", WithHidden: true}, Limit: 100})
-	if want := docIDs[3:]; !slices.Equal(ids(got), want) || total != len(want) {
+	if want := append(docIDs[:1:1], docIDs[3:]...); !slices.Equal(ids(got), want) || total != len(want) {
 		t.Fatalf("after removals = %q (%d), want %q", ids(got), total, want)
 	}
 	// And with its project; the files stay.
@@ -303,5 +369,74 @@ func testProjectDocuments(t *testing.T, s shelf.Store) {
 	getItem(t, s, w.a.ID, files[3].ID)
 	if got, _ = list(w.a.ID, other.ID, shelf.DocumentQuery{Limit: 10}); len(got) != 1 {
 		t.Fatalf("other project lost its document: %d", len(got))
+	}
+}
+
+// testProjectGroups checks a project's group and custom id: unique in the
+// group (not across groups, nor across workspaces), found by
+// ProjectByCustomID, and the group filter of ListProjects.
+func testProjectGroups(t *testing.T, s shelf.Store) {
+	w := newWorld(t, s)
+	g1, g2 := newID(), newID()
+	mk := func(ws *shelf.Workspace, name, group, custom string, d time.Duration) *shelf.Project {
+		p := newProject(ws, name, d)
+		p.GroupID, p.CustomID, p.LibraryID = group, custom, newID()
+		p.Metadata = json.RawMessage(`{"team":"` + name + `"}`)
+		return p
+	}
+	a := mk(w.a, "a", g1, "alpha", 0)
+	b := mk(w.a, "b", g2, "alpha", time.Second) // the same custom id in another group
+	c := mk(w.a, "c", g1, "", 2*time.Second)    // none
+	d := mk(w.a, "d", g1, "", 3*time.Second)    // none either: not a clash
+	e := mk(w.a, "e", "", "alpha", 4*time.Second)
+	f := mk(w.b, "f", g1, "alpha", 0) // another workspace
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		for _, p := range []*shelf.Project{a, b, c, d, e, f} {
+			if err := tx.CreateProject(ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		return tx.CreateProject(ctx, mk(w.a, "clash", g1, "alpha", time.Hour))
+	})
+	wantCode(t, "CreateProject(custom id taken in the group)", err, shelf.ECONFLICT)
+	for _, c := range []struct {
+		ws, group, custom string
+		want              *shelf.Project
+	}{
+		{w.a.ID, g1, "alpha", a}, {w.a.ID, g2, "alpha", b}, {w.a.ID, "", "alpha", e}, {w.b.ID, g1, "alpha", f},
+		{w.a.ID, g1, "beta", nil}, {w.a.ID, g2, "", nil}, {w.b.ID, g2, "alpha", nil},
+	} {
+		var got *shelf.Project
+		err := viewErr(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+			got, err = tx.ProjectByCustomID(ctx, c.ws, c.group, c.custom)
+			return err
+		})
+		if c.want == nil {
+			wantCode(t, "ProjectByCustomID("+c.custom+")", err, shelf.ENOTFOUND)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("ProjectByCustomID(%q): %v", c.custom, err)
+		}
+		same(t, "ProjectByCustomID", got, c.want)
+	}
+	var got []*shelf.Project
+	var total int
+	view(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+		got, total, err = tx.ListProjects(ctx, w.a.ID, shelf.ProjectQuery{GroupID: g1, Limit: 2})
+		return err
+	})
+	if names := projectNames(got); !slices.Equal(names, []string{"a", "c"}) || total != 3 {
+		t.Fatalf("ListProjects(group) = %q, %d", names, total)
+	}
+	view(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+		got, total, err = tx.ListProjects(ctx, w.a.ID, shelf.ProjectQuery{GroupID: g1, AfterTime: c.CreatedAt, AfterID: c.ID, Limit: 2})
+		return err
+	})
+	if names := projectNames(got); !slices.Equal(names, []string{"d"}) || total != 3 {
+		t.Fatalf("ListProjects(group, after c) = %q, %d", names, total)
 	}
 }

@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"ListDeep", testListDeep},
 		{"Projects", testProjects},
 		{"ProjectDocuments", testProjectDocuments},
+		{"ProjectGroups", testProjectGroups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
