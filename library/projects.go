@@ -310,7 +310,7 @@ func (s *Service) UpdateProject(ctx context.Context, id string, u ProjectUpdate)
 }
 
 // DeleteProject deletes a project with its documents and memories (its
-// library); the library files its documents came from stay.
+// libraries); the library files its documents came from stay.
 func (s *Service) DeleteProject(ctx context.Context, id string) error {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
@@ -329,14 +329,21 @@ func deleteProjectTx(ctx context.Context, tx shelf.Tx, proj *shelf.Project) erro
 	if err := tx.DeleteProject(ctx, proj.WorkspaceID, proj.ID); err != nil {
 		return err
 	}
-	if proj.LibraryID == "" {
-		return nil
+	libs := []string{proj.LibraryID}
+	if mem, err := tx.LibraryBySlug(ctx, proj.WorkspaceID, memoriesSlugPrefix+proj.ID); err == nil {
+		libs = append(libs, mem.ID)
+	} else if shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		return err
 	}
-	err := tx.DeleteLibrary(ctx, proj.WorkspaceID, proj.LibraryID)
-	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
-		return nil
+	for _, id := range libs {
+		if id == "" {
+			continue
+		}
+		if err := tx.DeleteLibrary(ctx, proj.WorkspaceID, id); err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 // What importing a file into a project did (DocumentResult.Result).
