@@ -496,3 +496,32 @@ func TestTreeAPI(t *testing.T) {
 		t.Fatalf("recursive delete = %s", r.Body)
 	}
 }
+
+// TestReservedXAttrsNative: the reserved x_attrs keys are the core's rule,
+// so the native API passes over them as MemoryLake's does.
+func TestReservedXAttrsNative(t *testing.T) {
+	e := shelftest.New(t, library.Config{MinPartSize: 1024})
+	reserved := map[string]string{"x_source": "s", "x_thumbnail_uri": "t", "shelf.internal": "i"}
+	r := e.Do(t, "POST", "/v1/items", master, map[string]any{"parent_id": "root", "name": "a",
+		"x_attrs": map[string]string{"k": "v", "x_source": "s", "shelf.x": "1"}})
+	var it struct {
+		ID     string            `json:"id"`
+		XAttrs map[string]string `json:"x_attrs"`
+	}
+	r.JSON(t, &it)
+	if r.Status != 201 || fmt.Sprint(it.XAttrs) != "map[k:v]" {
+		t.Fatalf("create = %d %s", r.Status, r.Body)
+	}
+	r = e.Do(t, "PUT", "/v1/items/"+it.ID+"/xattrs", master, map[string]any{"x_attrs": reserved})
+	it.XAttrs = nil
+	r.JSON(t, &it)
+	if r.Status != 200 || fmt.Sprint(it.XAttrs) != "map[k:v]" {
+		t.Fatalf("set = %d %s", r.Status, r.Body)
+	}
+	r = e.Do(t, "DELETE", "/v1/items/"+it.ID+"/xattrs?key=k,x_thumbnail_uri,shelf.internal", master, nil)
+	it.XAttrs = nil // decoding into a map merges
+	r.JSON(t, &it)
+	if r.Status != 200 || len(it.XAttrs) != 0 {
+		t.Fatalf("delete = %d %s", r.Status, r.Body)
+	}
+}

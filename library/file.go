@@ -44,7 +44,8 @@ func (t *FileTarget) check() error {
 	if len(t.ContentType) > 255 {
 		return shelf.Errorf(shelf.EINVALID, "content type is too long")
 	}
-	return checkXAttrs(t.XAttrs)
+	t.XAttrs, err = cleanXAttrs(t.XAttrs)
+	return err
 }
 
 func contentType(name, given string) string {

@@ -420,7 +420,9 @@ func (p *ItemProps) check() error {
 	if p.IndexingError != nil && len(*p.IndexingError) > maxErrorText {
 		return shelf.Errorf(shelf.EINVALID, "the indexing error message is longer than %d bytes", maxErrorText)
 	}
-	return checkXAttrs(p.XAttrs)
+	var err error
+	p.XAttrs, err = cleanXAttrs(p.XAttrs)
+	return err
 }
 
 // SetProps sets an item's properties.

@@ -42,11 +42,24 @@ func ParseConflict(s string) (Conflict, error) {
 
 // Limits on x_attrs.
 const (
-	maxXAttrs      = 128
-	maxXAttrKey    = 128
-	maxXAttrValue  = 4096
-	reservedXAttrs = "shelf." // keys the server may use; clients may not set them
+	maxXAttrs     = 128
+	maxXAttrKey   = 128
+	maxXAttrValue = 4096
 )
+
+// Reserved x_attrs keys: keys starting with Shelf's own prefix, and the
+// two names MemoryLake keeps for its system (its clients read them as set
+// by the server). No client of any API stores, changes or removes them: a
+// create, a set or a delete that names one passes over it silently, as
+// MemoryLake documents, and does the rest.
+const reservedXAttrPrefix = "shelf."
+
+var reservedXAttrNames = map[string]bool{"x_source": true, "x_thumbnail_uri": true}
+
+// reservedXAttr reports whether k is a reserved x_attrs key.
+func reservedXAttr(k string) bool {
+	return strings.HasPrefix(k, reservedXAttrPrefix) || reservedXAttrNames[k]
+}
 
 // createLibraryTx makes a library and its root folder.
 func (s *Service) createLibraryTx(ctx context.Context, tx shelf.Tx, ws, slug, name, kind string) (*shelf.Library, error) {
@@ -192,7 +205,7 @@ func (s *Service) CreateFolder(ctx context.Context, parentID, name string, c Con
 	if c, err = ParseConflict(string(c)); err != nil {
 		return nil, err
 	}
-	if err := checkXAttrs(xattrs); err != nil {
+	if xattrs, err = cleanXAttrs(xattrs); err != nil {
 		return nil, err
 	}
 	var it *shelf.Item
@@ -342,9 +355,11 @@ func (s *Service) Delete(ctx context.Context, id string) (int, error) {
 }
 
 // SetXAttrs merges attrs into an item's x_attrs: keys sent are set, others
-// kept. A library root's attributes cannot be changed.
+// kept; reserved keys are passed over. A library root's attributes cannot
+// be changed.
 func (s *Service) SetXAttrs(ctx context.Context, id string, attrs map[string]string) (*shelf.Item, error) {
-	if err := checkXAttrs(attrs); err != nil {
+	attrs, err := cleanXAttrs(attrs)
+	if err != nil {
 		return nil, err
 	}
 	return s.editXAttrs(ctx, id, func(m map[string]string) {
@@ -354,15 +369,15 @@ func (s *Service) SetXAttrs(ctx context.Context, id string, attrs map[string]str
 	})
 }
 
-// DeleteXAttrs removes keys from an item's x_attrs; absent keys are ignored.
+// DeleteXAttrs removes keys from an item's x_attrs; absent keys and
+// reserved keys are passed over.
 func (s *Service) DeleteXAttrs(ctx context.Context, id string, keys []string) (*shelf.Item, error) {
 	if len(keys) == 0 {
 		return nil, shelf.Errorf(shelf.EINVALID, "name at least one key to delete")
 	}
-	for _, k := range keys {
-		if err := checkXAttrKey(k); err != nil {
-			return nil, err
-		}
+	keys, err := cleanXAttrKeys(keys)
+	if err != nil {
+		return nil, err
 	}
 	return s.editXAttrs(ctx, id, func(m map[string]string) {
 		for _, k := range keys {
@@ -402,19 +417,44 @@ func (s *Service) editXAttrs(ctx context.Context, id string, edit func(map[strin
 	return it, err
 }
 
-func checkXAttrs(m map[string]string) error {
+// cleanXAttrs returns the x_attrs a client sent without the reserved keys
+// (m itself when it holds none), or EINVALID when the rest breaks a limit.
+func cleanXAttrs(m map[string]string) (map[string]string, error) {
+	for k := range m {
+		if reservedXAttr(k) {
+			m = maps.Clone(m)
+			maps.DeleteFunc(m, func(k, _ string) bool { return reservedXAttr(k) })
+			break
+		}
+	}
 	if len(m) > maxXAttrs {
-		return shelf.Errorf(shelf.EINVALID, "at most %d x_attrs", maxXAttrs)
+		return nil, shelf.Errorf(shelf.EINVALID, "at most %d x_attrs", maxXAttrs)
 	}
 	for k, v := range m {
 		if err := checkXAttrKey(k); err != nil {
-			return err
+			return nil, err
 		}
 		if len(v) > maxXAttrValue || !utf8.ValidString(v) {
-			return shelf.Errorf(shelf.EINVALID, "x_attrs value of %q must be UTF-8 of at most %d bytes", k, maxXAttrValue)
+			return nil, shelf.Errorf(shelf.EINVALID, "x_attrs value of %q must be UTF-8 of at most %d bytes", k, maxXAttrValue)
 		}
 	}
-	return nil
+	return m, nil
+}
+
+// cleanXAttrKeys returns the keys a client asked to delete without the
+// reserved ones, or EINVALID when one of the rest is not a valid key.
+func cleanXAttrKeys(keys []string) ([]string, error) {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if reservedXAttr(k) {
+			continue
+		}
+		if err := checkXAttrKey(k); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }
 
 func checkXAttrKey(k string) error {
@@ -425,9 +465,6 @@ func checkXAttrKey(k string) error {
 		if r < 0x20 || r == 0x7f {
 			return shelf.Errorf(shelf.EINVALID, "x_attrs key %q contains a control character", k)
 		}
-	}
-	if strings.HasPrefix(k, reservedXAttrs) {
-		return shelf.Errorf(shelf.EINVALID, "x_attrs keys starting with %q are reserved", reservedXAttrs)
 	}
 	return nil
 }

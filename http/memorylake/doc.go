@@ -94,9 +94,14 @@
 //     an unknown id is 404 with no body, as documented.
 //   - Set xattrs requires x_attrs (an empty object is a no-op); Delete
 //     xattrs requires key, comma-separated (repeated key parameters are
-//     joined; empty entries are dropped); absent keys are ignored. Keys the
-//     core reserves ("shelf.") are refused with 400 rather than silently
-//     ignored.
+//     joined; empty entries are dropped); absent keys are ignored.
+//   - Reserved x_attrs keys are MemoryLake's x_source and x_thumbnail_uri
+//     and every key starting with "shelf." (Shelf's own). Create Item,
+//     Set xattrs and Delete xattrs pass over them silently and do the
+//     rest: they are never stored, changed or removed by a client, and
+//     never refused (the docs say reserved keys are ignored on set; on
+//     delete Shelf ignores them too, rather than refusing the request).
+//     The rule is the core's, for every API that writes x_attrs.
 //   - Projects: see the "Projects" part of docs/API.md for the choices
 //     (ids, statuses, limits, ordering, search result shape). A project is
 //     the core's shelf.Project, a document a shelf.ProjectDocument; the

@@ -839,7 +839,6 @@ func TestXAttrs(t *testing.T) {
 	fails(t, c.do("PUT", "/drives/items/"+tagged.ItemID+"/xattrs", c.key, `{}`), http.StatusBadRequest, "INVALID_ARGUMENT", "x_attrs")
 	fails(t, c.do("PUT", "/drives/items/"+tagged.ItemID+"/xattrs", c.key, `{"x_attrs":{"a":1}}`), http.StatusBadRequest, "INVALID_ARGUMENT")
 	fails(t, c.do("PUT", "/drives/items/"+tagged.ItemID+"/xattrs", c.key, `{"x_attrs":`), http.StatusBadRequest, "INVALID_ARGUMENT")
-	fails(t, set(tagged.ItemID, map[string]string{"shelf.internal": "x"}), http.StatusBadRequest, "INVALID_ARGUMENT", "reserved")
 	fails(t, set("no-such-item", map[string]string{"a": "b"}), http.StatusNotFound, "NOT_FOUND")
 	fails(t, c.do("DELETE", "/drives/items/no-such-item/xattrs?key=a", c.key, nil), http.StatusNotFound, "NOT_FOUND")
 
@@ -854,6 +853,64 @@ func TestXAttrs(t *testing.T) {
 	}
 	if got := c.item(c.key, "MY_SPACE").XAttrs; len(got) != 0 {
 		t.Fatalf("root x_attrs = %v", got)
+	}
+}
+
+// TestReservedXAttrs: MemoryLake's reserved keys (x_source,
+// x_thumbnail_uri) and Shelf's own prefix (shelf.) are silently passed
+// over on create (folder and file), set and delete: not stored, not
+// refused, and the rest of the request is done.
+func TestReservedXAttrs(t *testing.T) {
+	c := newTC(t, library.Config{})
+	reserved := map[string]string{"x_source": "client", "x_thumbnail_uri": "https://x/t.png", "shelf.internal": "1"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{k: v}
+		for rk, rv := range reserved {
+			m[rk] = rv
+		}
+		return m
+	}
+	attrs := func(id string) string { return fmt.Sprint(c.item(c.key, id).XAttrs) }
+
+	var folder created
+	ok(t, c.do("POST", "/drives/items", c.key, map[string]any{
+		"item_type": "folder", "parent_item_id": "MY_SPACE", "name": "tagged", "x_attrs": with("tenant_id", "acme-corp")}), &folder)
+	if got := attrs(folder.ItemID); got != "map[tenant_id:acme-corp]" {
+		t.Fatalf("folder x_attrs = %s", got)
+	}
+	id, parts := c.createUpload(c.key, 3)
+	body := fileBody("MY_SPACE", "f.txt", id, c.putAll(parts, []byte("abc")), "")
+	body["x_attrs"] = with("source", "unit")
+	var file created
+	ok(t, c.do("POST", "/drives/items", c.key, body), &file)
+	if got := attrs(file.ItemID); got != "map[source:unit]" {
+		t.Fatalf("file x_attrs = %s", got)
+	}
+
+	set := func(id string, m map[string]string) *shelftest.Response {
+		return c.do("PUT", "/drives/items/"+id+"/xattrs", c.key, map[string]any{"x_attrs": m})
+	}
+	e := ok(t, set(folder.ItemID, with("b", "2")), nil)
+	if e.Message != "Operation completed successfully" {
+		t.Fatalf("set answered %+v", e)
+	}
+	if got := attrs(folder.ItemID); got != "map[b:2 tenant_id:acme-corp]" {
+		t.Fatalf("after set: %s", got)
+	}
+	before, _ := json.Marshal(c.item(c.key, folder.ItemID))
+	ok(t, set(folder.ItemID, reserved), nil)
+	if after, _ := json.Marshal(c.item(c.key, folder.ItemID)); string(after) != string(before) {
+		t.Fatalf("a set of reserved keys only changed the item:\n%s\n%s", before, after)
+	}
+
+	// Delete: the reserved keys in the list are ignored, the others go.
+	ok(t, c.do("DELETE", "/drives/items/"+folder.ItemID+"/xattrs?key=b%2Cx_source%2Cshelf.internal,x_thumbnail_uri", c.key, nil), nil)
+	if got := attrs(folder.ItemID); got != "map[tenant_id:acme-corp]" {
+		t.Fatalf("after delete: %s", got)
+	}
+	ok(t, c.do("DELETE", "/drives/items/"+file.ItemID+"/xattrs?key=x_source", c.key, nil), nil)
+	if got := attrs(file.ItemID); got != "map[source:unit]" {
+		t.Fatalf("file after deleting only a reserved key: %s", got)
 	}
 }
 
@@ -1069,7 +1126,6 @@ func TestBadInputs(t *testing.T) {
 		{name: "foreign parent file", method: "POST", path: "/drives/items", body: fileReq(func(b map[string]any) { b["parent_item_id"] = foreignDir.ItemID }), status: 404, code: "NOT_FOUND"},
 		{name: "deny folder", method: "POST", path: "/drives/items", body: folderBody(func(b map[string]any) { b["name"] = "docs"; b["name_conflict_strategy"] = "deny" }), status: 409, code: "DRIVE_ITEM_CONFLICT"},
 		{name: "x_attrs wrong type", method: "POST", path: "/drives/items", body: folderBody(func(b map[string]any) { b["x_attrs"] = []string{"a"} }), status: 400, code: "INVALID_ARGUMENT"},
-		{name: "x_attrs reserved", method: "POST", path: "/drives/items", body: folderBody(func(b map[string]any) { b["x_attrs"] = map[string]string{"shelf.x": "1"} }), status: 400, code: "INVALID_ARGUMENT"},
 
 		{name: "no key", method: "GET", path: "/drives/items/MY_SPACE", status: 401, code: "UNAUTHORIZED", exactMessage: "Invalid or missing API key"},
 		{name: "no key write", method: "POST", path: "/drives/items", body: folderBody(func(map[string]any) {}), status: 401, code: "UNAUTHORIZED", exactMessage: "Invalid or missing API key"},
