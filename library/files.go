@@ -252,7 +252,7 @@ func (s *Service) folderOfTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 	if err != nil {
 		return nil, err
 	}
-	f, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, clean)
+	f, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, NameKey(clean))
 	if shelf.ErrorCode(err) == shelf.ENOTFOUND || (err == nil && (f.Type != shelf.TypeFolder || !f.VisibleTo(p))) {
 		return nil, shelf.Errorf(shelf.ENOTFOUND, "folder %q not found", "/"+clean)
 	}

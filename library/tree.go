@@ -220,7 +220,7 @@ func (s *Service) CreateFolder(ctx context.Context, parentID, name string, c Con
 		}
 		now := s.now()
 		it = &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: parent.LibraryID, ParentID: parent.ID, Scope: shelf.VisibleWorkspace,
-			Type: shelf.TypeFolder, Name: final, Path: JoinPath(parent.Path, final), XAttrs: copyAttrs(xattrs),
+			Type: shelf.TypeFolder, Name: final, Path: childPath(parent, final), XAttrs: copyAttrs(xattrs),
 			CreatedAt: now, UpdatedAt: now}
 		if len(it.Path) > MaxPathBytes {
 			return shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
@@ -231,9 +231,10 @@ func (s *Service) CreateFolder(ctx context.Context, parentID, name string, c Con
 }
 
 // place decides the name a new item takes under parent. It returns the
-// final name and, for overwrite and replace, the file that is there.
+// final name and, for overwrite and replace, the file that is there. A name
+// is taken when an item's name has the same key (NFC form): its path.
 func place(ctx context.Context, tx shelf.Tx, parent *shelf.Item, name string, typ shelf.ItemType, c Conflict) (string, *shelf.Item, error) {
-	existing, err := tx.ItemByPath(ctx, parent.WorkspaceID, parent.LibraryID, JoinPath(parent.Path, name))
+	existing, err := tx.ItemByPath(ctx, parent.WorkspaceID, parent.LibraryID, childPath(parent, name))
 	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
 		return name, nil, nil
 	} else if err != nil {
@@ -253,7 +254,9 @@ func place(ctx context.Context, tx shelf.Tx, parent *shelf.Item, name string, ty
 }
 
 // freeName finds the first of name_1, name_2, … (the suffix before the
-// extension for files) that is free under parent.
+// extension for files) that is free under parent, compared under NFC: a
+// candidate is taken when its path is. The name keeps the bytes it was
+// sent with.
 func freeName(ctx context.Context, tx shelf.Tx, parent *shelf.Item, name string, typ shelf.ItemType) (string, error) {
 	base, ext := name, ""
 	if typ == shelf.TypeFile {
@@ -262,19 +265,21 @@ func freeName(ctx context.Context, tx shelf.Tx, parent *shelf.Item, name string,
 	const batch = 64
 	for start := 1; start < 1<<20; start += batch {
 		cands := make([]string, 0, batch)
+		paths := make([]string, 0, batch)
 		for n := start; n < start+batch; n++ {
 			c := fmt.Sprintf("%s_%d%s", base, n, ext)
-			if len(c) > MaxNameBytes {
+			p := childPath(parent, c)
+			if len(c) > MaxNameBytes || len(NameKey(c)) > MaxNameBytes {
 				return "", shelf.Errorf(shelf.EINVALID, "name %q is too long to be made unique", name)
 			}
-			cands = append(cands, c)
+			cands, paths = append(cands, c), append(paths, p)
 		}
-		taken, err := tx.ChildNames(ctx, parent.WorkspaceID, parent.ID, cands)
+		taken, err := tx.TakenPaths(ctx, parent.WorkspaceID, parent.LibraryID, paths)
 		if err != nil {
 			return "", err
 		}
-		for _, c := range cands {
-			if !taken[c] {
+		for i, c := range cands {
+			if !taken[paths[i]] {
 				return c, nil
 			}
 		}
@@ -311,15 +316,21 @@ func (s *Service) moveTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, i
 	if parent.ID == it.ID || (it.Type == shelf.TypeFolder && strings.HasPrefix(parent.Path+"/", it.Path+"/")) {
 		return shelf.Errorf(shelf.EINVALID, "a folder cannot move into itself or its own subtree")
 	}
-	if parent.ID == it.ParentID && newName == it.Name {
-		return nil // nothing changes
+	if parent.ID == it.ParentID && NameKey(newName) == NameKey(it.Name) {
+		// The same name under NFC, so the same path: at most the bytes
+		// of the name change.
+		if newName == it.Name {
+			return nil // nothing changes
+		}
+		it.Name, it.UpdatedAt = newName, s.now()
+		return tx.UpdateItem(ctx, it)
 	}
 	final, _, err := place(ctx, tx, parent, newName, it.Type, c)
 	if err != nil {
 		return err
 	}
 	oldPath := it.Path
-	it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, final, JoinPath(parent.Path, final), s.now()
+	it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, final, childPath(parent, final), s.now()
 	if len(it.Path) > MaxPathBytes {
 		return shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
 	}
