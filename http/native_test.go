@@ -525,3 +525,61 @@ func TestReservedXAttrsNative(t *testing.T) {
 		t.Fatalf("delete = %d %s", r.Status, r.Body)
 	}
 }
+
+// TestNamesNFCNative: names are kept as sent and compared under NFC in the
+// native API too: the rule is the core's, not MemoryLake's.
+func TestNamesNFCNative(t *testing.T) {
+	e := shelftest.New(t, library.Config{MinPartSize: 1024})
+	const nfd, nfc = "e\u0301cole", "\u00e9cole"
+	type item struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+		Path string `json:"path"`
+	}
+	mk := func(name, conflict string) (*shelftest.Response, item) {
+		r := e.Do(t, "POST", "/v1/items", master, map[string]any{"parent_id": "root", "name": name, "conflict": conflict})
+		var it item
+		if r.Status == 201 {
+			r.JSON(t, &it)
+		}
+		return r, it
+	}
+	r, folder := mk(nfd, "deny")
+	if r.Status != 201 || folder.Name != nfd || folder.Path != nfc {
+		t.Fatalf("NFD folder = %d %s; want name %+q, path %+q", r.Status, r.Body, nfd, nfc)
+	}
+	if r, _ := mk(nfc, "deny"); r.Status != 409 || errCode(t, r) != "conflict" {
+		t.Fatalf("NFC twin, deny = %d %s", r.Status, r.Body)
+	}
+	if r, it := mk(nfc, "rename"); r.Status != 201 || it.Name != nfc+"_1" {
+		t.Fatalf("NFC twin, rename = %d %s", r.Status, r.Body)
+	}
+	var got item
+	e.Do(t, "GET", "/v1/items/"+folder.ID, master, nil).JSON(t, &got)
+	if got.Name != nfd {
+		t.Fatalf("GET name = %+q, want %+q", got.Name, nfd)
+	}
+	// By path: the file written under the NFD spelling is the one the NFC
+	// spelling writes again.
+	var up struct {
+		Status string `json:"status"`
+		Item   item   `json:"item"`
+	}
+	r = e.Do(t, "PUT", "/v1/files/"+url.PathEscape(nfd)+"/"+url.PathEscape("cafe\u0301.txt"), master, []byte("one"))
+	r.JSON(t, &up)
+	if r.Status != 201 || up.Item.Name != "cafe\u0301.txt" || up.Item.Path != nfc+"/caf\u00e9.txt" {
+		t.Fatalf("PUT NFD path = %d %s", r.Status, r.Body)
+	}
+	first := up.Item.ID
+	r = e.Do(t, "PUT", "/v1/files/"+url.PathEscape(nfc)+"/"+url.PathEscape("caf\u00e9.txt"), master, []byte("two"))
+	r.JSON(t, &up)
+	if r.Status != 200 || up.Item.ID != first || up.Status != "indexed" || up.Item.Name != "cafe\u0301.txt" {
+		t.Fatalf("PUT NFC path = %d %s; want a new version of %s", r.Status, r.Body, first)
+	}
+	// Renaming the folder to its own twin changes only the name's bytes.
+	r = e.Do(t, "PATCH", "/v1/items/"+folder.ID, master, map[string]any{"name": nfc})
+	r.JSON(t, &got)
+	if r.Status != 200 || got.Name != nfc || got.Path != nfc {
+		t.Fatalf("rename to the twin = %d %s", r.Status, r.Body)
+	}
+}

@@ -69,9 +69,15 @@
 //     etag is the file's SHA-256 in hex (unquoted); folders omit size and
 //     etag; x_attrs is always an object. parent_item_id is null only for a
 //     root.
-//   - List Items orders children by name (byte order). continuation_token
-//     is null on the last page. page_size must be an integer from 1 to 50
-//     (default 50); a token the server did not make is 400.
+//   - Names are the core's rule: kept byte for byte as sent and compared
+//     under NFC, so the NFD and NFC spellings of a name conflict (deny is
+//     409 DRIVE_ITEM_CONFLICT; rename answers the first _N free under
+//     NFC, spelt as sent; overwrite adds a version to the twin and answers
+//     its name; replace makes a new item named as sent now).
+//   - List Items orders children by name (byte order of the names as
+//     sent). continuation_token is null on the last page. page_size must
+//     be an integer from 1 to 50 (default 50); a token the server did not
+//     make is 400.
 //     with_xattr_keys=k1,k2 narrows x_attrs to those keys; it is accepted
 //     by Get Item too. An empty with_xattr_keys shows every key.
 //   - Create Item requires item_type ("folder" or "file"; "directory" is

@@ -573,6 +573,80 @@ func TestConflictStrategies(t *testing.T) {
 	}
 }
 
+// TestNamesNFC: a name is kept as sent, byte for byte, and compared under
+// NFC: the NFD and NFC spellings of one name conflict under every
+// strategy, for folders and files.
+func TestNamesNFC(t *testing.T) {
+	c := newTC(t, library.Config{})
+	const folderNFD, folderNFC = "e\u0301cole", "\u00e9cole"
+	const fileNFD, fileNFC = "cafe\u0301.txt", "caf\u00e9.txt"
+	// wantName checks the exact bytes of an item's name in Get Item's raw
+	// answer, not only after decoding.
+	wantName := func(id, name string) {
+		t.Helper()
+		r := c.do("GET", "/drives/items/"+id, c.key, nil)
+		want, _ := json.Marshal(map[string]string{"name": name})
+		if r.Status != http.StatusOK || !bytes.Contains(r.Body, want[1:len(want)-1]) {
+			t.Fatalf("GET %s = %d %s; want the name bytes %+q", id, r.Status, r.Body, name)
+		}
+	}
+
+	dir := c.folder("MY_SPACE", folderNFD, "deny")
+	if dir.Name != folderNFD {
+		t.Fatalf("NFD folder answered name %+q, want %+q", dir.Name, folderNFD)
+	}
+	wantName(dir.ItemID, folderNFD)
+	before := c.snapshot(c.key)
+	fails(t, c.do("POST", "/drives/items", c.key, map[string]any{
+		"item_type": "folder", "parent_item_id": "MY_SPACE", "name": folderNFC, "name_conflict_strategy": "deny"}),
+		http.StatusConflict, "DRIVE_ITEM_CONFLICT")
+	if after := c.snapshot(c.key); after != before {
+		t.Fatalf("a refused twin changed the tree:\n%s\n---\n%s", before, after)
+	}
+	dir1 := c.folder("MY_SPACE", folderNFC, "rename")
+	if dir1.Name != folderNFC+"_1" || dir1.ItemID == dir.ItemID {
+		t.Fatalf("NFC twin, rename = %+v", dir1)
+	}
+	wantName(dir1.ItemID, folderNFC+"_1")
+
+	v1, v2, v3, v4 := []byte("one"), []byte("two!"), []byte("three"), []byte("four!!")
+	f := c.upload("MY_SPACE", fileNFD, v1, "deny")
+	if f.Name != fileNFD {
+		t.Fatalf("NFD file answered name %+q", f.Name)
+	}
+	wantName(f.ItemID, fileNFD)
+	id, parts := c.createUpload(c.key, int64(len(v2)))
+	etags := c.putAll(parts, v2)
+	fails(t, c.do("POST", "/drives/items", c.key, fileBody("MY_SPACE", fileNFC, id, etags, "deny")),
+		http.StatusConflict, "DRIVE_ITEM_CONFLICT")
+	r1 := c.upload("MY_SPACE", fileNFC, v2, "rename")
+	if r1.Name != "caf\u00e9_1.txt" {
+		t.Fatalf("NFC file twin, rename = %+v", r1)
+	}
+	// The NFD spelling's _1 is taken under NFC by the NFC _1: _2, as sent.
+	r2 := c.upload("MY_SPACE", fileNFD, v2, "rename")
+	if r2.Name != "cafe\u0301_2.txt" {
+		t.Fatalf("NFD file again, rename = %+v", r2)
+	}
+	over := c.upload("MY_SPACE", fileNFC, v3, "overwrite")
+	if over.ItemID != f.ItemID || over.Name != fileNFD {
+		t.Fatalf("overwrite with the NFC twin = %+v; want the NFD file %s, its name kept", over, f.ItemID)
+	}
+	c.checkFile(f.ItemID, fileNFD, v3)
+	repl := c.upload("MY_SPACE", fileNFC, v4, "replace")
+	if repl.ItemID == f.ItemID || repl.Name != fileNFC {
+		t.Fatalf("replace with the NFC twin = %+v; want a new item named as sent", repl)
+	}
+	c.checkFile(repl.ItemID, fileNFC, v4)
+	fails(t, c.do("GET", "/drives/items/"+f.ItemID, c.key, nil), http.StatusNotFound, "NOT_FOUND")
+
+	// Listed by the bytes of the names as sent.
+	got := names(c.children(c.key, "MY_SPACE"))
+	if want := []string{"cafe\u0301_2.txt", "caf\u00e9.txt", "caf\u00e9_1.txt", folderNFD, folderNFC + "_1"}; !slices.Equal(got, want) {
+		t.Fatalf("MY_SPACE holds %+q, want %+q", got, want)
+	}
+}
+
 func TestChildrenPaging(t *testing.T) {
 	c := newTC(t, library.Config{})
 	dir := c.folder("MY_SPACE", "paging", "")
