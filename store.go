@@ -166,8 +166,11 @@ type Tx interface {
 	// CountItems counts the items q selects, paging (Offset, After, Limit)
 	// aside.
 	CountItems(ctx context.Context, workspaceID string, q ListQuery) (int, error)
-	// ChildNames returns those of names that are taken under parentID.
-	ChildNames(ctx context.Context, workspaceID, parentID string, names []string) (map[string]bool, error)
+	// TakenPaths returns those of paths that an item of the library has
+	// (any type, hidden or private alike), each mapped to true; paths of
+	// another workspace's library are never taken. Paths compare byte for
+	// byte. Any number of paths may be asked for at once.
+	TakenPaths(ctx context.Context, workspaceID, libraryID string, paths []string) (map[string]bool, error)
 	// UpdateItem writes every mutable field of it (parent, name, path,
 	// x_attrs, head fields, external id, title, scope, owner, metadata,
 	// hidden, updated_at); ECONFLICT if the new path or external id is taken.

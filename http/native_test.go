@@ -496,3 +496,90 @@ func TestTreeAPI(t *testing.T) {
 		t.Fatalf("recursive delete = %s", r.Body)
 	}
 }
+
+// TestReservedXAttrsNative: the reserved x_attrs keys are the core's rule,
+// so the native API passes over them as MemoryLake's does.
+func TestReservedXAttrsNative(t *testing.T) {
+	e := shelftest.New(t, library.Config{MinPartSize: 1024})
+	reserved := map[string]string{"x_source": "s", "x_thumbnail_uri": "t", "shelf.internal": "i"}
+	r := e.Do(t, "POST", "/v1/items", master, map[string]any{"parent_id": "root", "name": "a",
+		"x_attrs": map[string]string{"k": "v", "x_source": "s", "shelf.x": "1"}})
+	var it struct {
+		ID     string            `json:"id"`
+		XAttrs map[string]string `json:"x_attrs"`
+	}
+	r.JSON(t, &it)
+	if r.Status != 201 || fmt.Sprint(it.XAttrs) != "map[k:v]" {
+		t.Fatalf("create = %d %s", r.Status, r.Body)
+	}
+	r = e.Do(t, "PUT", "/v1/items/"+it.ID+"/xattrs", master, map[string]any{"x_attrs": reserved})
+	it.XAttrs = nil
+	r.JSON(t, &it)
+	if r.Status != 200 || fmt.Sprint(it.XAttrs) != "map[k:v]" {
+		t.Fatalf("set = %d %s", r.Status, r.Body)
+	}
+	r = e.Do(t, "DELETE", "/v1/items/"+it.ID+"/xattrs?key=k,x_thumbnail_uri,shelf.internal", master, nil)
+	it.XAttrs = nil // decoding into a map merges
+	r.JSON(t, &it)
+	if r.Status != 200 || len(it.XAttrs) != 0 {
+		t.Fatalf("delete = %d %s", r.Status, r.Body)
+	}
+}
+
+// TestNamesNFCNative: names are kept as sent and compared under NFC in the
+// native API too: the rule is the core's, not MemoryLake's.
+func TestNamesNFCNative(t *testing.T) {
+	e := shelftest.New(t, library.Config{MinPartSize: 1024})
+	const nfd, nfc = "e\u0301cole", "\u00e9cole"
+	type item struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+		Path string `json:"path"`
+	}
+	mk := func(name, conflict string) (*shelftest.Response, item) {
+		r := e.Do(t, "POST", "/v1/items", master, map[string]any{"parent_id": "root", "name": name, "conflict": conflict})
+		var it item
+		if r.Status == 201 {
+			r.JSON(t, &it)
+		}
+		return r, it
+	}
+	r, folder := mk(nfd, "deny")
+	if r.Status != 201 || folder.Name != nfd || folder.Path != nfc {
+		t.Fatalf("NFD folder = %d %s; want name %+q, path %+q", r.Status, r.Body, nfd, nfc)
+	}
+	if r, _ := mk(nfc, "deny"); r.Status != 409 || errCode(t, r) != "conflict" {
+		t.Fatalf("NFC twin, deny = %d %s", r.Status, r.Body)
+	}
+	if r, it := mk(nfc, "rename"); r.Status != 201 || it.Name != nfc+"_1" {
+		t.Fatalf("NFC twin, rename = %d %s", r.Status, r.Body)
+	}
+	var got item
+	e.Do(t, "GET", "/v1/items/"+folder.ID, master, nil).JSON(t, &got)
+	if got.Name != nfd {
+		t.Fatalf("GET name = %+q, want %+q", got.Name, nfd)
+	}
+	// By path: the file written under the NFD spelling is the one the NFC
+	// spelling writes again.
+	var up struct {
+		Status string `json:"status"`
+		Item   item   `json:"item"`
+	}
+	r = e.Do(t, "PUT", "/v1/files/"+url.PathEscape(nfd)+"/"+url.PathEscape("cafe\u0301.txt"), master, []byte("one"))
+	r.JSON(t, &up)
+	if r.Status != 201 || up.Item.Name != "cafe\u0301.txt" || up.Item.Path != nfc+"/caf\u00e9.txt" {
+		t.Fatalf("PUT NFD path = %d %s", r.Status, r.Body)
+	}
+	first := up.Item.ID
+	r = e.Do(t, "PUT", "/v1/files/"+url.PathEscape(nfc)+"/"+url.PathEscape("caf\u00e9.txt"), master, []byte("two"))
+	r.JSON(t, &up)
+	if r.Status != 200 || up.Item.ID != first || up.Status != "indexed" || up.Item.Name != "cafe\u0301.txt" {
+		t.Fatalf("PUT NFC path = %d %s; want a new version of %s", r.Status, r.Body, first)
+	}
+	// Renaming the folder to its own twin changes only the name's bytes.
+	r = e.Do(t, "PATCH", "/v1/items/"+folder.ID, master, map[string]any{"name": nfc})
+	r.JSON(t, &got)
+	if r.Status != 200 || got.Name != nfc || got.Path != nfc {
+		t.Fatalf("rename to the twin = %d %s", r.Status, r.Body)
+	}
+}

@@ -44,7 +44,8 @@ func (t *FileTarget) check() error {
 	if len(t.ContentType) > 255 {
 		return shelf.Errorf(shelf.EINVALID, "content type is too long")
 	}
-	return checkXAttrs(t.XAttrs)
+	t.XAttrs, err = cleanXAttrs(t.XAttrs)
+	return err
 }
 
 func contentType(name, given string) string {
@@ -107,7 +108,7 @@ func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal
 		}
 	}
 	it := &shelf.Item{ID: newID(), WorkspaceID: ws, LibraryID: parent.LibraryID, ParentID: parent.ID, Scope: shelf.VisibleWorkspace,
-		Type: shelf.TypeFile, Name: final, Path: JoinPath(parent.Path, final), XAttrs: copyAttrs(t.XAttrs),
+		Type: shelf.TypeFile, Name: final, Path: childPath(parent, final), XAttrs: copyAttrs(t.XAttrs),
 		Head: 1, Size: ref.Size, Hash: ref.Hash, ContentType: ct, CreatedAt: now, UpdatedAt: now}
 	if len(it.Path) > MaxPathBytes {
 		return nil, nil, shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)

@@ -252,7 +252,7 @@ func (s *Service) folderOfTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 	if err != nil {
 		return nil, err
 	}
-	f, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, clean)
+	f, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, NameKey(clean))
 	if shelf.ErrorCode(err) == shelf.ENOTFOUND || (err == nil && (f.Type != shelf.TypeFolder || !f.VisibleTo(p))) {
 		return nil, shelf.Errorf(shelf.ENOTFOUND, "folder %q not found", "/"+clean)
 	}
@@ -420,7 +420,9 @@ func (p *ItemProps) check() error {
 	if p.IndexingError != nil && len(*p.IndexingError) > maxErrorText {
 		return shelf.Errorf(shelf.EINVALID, "the indexing error message is longer than %d bytes", maxErrorText)
 	}
-	return checkXAttrs(p.XAttrs)
+	var err error
+	p.XAttrs, err = cleanXAttrs(p.XAttrs)
+	return err
 }
 
 // SetProps sets an item's properties.

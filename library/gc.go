@@ -151,8 +151,9 @@ type Problem struct {
 
 // Fsck checks the invariants of DESIGN §4: every referenced blob exists
 // with the bytes its name promises, no upload session or staging area is
-// past its expiry, and the index holds no chunk or embedding of a deleted
-// file or an old version. With deep set it re-hashes every stored blob.
+// past its expiry, the index holds no chunk or embedding of a deleted
+// file or an old version, and every item's path is built from the NFC
+// form of its name. With deep set it re-hashes every stored blob.
 func (s *Service) Fsck(ctx context.Context, deep bool) ([]Problem, error) {
 	var problems []Problem
 	add := func(kind, format string, args ...any) {
@@ -229,6 +230,9 @@ func (s *Service) Fsck(ctx context.Context, deep bool) ([]Problem, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.fsckNames(ctx, add); err != nil {
+		return nil, err
+	}
 	cutoff := now.Add(-s.cfg.UploadTTL)
 	err = s.blobs.WalkStaging(ctx, func(b shelf.BlobInfo) error {
 		var exists bool
@@ -243,6 +247,48 @@ func (s *Service) Fsck(ctx context.Context, deep bool) ([]Problem, error) {
 		return err
 	})
 	return problems, err
+}
+
+// fsckNames checks that every item's path ends in its name's key (NFC
+// form), which is what makes two names equal under NFC collide on the
+// path's uniqueness. It reports at most 100 items.
+func (s *Service) fsckNames(ctx context.Context, add func(kind, format string, args ...any)) error {
+	const most, page = 100, 1000
+	found := 0
+	return s.store.View(ctx, func(tx shelf.Tx) error {
+		wss, err := tx.Workspaces(ctx)
+		if err != nil {
+			return err
+		}
+		for _, ws := range wss {
+			libs, err := tx.Libraries(ctx, ws.ID, "")
+			if err != nil {
+				return err
+			}
+			for _, lib := range libs {
+				for after := ""; ; {
+					items, err := tx.Tree(ctx, ws.ID, shelf.TreeQuery{LibraryID: lib.ID, After: after, Limit: page,
+						Filter: shelf.ItemFilter{WithHidden: true, AllScopes: true}})
+					if err != nil {
+						return err
+					}
+					for _, it := range items {
+						if _, leaf := splitPath(it.Path); leaf != NameKey(it.Name) {
+							add("name_path_mismatch", "item %s is named %q but its path %q does not end in the name's NFC form", it.ID, it.Name, it.Path)
+							if found++; found == most {
+								return nil
+							}
+						}
+					}
+					if len(items) < page {
+						break
+					}
+					after = items[len(items)-1].Path
+				}
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Service) hashBlob(ctx context.Context, hash string) (string, error) {

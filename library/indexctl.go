@@ -148,7 +148,8 @@ func compileGlobs(globs []string) ([]*glob.Pattern, error) {
 	}
 	out := make([]*glob.Pattern, len(globs))
 	for i, g := range globs {
-		pat, err := glob.Compile(g, glob.DefaultLimits)
+		// Paths are built from names in NFC, so a pattern is matched in NFC.
+		pat, err := glob.Compile(NameKey(g), glob.DefaultLimits)
 		if errors.Is(err, glob.ErrPattern) {
 			return nil, shelf.Errorf(shelf.EINVALID, "%s", err.Error())
 		} else if err != nil {

@@ -202,7 +202,7 @@ func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
 				continue
 			}
 			a.doc.Path = out.Item.Path + attachmentsSuffix + "/" + a.doc.Name
-			if len(a.doc.Path) > MaxPathBytes {
+			if len(NameKey(a.doc.Path)) > MaxPathBytes {
 				return attachmentError(i, shelf.Errorf(shelf.EINVALID, "the attachment's path would be longer than %d bytes", MaxPathBytes))
 			}
 			up, err := s.upsertTx(ctx, tx, p, src, &a.doc, &a.c)
@@ -262,11 +262,13 @@ func (s *Service) fetchAttachment(ctx context.Context, d *Doc, i int, a Attachme
 	} else {
 		name = fmt.Sprintf("attachment-%d", i+1)
 	}
+	// The key of a path-keyed document, and the attachment's name in it,
+	// are compared under NFC, as the paths they stand for are.
 	key := d.ExternalID
 	if key == "" {
-		key = "path:" + d.Path
+		key = "path:" + NameKey(d.Path)
 	}
-	f.doc = Doc{SourceName: d.SourceName, ExternalID: key + "#" + name, Name: name,
+	f.doc = Doc{SourceName: d.SourceName, ExternalID: key + "#" + NameKey(name), Name: name,
 		Title: name, Scope: d.Scope}
 	if resp != nil {
 		f.doc.ContentType = resp.ContentType
@@ -424,7 +426,7 @@ func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal,
 	if d.ExternalID != "" {
 		it, err = tx.ItemByExternalID(ctx, ws, lib.ID, d.ExternalID)
 	} else {
-		it, err = tx.ItemByPath(ctx, ws, lib.ID, d.Path)
+		it, err = tx.ItemByPath(ctx, ws, lib.ID, NameKey(d.Path))
 	}
 	if err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
 		return nil, err
@@ -439,7 +441,7 @@ func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal,
 	if !it.VisibleTo(p) {
 		return nil, shelf.Errorf(shelf.ECONFLICT, "the key is taken by another principal's private item")
 	}
-	if d.ExternalID != "" && d.Path != "" && d.Path != it.Path {
+	if d.ExternalID != "" && d.Path != "" && NameKey(d.Path) != it.Path {
 		if err := s.moveToPathTx(ctx, tx, p, lib, it, d.Path); err != nil {
 			return nil, err
 		}
@@ -500,7 +502,7 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 	final := name
 	now := s.now()
 	it := &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: lib.ID, ParentID: parent.ID,
-		Type: shelf.TypeFile, Name: final, Path: JoinPath(parent.Path, final), XAttrs: map[string]string{},
+		Type: shelf.TypeFile, Name: final, Path: childPath(parent, final), XAttrs: map[string]string{},
 		Head: 1, Size: ref.Size, Hash: ref.Hash, ContentType: contentType(final, d.ContentType),
 		ExternalID: d.ExternalID, Title: d.Title, Scope: d.Scope, Metadata: d.Metadata, CreatedAt: now, UpdatedAt: now}
 	if it.Scope == "" {
@@ -533,7 +535,7 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 		if final, _, err = place(ctx, tx, parent, name, shelf.TypeFile, conflict); err != nil {
 			return nil, err
 		}
-		it.Name, it.Path = final, JoinPath(parent.Path, final)
+		it.Name, it.Path = final, childPath(parent, final)
 		if it.Title == name && d.ExternalID == "" {
 			it.Title = final
 		}
@@ -561,7 +563,8 @@ func rootOf(lib *shelf.Library) *shelf.Item {
 		Name: lib.Name, Scope: shelf.VisibleWorkspace}
 }
 
-// moveToPathTx moves a file to path in its library, making the folders.
+// moveToPathTx moves a file to path (clean, as sent) in its library,
+// making the folders.
 func (s *Service) moveToPathTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, it *shelf.Item, path string) error {
 	dir, leaf := splitPath(path)
 	parent, err := s.mkdirAllTx(ctx, tx, p, lib, dir)
@@ -571,19 +574,20 @@ func (s *Service) moveToPathTx(ctx context.Context, tx shelf.Tx, p *shelf.Princi
 	if _, _, err := place(ctx, tx, parent, leaf, it.Type, ConflictDeny); err != nil {
 		return err
 	}
-	it.ParentID, it.Name, it.Path = parent.ID, leaf, path
+	it.ParentID, it.Name, it.Path = parent.ID, leaf, childPath(parent, leaf)
 	return nil
 }
 
-// mkdirAllTx returns the folder at dir ("" for the root) in lib, making
-// the missing ones. A file in the way is a conflict.
+// mkdirAllTx returns the folder at dir ("" for the root; clean, as sent)
+// in lib, making the missing ones, named as sent. A file in the way is a
+// conflict.
 func (s *Service) mkdirAllTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, dir string) (*shelf.Item, error) {
 	parent := rootOf(lib)
 	if dir == "" {
 		return parent, nil
 	}
 	for _, seg := range strings.Split(dir, "/") {
-		path := JoinPath(parent.Path, seg)
+		path := childPath(parent, seg)
 		next, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, path)
 		switch {
 		case err == nil && next.Type != shelf.TypeFolder:
@@ -682,10 +686,10 @@ func (s *Service) WriteFile(ctx context.Context, w FileWrite) (*Upserted, error)
 	return out, err
 }
 
-// checkFilePathTx refuses a path that is a folder, or that has a file
-// where one of its folders would be.
+// checkFilePathTx refuses a path (clean) that is a folder, or that has a
+// file where one of its folders would be.
 func checkFilePathTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, path string) error {
-	segs := strings.Split(path, "/")
+	segs := strings.Split(NameKey(path), "/")
 	for i := range segs {
 		sub := strings.Join(segs[:i+1], "/")
 		it, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, sub)

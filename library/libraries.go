@@ -147,7 +147,7 @@ func (s *Service) CreateLibrary(ctx context.Context, spec LibrarySpec) (*shelf.L
 	if spec.Metadata, err = compactObject("metadata", spec.Metadata); err != nil {
 		return nil, err
 	}
-	if err := checkXAttrs(spec.XAttrs); err != nil {
+	if spec.XAttrs, err = cleanXAttrs(spec.XAttrs); err != nil {
 		return nil, err
 	}
 	var l *shelf.Library
@@ -254,7 +254,10 @@ func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u Library
 			return nil, err
 		}
 	}
-	if err := checkXAttrs(u.SetXAttrs); err != nil {
+	if u.SetXAttrs, err = cleanXAttrs(u.SetXAttrs); err != nil {
+		return nil, err
+	}
+	if u.DelXAttrs, err = cleanXAttrKeys(u.DelXAttrs); err != nil {
 		return nil, err
 	}
 	var patch map[string]json.RawMessage

@@ -16,49 +16,69 @@ const (
 	MaxPathBytes = 1024
 )
 
-// CleanName returns the NFC form of a single item name, or EINVALID when it
-// breaks a rule: empty, "." or "..", a "/" or "\", NUL or another control
-// character, a bidirectional override, a trailing dot or space, a Windows
-// device name, invalid UTF-8, or more than MaxNameBytes bytes.
+// CleanName returns a single item name as the client sent it, or EINVALID
+// when it breaks a rule: empty, "." or "..", a "/" or "\", NUL or another
+// control character, a bidirectional override, a trailing dot or space, a
+// Windows device name, invalid UTF-8, or more than MaxNameBytes bytes. The
+// rules hold for the name as sent and for its NFC form alike.
 //
+// Names are stored byte for byte as sent, and compared under NFC: NameKey
+// is the form two names are equal in, and the form a path is built of.
 // Names are keys in the store and never become disk paths; the rules keep
 // them portable to every client that mirrors a tree onto a file system.
 // Normalisation is NFC and nothing else: NFKC would turn "‥" into "..".
 func CleanName(name string) (string, error) {
-	if !utf8.ValidString(name) {
-		return "", shelf.Errorf(shelf.EINVALID, "name is not valid UTF-8")
+	if err := checkName(name); err != nil {
+		return "", err
 	}
-	name = norm.NFC.String(name)
-	switch {
-	case name == "":
-		return "", shelf.Errorf(shelf.EINVALID, "name is empty")
-	case name == "." || name == "..":
-		return "", shelf.Errorf(shelf.EINVALID, "name %q is not allowed", name)
-	case len(name) > MaxNameBytes:
-		return "", shelf.Errorf(shelf.EINVALID, "name is longer than %d bytes", MaxNameBytes)
-	}
-	for _, r := range name {
-		switch {
-		case r == '/' || r == '\\':
-			return "", shelf.Errorf(shelf.EINVALID, "name must not contain %q", r)
-		case unicode.IsControl(r):
-			return "", shelf.Errorf(shelf.EINVALID, "name must not contain control characters")
-		case isBidiControl(r):
-			return "", shelf.Errorf(shelf.EINVALID, "name must not contain bidirectional control characters")
+	if k := norm.NFC.String(name); k != name {
+		if err := checkName(k); err != nil {
+			return "", shelf.Errorf(shelf.EINVALID, "%s (in the name's NFC form)", shelf.ErrorMessage(err))
 		}
-	}
-	if last := name[len(name)-1]; last == '.' || last == ' ' {
-		return "", shelf.Errorf(shelf.EINVALID, "name must not end with a dot or a space")
-	}
-	if isDeviceName(name) {
-		return "", shelf.Errorf(shelf.EINVALID, "name %q is a reserved device name", name)
 	}
 	return name, nil
 }
 
-// CleanPath returns the NFC form of a slash-separated relative path, each
-// segment checked by CleanName: no leading or trailing slash, no empty
-// segment, at most MaxPathBytes bytes.
+// NameKey returns the form of a name, or of a clean path, under which
+// names are compared and from which item paths are built: its NFC form.
+// Two names with the same key are the same name in a folder.
+func NameKey(s string) string { return norm.NFC.String(s) }
+
+// checkName applies the rules of CleanName to one form of a name.
+func checkName(name string) error {
+	switch {
+	case !utf8.ValidString(name):
+		return shelf.Errorf(shelf.EINVALID, "name is not valid UTF-8")
+	case name == "":
+		return shelf.Errorf(shelf.EINVALID, "name is empty")
+	case name == "." || name == "..":
+		return shelf.Errorf(shelf.EINVALID, "name %q is not allowed", name)
+	case len(name) > MaxNameBytes:
+		return shelf.Errorf(shelf.EINVALID, "name is longer than %d bytes", MaxNameBytes)
+	}
+	for _, r := range name {
+		switch {
+		case r == '/' || r == '\\':
+			return shelf.Errorf(shelf.EINVALID, "name must not contain %q", r)
+		case unicode.IsControl(r):
+			return shelf.Errorf(shelf.EINVALID, "name must not contain control characters")
+		case isBidiControl(r):
+			return shelf.Errorf(shelf.EINVALID, "name must not contain bidirectional control characters")
+		}
+	}
+	if last := name[len(name)-1]; last == '.' || last == ' ' {
+		return shelf.Errorf(shelf.EINVALID, "name must not end with a dot or a space")
+	}
+	if isDeviceName(name) {
+		return shelf.Errorf(shelf.EINVALID, "name %q is a reserved device name", name)
+	}
+	return nil
+}
+
+// CleanPath returns a slash-separated relative path as the client sent it,
+// each segment checked by CleanName: no leading or trailing slash, no
+// empty segment, at most MaxPathBytes bytes as sent and in NFC. The item
+// at it is found at NameKey(path).
 func CleanPath(p string) (string, error) {
 	if p == "" {
 		return "", shelf.Errorf(shelf.EINVALID, "path is empty")
@@ -66,19 +86,21 @@ func CleanPath(p string) (string, error) {
 	if strings.HasPrefix(p, "/") {
 		return "", shelf.Errorf(shelf.EINVALID, "path must be relative (no leading slash)")
 	}
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		c, err := CleanName(s)
-		if err != nil {
+	for i, s := range strings.Split(p, "/") {
+		if _, err := CleanName(s); err != nil {
 			return "", shelf.Errorf(shelf.EINVALID, "path segment %d: %s", i+1, shelf.ErrorMessage(err))
 		}
-		segs[i] = c
 	}
-	p = strings.Join(segs, "/")
-	if len(p) > MaxPathBytes {
+	if len(p) > MaxPathBytes || len(NameKey(p)) > MaxPathBytes {
 		return "", shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
 	}
 	return p, nil
+}
+
+// childPath is the path of an item named name under parent: the parent's
+// path and the name's key.
+func childPath(parent *shelf.Item, name string) string {
+	return JoinPath(parent.Path, NameKey(name))
 }
 
 // JoinPath joins a parent path and a child name ("" is the root).

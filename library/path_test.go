@@ -14,7 +14,9 @@ func TestCleanName(t *testing.T) {
 		{"Q2 Reports", "Q2 Reports"},
 		{".bashrc", ".bashrc"},
 		{"日本語.txt", "日本語.txt"},
-		{"e\u0301", "\u00e9"}, // NFD → NFC
+		{"e\u0301", "e\u0301"}, // kept as sent (NFD)
+		{"\u00e9", "\u00e9"},
+		{strings.Repeat("\u0958", 42), strings.Repeat("\u0958", 42)}, // 126 bytes, 252 in NFC
 		{"a..b", "a..b"},
 		{"CONSOLE", "CONSOLE"},
 		{"COM0", "COM0"},
@@ -31,6 +33,8 @@ func TestCleanName(t *testing.T) {
 		"", ".", "..", "a/b", "/", `a\b`, "a\x00b", "a\nb", "a\x7fb", "a\u0085b",
 		"a\u202eb", "a\u2066b", "trailing.", "trailing ", "CON", "con.txt", "NUL", "com1", "LPT9.log",
 		strings.Repeat("a", 256), strings.Repeat("é", 128), "\xff\xfe",
+		strings.Repeat("e\u0301", 100), // 300 bytes as sent, 200 in NFC
+		strings.Repeat("\u0958", 85),   // 255 bytes as sent, 510 in NFC (U+0958 decomposes)
 	}
 	for _, in := range bad {
 		if got, err := CleanName(in); shelf.ErrorCode(err) != shelf.EINVALID {
@@ -43,7 +47,7 @@ func TestCleanPath(t *testing.T) {
 	ok := []struct{ in, want string }{
 		{"a", "a"},
 		{"a/b/c.txt", "a/b/c.txt"},
-		{"caf\u0065\u0301/x", "caf\u00e9/x"},
+		{"caf\u0065\u0301/x", "caf\u0065\u0301/x"}, // kept as sent
 	}
 	for _, c := range ok {
 		got, err := CleanPath(c.in)
@@ -52,7 +56,8 @@ func TestCleanPath(t *testing.T) {
 		}
 	}
 	long := strings.Repeat(strings.Repeat("a", 200)+"/", 6) + "a"
-	bad := []string{"", "/a", "a/", "a//b", "a/./b", "a/../b", "../x", "a/..", `a\..\x`, "a/\x00", "%2e%2e/x/../..", long, "a/CON/b"}
+	longNFC := strings.Repeat(strings.Repeat("\u0958", 40)+"/", 8) + "a" // 969 bytes as sent, 1929 in NFC
+	bad := []string{"", "/a", "a/", "a//b", "a/./b", "a/../b", "../x", "a/..", `a\..\x`, "a/\x00", "%2e%2e/x/../..", long, longNFC, "a/CON/b"}
 	for _, in := range bad {
 		if got, err := CleanPath(in); shelf.ErrorCode(err) != shelf.EINVALID {
 			t.Errorf("CleanPath(%q) = %q, %v; want EINVALID", in, got, err)
@@ -74,10 +79,11 @@ func TestSplitExt(t *testing.T) {
 	}
 }
 
-// FuzzCleanPath checks that whatever CleanPath accepts is stable, valid
-// UTF-8 in NFC, within the limits, and free of every forbidden segment.
+// FuzzCleanPath checks that whatever CleanPath accepts it returns as sent,
+// valid UTF-8 within the limits and free of every forbidden segment in
+// both its forms, and that its NFC form (NameKey) is accepted too.
 func FuzzCleanPath(f *testing.F) {
-	for _, s := range []string{"a/b", "../x", "a/./b", "é/ü", "a\\b", "\u2025/x", "CON", "a\x00", "x/\u202e"} {
+	for _, s := range []string{"a/b", "../x", "a/./b", "é/ü", "a\\b", "\u2025/x", "CON", "a\x00", "x/\u202e", "cafe\u0301/x", "\u0958\u0958/y"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -88,16 +94,21 @@ func FuzzCleanPath(f *testing.F) {
 			}
 			return
 		}
-		if !utf8.ValidString(got) || len(got) > MaxPathBytes {
-			t.Fatalf("CleanPath(%q) = %q: invalid UTF-8 or too long", in, got)
+		if got != in {
+			t.Fatalf("CleanPath(%q) = %q, want it as sent", in, got)
 		}
-		again, err := CleanPath(got)
-		if err != nil || again != got {
-			t.Fatalf("CleanPath is not idempotent on %q: %q, %v", got, again, err)
+		key := NameKey(got)
+		if again, err := CleanPath(key); err != nil || again != key {
+			t.Fatalf("CleanPath refuses the NFC form %q of %q: %q, %v", key, got, again, err)
 		}
-		for _, seg := range strings.Split(got, "/") {
-			if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, "\\\x00") || len(seg) > MaxNameBytes {
-				t.Fatalf("CleanPath(%q) = %q has a bad segment %q", in, got, seg)
+		for _, form := range []string{got, key} {
+			if !utf8.ValidString(form) || len(form) > MaxPathBytes {
+				t.Fatalf("CleanPath(%q) accepted %q: invalid UTF-8 or too long", in, form)
+			}
+			for _, seg := range strings.Split(form, "/") {
+				if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, "\\\x00") || len(seg) > MaxNameBytes {
+					t.Fatalf("CleanPath(%q) accepted %q, which has a bad segment %q", in, form, seg)
+				}
 			}
 		}
 	})

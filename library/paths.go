@@ -26,7 +26,7 @@ func (s *Service) ItemAt(ctx context.Context, libraryID, path string) (*shelf.It
 	}
 	var it *shelf.Item
 	err = s.store.View(ctx, func(tx shelf.Tx) error {
-		it, err = itemAtTx(ctx, tx, p, libraryID, path)
+		it, err = itemAtTx(ctx, tx, p, libraryID, NameKey(path))
 		return err
 	})
 	return it, err
@@ -68,6 +68,7 @@ func (s *Service) ListTree(ctx context.Context, q TreeList) ([]*shelf.Item, stri
 		if q.Under, err = CleanPath(q.Under); err != nil {
 			return nil, "", err
 		}
+		q.Under = NameKey(q.Under)
 	}
 	after, err := decodeTreeToken(q.Token, q.Under)
 	if err != nil {
@@ -179,8 +180,13 @@ func (s *Service) MoveFile(ctx context.Context, id, path string, c Conflict) (*s
 		if it.Type != shelf.TypeFile {
 			return shelf.Errorf(shelf.EINVALID, "only files can be moved by path")
 		}
-		if it.Path == path {
-			return nil
+		dir, name := splitPath(path)
+		if it.Path == NameKey(path) {
+			if it.Name == name {
+				return nil
+			}
+			it.Name, it.UpdatedAt = name, s.now() // the same path: only the name's bytes change
+			return tx.UpdateItem(ctx, it)
 		}
 		lib, err := tx.Library(ctx, p.WorkspaceID, it.LibraryID)
 		if err != nil {
@@ -189,12 +195,11 @@ func (s *Service) MoveFile(ctx context.Context, id, path string, c Conflict) (*s
 		if err := checkFilePathTx(ctx, tx, p, lib, path); err != nil {
 			return err
 		}
-		dir, name := splitPath(path)
 		parent, err := s.mkdirAllTx(ctx, tx, p, lib, dir)
 		if err != nil {
 			return err
 		}
-		existing, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, path)
+		existing, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, childPath(parent, name))
 		switch {
 		case shelf.ErrorCode(err) == shelf.ENOTFOUND:
 		case err != nil:
@@ -206,7 +211,7 @@ func (s *Service) MoveFile(ctx context.Context, id, path string, c Conflict) (*s
 				return err
 			}
 		}
-		it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, name, path, s.now()
+		it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, name, childPath(parent, name), s.now()
 		return tx.UpdateItem(ctx, it)
 	})
 	return it, err

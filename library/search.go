@@ -143,7 +143,7 @@ func (q *SearchQuery) check() error {
 		if err != nil {
 			return err
 		}
-		f.PathPrefix = clean
+		f.PathPrefix = NameKey(clean)
 	}
 	if len(f.ContentTypes) > maxFilterTypes {
 		return shelf.Errorf(shelf.EINVALID, "at most %d content types", maxFilterTypes)

@@ -307,8 +307,6 @@ func TestTree(t *testing.T) {
 	}
 	_, err = e.svc.SetXAttrs(ctx, root.ID, map[string]string{"x": "1"})
 	wantCode(t, err, shelf.EFORBIDDEN)
-	_, err = e.svc.SetXAttrs(ctx, a.ID, map[string]string{"shelf.internal": "1"})
-	wantCode(t, err, shelf.EINVALID)
 	// Recursive delete.
 	n, err := e.svc.Delete(ctx, ren.ID)
 	if err != nil || n != 3 {

@@ -42,11 +42,24 @@ func ParseConflict(s string) (Conflict, error) {
 
 // Limits on x_attrs.
 const (
-	maxXAttrs      = 128
-	maxXAttrKey    = 128
-	maxXAttrValue  = 4096
-	reservedXAttrs = "shelf." // keys the server may use; clients may not set them
+	maxXAttrs     = 128
+	maxXAttrKey   = 128
+	maxXAttrValue = 4096
 )
+
+// Reserved x_attrs keys: keys starting with Shelf's own prefix, and the
+// two names MemoryLake keeps for its system (its clients read them as set
+// by the server). No client of any API stores, changes or removes them: a
+// create, a set or a delete that names one passes over it silently, as
+// MemoryLake documents, and does the rest.
+const reservedXAttrPrefix = "shelf."
+
+var reservedXAttrNames = map[string]bool{"x_source": true, "x_thumbnail_uri": true}
+
+// reservedXAttr reports whether k is a reserved x_attrs key.
+func reservedXAttr(k string) bool {
+	return strings.HasPrefix(k, reservedXAttrPrefix) || reservedXAttrNames[k]
+}
 
 // createLibraryTx makes a library and its root folder.
 func (s *Service) createLibraryTx(ctx context.Context, tx shelf.Tx, ws, slug, name, kind string) (*shelf.Library, error) {
@@ -192,7 +205,7 @@ func (s *Service) CreateFolder(ctx context.Context, parentID, name string, c Con
 	if c, err = ParseConflict(string(c)); err != nil {
 		return nil, err
 	}
-	if err := checkXAttrs(xattrs); err != nil {
+	if xattrs, err = cleanXAttrs(xattrs); err != nil {
 		return nil, err
 	}
 	var it *shelf.Item
@@ -207,7 +220,7 @@ func (s *Service) CreateFolder(ctx context.Context, parentID, name string, c Con
 		}
 		now := s.now()
 		it = &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: parent.LibraryID, ParentID: parent.ID, Scope: shelf.VisibleWorkspace,
-			Type: shelf.TypeFolder, Name: final, Path: JoinPath(parent.Path, final), XAttrs: copyAttrs(xattrs),
+			Type: shelf.TypeFolder, Name: final, Path: childPath(parent, final), XAttrs: copyAttrs(xattrs),
 			CreatedAt: now, UpdatedAt: now}
 		if len(it.Path) > MaxPathBytes {
 			return shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
@@ -218,9 +231,10 @@ func (s *Service) CreateFolder(ctx context.Context, parentID, name string, c Con
 }
 
 // place decides the name a new item takes under parent. It returns the
-// final name and, for overwrite and replace, the file that is there.
+// final name and, for overwrite and replace, the file that is there. A name
+// is taken when an item's name has the same key (NFC form): its path.
 func place(ctx context.Context, tx shelf.Tx, parent *shelf.Item, name string, typ shelf.ItemType, c Conflict) (string, *shelf.Item, error) {
-	existing, err := tx.ItemByPath(ctx, parent.WorkspaceID, parent.LibraryID, JoinPath(parent.Path, name))
+	existing, err := tx.ItemByPath(ctx, parent.WorkspaceID, parent.LibraryID, childPath(parent, name))
 	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
 		return name, nil, nil
 	} else if err != nil {
@@ -240,7 +254,9 @@ func place(ctx context.Context, tx shelf.Tx, parent *shelf.Item, name string, ty
 }
 
 // freeName finds the first of name_1, name_2, … (the suffix before the
-// extension for files) that is free under parent.
+// extension for files) that is free under parent, compared under NFC: a
+// candidate is taken when its path is. The name keeps the bytes it was
+// sent with.
 func freeName(ctx context.Context, tx shelf.Tx, parent *shelf.Item, name string, typ shelf.ItemType) (string, error) {
 	base, ext := name, ""
 	if typ == shelf.TypeFile {
@@ -249,19 +265,21 @@ func freeName(ctx context.Context, tx shelf.Tx, parent *shelf.Item, name string,
 	const batch = 64
 	for start := 1; start < 1<<20; start += batch {
 		cands := make([]string, 0, batch)
+		paths := make([]string, 0, batch)
 		for n := start; n < start+batch; n++ {
 			c := fmt.Sprintf("%s_%d%s", base, n, ext)
-			if len(c) > MaxNameBytes {
+			p := childPath(parent, c)
+			if len(c) > MaxNameBytes || len(NameKey(c)) > MaxNameBytes {
 				return "", shelf.Errorf(shelf.EINVALID, "name %q is too long to be made unique", name)
 			}
-			cands = append(cands, c)
+			cands, paths = append(cands, c), append(paths, p)
 		}
-		taken, err := tx.ChildNames(ctx, parent.WorkspaceID, parent.ID, cands)
+		taken, err := tx.TakenPaths(ctx, parent.WorkspaceID, parent.LibraryID, paths)
 		if err != nil {
 			return "", err
 		}
-		for _, c := range cands {
-			if !taken[c] {
+		for i, c := range cands {
+			if !taken[paths[i]] {
 				return c, nil
 			}
 		}
@@ -298,15 +316,21 @@ func (s *Service) moveTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, i
 	if parent.ID == it.ID || (it.Type == shelf.TypeFolder && strings.HasPrefix(parent.Path+"/", it.Path+"/")) {
 		return shelf.Errorf(shelf.EINVALID, "a folder cannot move into itself or its own subtree")
 	}
-	if parent.ID == it.ParentID && newName == it.Name {
-		return nil // nothing changes
+	if parent.ID == it.ParentID && NameKey(newName) == NameKey(it.Name) {
+		// The same name under NFC, so the same path: at most the bytes
+		// of the name change.
+		if newName == it.Name {
+			return nil // nothing changes
+		}
+		it.Name, it.UpdatedAt = newName, s.now()
+		return tx.UpdateItem(ctx, it)
 	}
 	final, _, err := place(ctx, tx, parent, newName, it.Type, c)
 	if err != nil {
 		return err
 	}
 	oldPath := it.Path
-	it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, final, JoinPath(parent.Path, final), s.now()
+	it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, final, childPath(parent, final), s.now()
 	if len(it.Path) > MaxPathBytes {
 		return shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
 	}
@@ -342,9 +366,11 @@ func (s *Service) Delete(ctx context.Context, id string) (int, error) {
 }
 
 // SetXAttrs merges attrs into an item's x_attrs: keys sent are set, others
-// kept. A library root's attributes cannot be changed.
+// kept; reserved keys are passed over. A library root's attributes cannot
+// be changed.
 func (s *Service) SetXAttrs(ctx context.Context, id string, attrs map[string]string) (*shelf.Item, error) {
-	if err := checkXAttrs(attrs); err != nil {
+	attrs, err := cleanXAttrs(attrs)
+	if err != nil {
 		return nil, err
 	}
 	return s.editXAttrs(ctx, id, func(m map[string]string) {
@@ -354,15 +380,15 @@ func (s *Service) SetXAttrs(ctx context.Context, id string, attrs map[string]str
 	})
 }
 
-// DeleteXAttrs removes keys from an item's x_attrs; absent keys are ignored.
+// DeleteXAttrs removes keys from an item's x_attrs; absent keys and
+// reserved keys are passed over.
 func (s *Service) DeleteXAttrs(ctx context.Context, id string, keys []string) (*shelf.Item, error) {
 	if len(keys) == 0 {
 		return nil, shelf.Errorf(shelf.EINVALID, "name at least one key to delete")
 	}
-	for _, k := range keys {
-		if err := checkXAttrKey(k); err != nil {
-			return nil, err
-		}
+	keys, err := cleanXAttrKeys(keys)
+	if err != nil {
+		return nil, err
 	}
 	return s.editXAttrs(ctx, id, func(m map[string]string) {
 		for _, k := range keys {
@@ -402,19 +428,44 @@ func (s *Service) editXAttrs(ctx context.Context, id string, edit func(map[strin
 	return it, err
 }
 
-func checkXAttrs(m map[string]string) error {
+// cleanXAttrs returns the x_attrs a client sent without the reserved keys
+// (m itself when it holds none), or EINVALID when the rest breaks a limit.
+func cleanXAttrs(m map[string]string) (map[string]string, error) {
+	for k := range m {
+		if reservedXAttr(k) {
+			m = maps.Clone(m)
+			maps.DeleteFunc(m, func(k, _ string) bool { return reservedXAttr(k) })
+			break
+		}
+	}
 	if len(m) > maxXAttrs {
-		return shelf.Errorf(shelf.EINVALID, "at most %d x_attrs", maxXAttrs)
+		return nil, shelf.Errorf(shelf.EINVALID, "at most %d x_attrs", maxXAttrs)
 	}
 	for k, v := range m {
 		if err := checkXAttrKey(k); err != nil {
-			return err
+			return nil, err
 		}
 		if len(v) > maxXAttrValue || !utf8.ValidString(v) {
-			return shelf.Errorf(shelf.EINVALID, "x_attrs value of %q must be UTF-8 of at most %d bytes", k, maxXAttrValue)
+			return nil, shelf.Errorf(shelf.EINVALID, "x_attrs value of %q must be UTF-8 of at most %d bytes", k, maxXAttrValue)
 		}
 	}
-	return nil
+	return m, nil
+}
+
+// cleanXAttrKeys returns the keys a client asked to delete without the
+// reserved ones, or EINVALID when one of the rest is not a valid key.
+func cleanXAttrKeys(keys []string) ([]string, error) {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if reservedXAttr(k) {
+			continue
+		}
+		if err := checkXAttrKey(k); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }
 
 func checkXAttrKey(k string) error {
@@ -425,9 +476,6 @@ func checkXAttrKey(k string) error {
 		if r < 0x20 || r == 0x7f {
 			return shelf.Errorf(shelf.EINVALID, "x_attrs key %q contains a control character", k)
 		}
-	}
-	if strings.HasPrefix(k, reservedXAttrs) {
-		return shelf.Errorf(shelf.EINVALID, "x_attrs keys starting with %q are reserved", reservedXAttrs)
 	}
 	return nil
 }

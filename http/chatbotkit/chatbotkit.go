@@ -497,7 +497,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, sp *shelf.Libra
 		h.writeError(w, r, err)
 		return
 	}
-	shelfhttp.WriteJSON(w, http.StatusOK, uploaded{ID: PathID(path), Path: path})
+	shelfhttp.WriteJSON(w, http.StatusOK, uploaded{ID: PathID(library.NameKey(path)), Path: library.NameKey(path)})
 }
 
 // fileObject is the two-stage form's file: its type, size and metadata.
@@ -621,7 +621,7 @@ func (h *handler) twoStage(w http.ResponseWriter, r *http.Request, sp *shelf.Lib
 	q.Set("upload", u.ID)
 	q.Set("x", x)
 	name := path[strings.LastIndexByte(path, '/')+1:]
-	shelfhttp.WriteJSON(w, http.StatusOK, uploaded{ID: PathID(path), Path: path, UploadRequest: &uploadRequest{
+	shelfhttp.WriteJSON(w, http.StatusOK, uploaded{ID: PathID(library.NameKey(path)), Path: library.NameKey(path), UploadRequest: &uploadRequest{
 		Method: http.MethodPut, URL: h.srv.BaseURL(r) + urlPath + "?" + q.Encode(),
 		Headers: map[string]string{"Content-Type": ct, "Content-Length": strconv.FormatInt(u.Size, 10),
 			"Content-Disposition": "attachment; filename=" + url.PathEscape(name)},
@@ -670,7 +670,7 @@ func (h *handler) putUpload(w http.ResponseWriter, r *http.Request, sp *shelf.Li
 		h.writeError(w, r, err)
 		return
 	}
-	shelfhttp.WriteJSON(w, http.StatusOK, uploaded{ID: PathID(path), Path: path})
+	shelfhttp.WriteJSON(w, http.StatusOK, uploaded{ID: PathID(library.NameKey(path)), Path: library.NameKey(path)})
 }
 
 // list answers a directory's entries: its children, or with
@@ -711,9 +711,9 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request, sp *shelf.Library
 	}
 	out := storageList{Items: make([]storageItem, 0, len(items)), NextToken: next}
 	for _, it := range items {
-		rel := it.Path
+		rel := it.Path // built from the NFC form of each name
 		if dir != "" {
-			rel = strings.TrimPrefix(rel, dir+"/")
+			rel = strings.TrimPrefix(rel, library.NameKey(dir)+"/")
 		}
 		e := storageItem{ID: PathID(rel), PathID: PathID(rel), Path: rel, IsDirectory: it.Type == shelf.TypeFolder}
 		if !e.IsDirectory {
@@ -751,7 +751,7 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request, sp *shelf.Lib
 			h.writeError(w, r, err)
 			return
 		}
-		shelfhttp.WriteJSON(w, http.StatusOK, downloadLink{ID: PathID(path), URL: link})
+		shelfhttp.WriteJSON(w, http.StatusOK, downloadLink{ID: PathID(it.Path), URL: link})
 		return
 	}
 	_, v, err := h.svc.Content(r.Context(), it.ID, 0)
@@ -801,7 +801,7 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request, sp *shelf.Libra
 		h.writeError(w, r, err)
 		return
 	}
-	shelfhttp.WriteJSON(w, http.StatusOK, pathOnly{Path: path})
+	shelfhttp.WriteJSON(w, http.StatusOK, pathOnly{Path: library.NameKey(path)})
 }
 
 // copyMove copies or moves a file to {"destinationPath"}, overwriting a
@@ -842,7 +842,7 @@ func (h *handler) copyMove(w http.ResponseWriter, r *http.Request, sp *shelf.Lib
 		h.writeError(w, r, err)
 		return
 	}
-	shelfhttp.WriteJSON(w, http.StatusOK, pathOnly{Path: dest})
+	shelfhttp.WriteJSON(w, http.StatusOK, pathOnly{Path: library.NameKey(dest)})
 }
 
 // escapePath escapes each segment of a path as the SDK does.

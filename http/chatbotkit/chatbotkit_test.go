@@ -720,3 +720,31 @@ func TestBadInput(t *testing.T) {
 	wantFailure(t, "PUT after expiry", put(up.UploadRequest.URL, []byte("12345")), 403, "NOT_AUTHORIZED")
 	unchanged("a PUT after expiry")
 }
+
+// TestNamesNFC: paths name files under NFC whatever spelling a client
+// sends; the file keeps the name it was first sent with, and the paths
+// answered are built from the NFC form of each name.
+func TestNamesNFC(t *testing.T) {
+	f := newFixture(t, library.Config{})
+	const nfd, nfc = "e\u0301cole/cafe\u0301.txt", "\u00e9cole/caf\u00e9.txt"
+	var up uploaded
+	wantOK(t, "upload NFD", send(t, f.e, "POST", f.base+"/upload/"+escape(nfd), f.key, "text/plain", []byte("one")), &up)
+	if up.Path != nfc || up.ID != chatbotkit.PathID(nfc) {
+		t.Fatalf("upload answered %+v; want the stored path %+q", up, nfc)
+	}
+	wantOK(t, "upload NFC", send(t, f.e, "POST", f.base+"/upload/"+escape(nfc), f.key, "text/plain", []byte("two")), &up)
+	if got := f.tree(t); fmt.Sprint(got) != "["+nfc+":3]" {
+		t.Fatalf("tree = %+q; want one file", got)
+	}
+	var l storageList
+	wantOK(t, "list NFD dir", f.get(t, f.base+"/list/"+escape("e\u0301cole")), &l)
+	if len(l.Items) != 1 || l.Items[0].Path != "caf\u00e9.txt" {
+		t.Fatalf("listing of the NFD spelling = %+v", l)
+	}
+	for _, p := range []string{nfd, nfc} {
+		body, h := f.download(t, escape(p))
+		if string(body) != "two" || !strings.Contains(h.Get("Content-Disposition"), url.PathEscape("cafe\u0301.txt")) {
+			t.Fatalf("download %+q = %q, %q; want the file named as first sent", p, body, h.Get("Content-Disposition"))
+		}
+	}
+}

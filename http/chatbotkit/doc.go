@@ -6,6 +6,10 @@
 // A space is a library of kind space; its alias is the library's natural
 // id, meta its metadata, blueprintId and contactId its x_attrs. Its
 // storage is the library's tree: a file's path is its path in the space.
+// A path a request names is found under any Unicode spelling (the core
+// compares names under NFC); the paths and path ids answered are the
+// stored ones, built from the NFC form of each name, while a file or
+// folder an upload makes keeps the name the request spelt.
 //
 // Storage routes take either of two URL forms: the SDK's
 // /space/{spaceId}/storage/{op}/{path…} with a plain path, and the

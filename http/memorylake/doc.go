@@ -69,9 +69,15 @@
 //     etag is the file's SHA-256 in hex (unquoted); folders omit size and
 //     etag; x_attrs is always an object. parent_item_id is null only for a
 //     root.
-//   - List Items orders children by name (byte order). continuation_token
-//     is null on the last page. page_size must be an integer from 1 to 50
-//     (default 50); a token the server did not make is 400.
+//   - Names are the core's rule: kept byte for byte as sent and compared
+//     under NFC, so the NFD and NFC spellings of a name conflict (deny is
+//     409 DRIVE_ITEM_CONFLICT; rename answers the first _N free under
+//     NFC, spelt as sent; overwrite adds a version to the twin and answers
+//     its name; replace makes a new item named as sent now).
+//   - List Items orders children by name (byte order of the names as
+//     sent). continuation_token is null on the last page. page_size must
+//     be an integer from 1 to 50 (default 50); a token the server did not
+//     make is 400.
 //     with_xattr_keys=k1,k2 narrows x_attrs to those keys; it is accepted
 //     by Get Item too. An empty with_xattr_keys shows every key.
 //   - Create Item requires item_type ("folder" or "file"; "directory" is
@@ -94,9 +100,14 @@
 //     an unknown id is 404 with no body, as documented.
 //   - Set xattrs requires x_attrs (an empty object is a no-op); Delete
 //     xattrs requires key, comma-separated (repeated key parameters are
-//     joined; empty entries are dropped); absent keys are ignored. Keys the
-//     core reserves ("shelf.") are refused with 400 rather than silently
-//     ignored.
+//     joined; empty entries are dropped); absent keys are ignored.
+//   - Reserved x_attrs keys are MemoryLake's x_source and x_thumbnail_uri
+//     and every key starting with "shelf." (Shelf's own). Create Item,
+//     Set xattrs and Delete xattrs pass over them silently and do the
+//     rest: they are never stored, changed or removed by a client, and
+//     never refused (the docs say reserved keys are ignored on set; on
+//     delete Shelf ignores them too, rather than refusing the request).
+//     The rule is the core's, for every API that writes x_attrs.
 //   - Projects: see the "Projects" part of docs/API.md for the choices
 //     (ids, statuses, limits, ordering, search result shape). A project is
 //     the core's shelf.Project, a document a shelf.ProjectDocument; the

@@ -573,6 +573,80 @@ func TestConflictStrategies(t *testing.T) {
 	}
 }
 
+// TestNamesNFC: a name is kept as sent, byte for byte, and compared under
+// NFC: the NFD and NFC spellings of one name conflict under every
+// strategy, for folders and files.
+func TestNamesNFC(t *testing.T) {
+	c := newTC(t, library.Config{})
+	const folderNFD, folderNFC = "e\u0301cole", "\u00e9cole"
+	const fileNFD, fileNFC = "cafe\u0301.txt", "caf\u00e9.txt"
+	// wantName checks the exact bytes of an item's name in Get Item's raw
+	// answer, not only after decoding.
+	wantName := func(id, name string) {
+		t.Helper()
+		r := c.do("GET", "/drives/items/"+id, c.key, nil)
+		want, _ := json.Marshal(map[string]string{"name": name})
+		if r.Status != http.StatusOK || !bytes.Contains(r.Body, want[1:len(want)-1]) {
+			t.Fatalf("GET %s = %d %s; want the name bytes %+q", id, r.Status, r.Body, name)
+		}
+	}
+
+	dir := c.folder("MY_SPACE", folderNFD, "deny")
+	if dir.Name != folderNFD {
+		t.Fatalf("NFD folder answered name %+q, want %+q", dir.Name, folderNFD)
+	}
+	wantName(dir.ItemID, folderNFD)
+	before := c.snapshot(c.key)
+	fails(t, c.do("POST", "/drives/items", c.key, map[string]any{
+		"item_type": "folder", "parent_item_id": "MY_SPACE", "name": folderNFC, "name_conflict_strategy": "deny"}),
+		http.StatusConflict, "DRIVE_ITEM_CONFLICT")
+	if after := c.snapshot(c.key); after != before {
+		t.Fatalf("a refused twin changed the tree:\n%s\n---\n%s", before, after)
+	}
+	dir1 := c.folder("MY_SPACE", folderNFC, "rename")
+	if dir1.Name != folderNFC+"_1" || dir1.ItemID == dir.ItemID {
+		t.Fatalf("NFC twin, rename = %+v", dir1)
+	}
+	wantName(dir1.ItemID, folderNFC+"_1")
+
+	v1, v2, v3, v4 := []byte("one"), []byte("two!"), []byte("three"), []byte("four!!")
+	f := c.upload("MY_SPACE", fileNFD, v1, "deny")
+	if f.Name != fileNFD {
+		t.Fatalf("NFD file answered name %+q", f.Name)
+	}
+	wantName(f.ItemID, fileNFD)
+	id, parts := c.createUpload(c.key, int64(len(v2)))
+	etags := c.putAll(parts, v2)
+	fails(t, c.do("POST", "/drives/items", c.key, fileBody("MY_SPACE", fileNFC, id, etags, "deny")),
+		http.StatusConflict, "DRIVE_ITEM_CONFLICT")
+	r1 := c.upload("MY_SPACE", fileNFC, v2, "rename")
+	if r1.Name != "caf\u00e9_1.txt" {
+		t.Fatalf("NFC file twin, rename = %+v", r1)
+	}
+	// The NFD spelling's _1 is taken under NFC by the NFC _1: _2, as sent.
+	r2 := c.upload("MY_SPACE", fileNFD, v2, "rename")
+	if r2.Name != "cafe\u0301_2.txt" {
+		t.Fatalf("NFD file again, rename = %+v", r2)
+	}
+	over := c.upload("MY_SPACE", fileNFC, v3, "overwrite")
+	if over.ItemID != f.ItemID || over.Name != fileNFD {
+		t.Fatalf("overwrite with the NFC twin = %+v; want the NFD file %s, its name kept", over, f.ItemID)
+	}
+	c.checkFile(f.ItemID, fileNFD, v3)
+	repl := c.upload("MY_SPACE", fileNFC, v4, "replace")
+	if repl.ItemID == f.ItemID || repl.Name != fileNFC {
+		t.Fatalf("replace with the NFC twin = %+v; want a new item named as sent", repl)
+	}
+	c.checkFile(repl.ItemID, fileNFC, v4)
+	fails(t, c.do("GET", "/drives/items/"+f.ItemID, c.key, nil), http.StatusNotFound, "NOT_FOUND")
+
+	// Listed by the bytes of the names as sent.
+	got := names(c.children(c.key, "MY_SPACE"))
+	if want := []string{"cafe\u0301_2.txt", "caf\u00e9.txt", "caf\u00e9_1.txt", folderNFD, folderNFC + "_1"}; !slices.Equal(got, want) {
+		t.Fatalf("MY_SPACE holds %+q, want %+q", got, want)
+	}
+}
+
 func TestChildrenPaging(t *testing.T) {
 	c := newTC(t, library.Config{})
 	dir := c.folder("MY_SPACE", "paging", "")
@@ -839,7 +913,6 @@ func TestXAttrs(t *testing.T) {
 	fails(t, c.do("PUT", "/drives/items/"+tagged.ItemID+"/xattrs", c.key, `{}`), http.StatusBadRequest, "INVALID_ARGUMENT", "x_attrs")
 	fails(t, c.do("PUT", "/drives/items/"+tagged.ItemID+"/xattrs", c.key, `{"x_attrs":{"a":1}}`), http.StatusBadRequest, "INVALID_ARGUMENT")
 	fails(t, c.do("PUT", "/drives/items/"+tagged.ItemID+"/xattrs", c.key, `{"x_attrs":`), http.StatusBadRequest, "INVALID_ARGUMENT")
-	fails(t, set(tagged.ItemID, map[string]string{"shelf.internal": "x"}), http.StatusBadRequest, "INVALID_ARGUMENT", "reserved")
 	fails(t, set("no-such-item", map[string]string{"a": "b"}), http.StatusNotFound, "NOT_FOUND")
 	fails(t, c.do("DELETE", "/drives/items/no-such-item/xattrs?key=a", c.key, nil), http.StatusNotFound, "NOT_FOUND")
 
@@ -854,6 +927,64 @@ func TestXAttrs(t *testing.T) {
 	}
 	if got := c.item(c.key, "MY_SPACE").XAttrs; len(got) != 0 {
 		t.Fatalf("root x_attrs = %v", got)
+	}
+}
+
+// TestReservedXAttrs: MemoryLake's reserved keys (x_source,
+// x_thumbnail_uri) and Shelf's own prefix (shelf.) are silently passed
+// over on create (folder and file), set and delete: not stored, not
+// refused, and the rest of the request is done.
+func TestReservedXAttrs(t *testing.T) {
+	c := newTC(t, library.Config{})
+	reserved := map[string]string{"x_source": "client", "x_thumbnail_uri": "https://x/t.png", "shelf.internal": "1"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{k: v}
+		for rk, rv := range reserved {
+			m[rk] = rv
+		}
+		return m
+	}
+	attrs := func(id string) string { return fmt.Sprint(c.item(c.key, id).XAttrs) }
+
+	var folder created
+	ok(t, c.do("POST", "/drives/items", c.key, map[string]any{
+		"item_type": "folder", "parent_item_id": "MY_SPACE", "name": "tagged", "x_attrs": with("tenant_id", "acme-corp")}), &folder)
+	if got := attrs(folder.ItemID); got != "map[tenant_id:acme-corp]" {
+		t.Fatalf("folder x_attrs = %s", got)
+	}
+	id, parts := c.createUpload(c.key, 3)
+	body := fileBody("MY_SPACE", "f.txt", id, c.putAll(parts, []byte("abc")), "")
+	body["x_attrs"] = with("source", "unit")
+	var file created
+	ok(t, c.do("POST", "/drives/items", c.key, body), &file)
+	if got := attrs(file.ItemID); got != "map[source:unit]" {
+		t.Fatalf("file x_attrs = %s", got)
+	}
+
+	set := func(id string, m map[string]string) *shelftest.Response {
+		return c.do("PUT", "/drives/items/"+id+"/xattrs", c.key, map[string]any{"x_attrs": m})
+	}
+	e := ok(t, set(folder.ItemID, with("b", "2")), nil)
+	if e.Message != "Operation completed successfully" {
+		t.Fatalf("set answered %+v", e)
+	}
+	if got := attrs(folder.ItemID); got != "map[b:2 tenant_id:acme-corp]" {
+		t.Fatalf("after set: %s", got)
+	}
+	before, _ := json.Marshal(c.item(c.key, folder.ItemID))
+	ok(t, set(folder.ItemID, reserved), nil)
+	if after, _ := json.Marshal(c.item(c.key, folder.ItemID)); string(after) != string(before) {
+		t.Fatalf("a set of reserved keys only changed the item:\n%s\n%s", before, after)
+	}
+
+	// Delete: the reserved keys in the list are ignored, the others go.
+	ok(t, c.do("DELETE", "/drives/items/"+folder.ItemID+"/xattrs?key=b%2Cx_source%2Cshelf.internal,x_thumbnail_uri", c.key, nil), nil)
+	if got := attrs(folder.ItemID); got != "map[tenant_id:acme-corp]" {
+		t.Fatalf("after delete: %s", got)
+	}
+	ok(t, c.do("DELETE", "/drives/items/"+file.ItemID+"/xattrs?key=x_source", c.key, nil), nil)
+	if got := attrs(file.ItemID); got != "map[source:unit]" {
+		t.Fatalf("file after deleting only a reserved key: %s", got)
 	}
 }
 
@@ -1069,7 +1200,6 @@ func TestBadInputs(t *testing.T) {
 		{name: "foreign parent file", method: "POST", path: "/drives/items", body: fileReq(func(b map[string]any) { b["parent_item_id"] = foreignDir.ItemID }), status: 404, code: "NOT_FOUND"},
 		{name: "deny folder", method: "POST", path: "/drives/items", body: folderBody(func(b map[string]any) { b["name"] = "docs"; b["name_conflict_strategy"] = "deny" }), status: 409, code: "DRIVE_ITEM_CONFLICT"},
 		{name: "x_attrs wrong type", method: "POST", path: "/drives/items", body: folderBody(func(b map[string]any) { b["x_attrs"] = []string{"a"} }), status: 400, code: "INVALID_ARGUMENT"},
-		{name: "x_attrs reserved", method: "POST", path: "/drives/items", body: folderBody(func(b map[string]any) { b["x_attrs"] = map[string]string{"shelf.x": "1"} }), status: 400, code: "INVALID_ARGUMENT"},
 
 		{name: "no key", method: "GET", path: "/drives/items/MY_SPACE", status: 401, code: "UNAUTHORIZED", exactMessage: "Invalid or missing API key"},
 		{name: "no key write", method: "POST", path: "/drives/items", body: folderBody(func(map[string]any) {}), status: 401, code: "UNAUTHORIZED", exactMessage: "Invalid or missing API key"},

@@ -10,8 +10,8 @@ import (
 	"github.com/shelfmem/shelf"
 )
 
-// childNamesChunk bounds the number of names bound into one IN list.
-const childNamesChunk = 500
+// takenPathsChunk bounds the number of paths bound into one IN list.
+const takenPathsChunk = 500
 
 const itemCols = "id, workspace_id, library_id, parent_id, type, name, path, x_attrs, head, size, hash, content_type, created_at, updated_at, " +
 	"external_id, title, scope, owner, metadata, hidden, " +
@@ -191,38 +191,38 @@ func (t *tx) queryItems(ctx context.Context, what, q string, args ...any) ([]*sh
 	return items, classify(rows.Err(), what)
 }
 
-func (t *tx) ChildNames(ctx context.Context, workspaceID, parentID string, names []string) (map[string]bool, error) {
+func (t *tx) TakenPaths(ctx context.Context, workspaceID, libraryID string, paths []string) (map[string]bool, error) {
 	taken := make(map[string]bool)
-	for chunk := range slices.Chunk(names, childNamesChunk) {
+	for chunk := range slices.Chunk(paths, takenPathsChunk) {
 		args := make([]any, 0, len(chunk)+2)
-		args = append(args, parentID, workspaceID)
-		for _, n := range chunk {
-			args = append(args, n)
+		args = append(args, libraryID, workspaceID)
+		for _, p := range chunk {
+			args = append(args, p)
 		}
-		q := "SELECT name FROM items WHERE parent_id = ? AND workspace_id = ? AND name IN (?" +
+		q := "SELECT path FROM items WHERE library_id = ? AND workspace_id = ? AND path IN (?" +
 			strings.Repeat(", ?", len(chunk)-1) + ")"
-		if err := t.collectNames(ctx, q, args, taken); err != nil {
+		if err := t.collectStrings(ctx, q, args, taken); err != nil {
 			return nil, err
 		}
 	}
 	return taken, nil
 }
 
-// collectNames runs q and sets taken[name] for every name it returns.
-func (t *tx) collectNames(ctx context.Context, q string, args []any, taken map[string]bool) error {
+// collectStrings runs q and sets taken[s] for every string s it returns.
+func (t *tx) collectStrings(ctx context.Context, q string, args []any, taken map[string]bool) error {
 	rows, err := t.tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return classify(err, "child names")
+		return classify(err, "taken paths")
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
-			return classify(err, "child names")
+			return classify(err, "taken paths")
 		}
 		taken[n] = true
 	}
-	return classify(rows.Err(), "child names")
+	return classify(rows.Err(), "taken paths")
 }
 
 func (t *tx) UpdateItem(ctx context.Context, it *shelf.Item) error {

@@ -249,47 +249,51 @@ func itemNames(items []*shelf.Item) []string {
 	return names
 }
 
-func testChildNames(t *testing.T, s shelf.Store) {
+func testTakenPaths(t *testing.T, s shelf.Store) {
 	w := newWorld(t, s)
-	folder, names := makeChildren(t, s, w, 1000)
-	// 1,200 names: 600 taken, 600 free (one of them taken under another
-	// folder), in no order.
+	_, names := makeChildren(t, s, w, 1000)
+	// 1,200 paths: 600 taken, 600 free (some taken in another library or
+	// workspace, or only under another spelling), in no order.
 	var ask []string
-	want := map[string]bool{}
+	want := map[string]bool{"bigger": true, "bigger/a": true, "big": true, "": true} // "" is the root
 	for i, n := range names {
 		if i%5 < 3 {
-			ask = append(ask, n)
-			want[n] = true
+			ask = append(ask, "big/"+n)
+			want["big/"+n] = true
 		}
 	}
-	ask = append(ask, "bigger", "deep", "a/b", "")
+	other := child(w.rootB, "elsewhere", shelf.TypeFile)
+	nfc := child(w.rootA, "caf\u00e9", shelf.TypeFile)
+	createItems(t, s, other, nfc)
+	want[nfc.Path] = true
+	ask = append(ask, "bigger", "bigger/a", "big", "big/deep", "deep", "", "elsewhere", nfc.Path, "cafe\u0301", "big/"+names[1]+"/x")
 	for i := len(ask); i < 1200; i++ {
-		ask = append(ask, fmt.Sprintf("free-%d", i))
+		ask = append(ask, fmt.Sprintf("big/free-%d", i))
 	}
 	slices.Reverse(ask)
 
 	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
-		got, err := tx.ChildNames(ctx, w.a.ID, folder.ID, ask)
+		got, err := tx.TakenPaths(ctx, w.a.ID, w.libA.ID, ask)
 		if err != nil {
-			t.Fatalf("ChildNames: %v", err)
+			t.Fatalf("TakenPaths: %v", err)
 		}
-		for _, n := range ask {
-			if got[n] != want[n] {
-				t.Errorf("ChildNames[%q] = %v, want %v", n, got[n], want[n])
+		for _, p := range ask {
+			if got[p] != want[p] {
+				t.Errorf("TakenPaths[%q] = %v, want %v", p, got[p], want[p])
 			}
 		}
-		for n, taken := range got {
-			if taken && !want[n] {
-				t.Errorf("ChildNames has %q, which was not asked for or is free", n)
+		for p, taken := range got {
+			if taken && !slices.Contains(ask, p) {
+				t.Errorf("TakenPaths has %q, which was not asked for", p)
 			}
 		}
-		got, err = tx.ChildNames(ctx, w.b.ID, folder.ID, ask)
+		got, err = tx.TakenPaths(ctx, w.b.ID, w.libA.ID, ask)
 		if err != nil || countTrue(got) != 0 {
-			t.Fatalf("ChildNames(other workspace) = %d names, %v; want none", countTrue(got), err)
+			t.Fatalf("TakenPaths(other workspace) = %d paths, %v; want none", countTrue(got), err)
 		}
-		got, err = tx.ChildNames(ctx, w.a.ID, folder.ID, nil)
+		got, err = tx.TakenPaths(ctx, w.a.ID, w.libA.ID, nil)
 		if err != nil || countTrue(got) != 0 {
-			t.Fatalf("ChildNames(no names) = %d names, %v; want none", countTrue(got), err)
+			t.Fatalf("TakenPaths(no paths) = %d paths, %v; want none", countTrue(got), err)
 		}
 		return nil
 	})

@@ -6,7 +6,7 @@
 //
 // Readings of the contract the suite holds every store to:
 //   - A lookup by id, path or slug of another workspace's row is ENOTFOUND;
-//     a list (Keys, Children, ChildNames, Versions) of another workspace's
+//     a list (Keys, Children, TakenPaths, Versions) of another workspace's
 //     rows is empty, not an error.
 //   - CreateItem into a library of another workspace, and CreateVersion for
 //     an item of another workspace, are ENOTFOUND; so are PutPart for a
@@ -47,7 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"Items", testItems},
 		{"UpdateItem", testUpdateItem},
 		{"Children", testChildren},
-		{"ChildNames", testChildNames},
+		{"TakenPaths", testTakenPaths},
 		{"MovePaths", testMovePaths},
 		{"DeleteTree", testDeleteTree},
 		{"DeleteTreeRoot", testDeleteTreeRoot},
