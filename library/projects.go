@@ -605,7 +605,7 @@ func (s *Service) refreshCopyTx(ctx context.Context, tx shelf.Tx, lib *shelf.Lib
 	}
 	if cp.Name != src.Name { // the copy is alone in its folder
 		dir, _ := splitPath(cp.Path)
-		cp.Name, cp.Path, cp.Title = src.Name, JoinPath(dir, src.Name), src.Name
+		cp.Name, cp.Path, cp.Title = src.Name, JoinPath(dir, NameKey(src.Name)), src.Name
 	}
 	cp.Head, cp.Hash, cp.Size, cp.ContentType = v.Number, v.Hash, v.Size, v.ContentType
 	cp.Metadata, cp.UpdatedAt = src.Metadata, now
