@@ -42,7 +42,7 @@ func (s Scope) Rank() int {
 }
 
 // Key is an API key of one workspace. Only the SHA-256 of its secret is
-// kept; the secret itself is shown once, when the key is made.
+// kept; the secret itself is shown once, when the key is made or rotated.
 type Key struct {
 	ID          string    `json:"id"`
 	WorkspaceID string    `json:"workspace_id"`
@@ -50,6 +50,8 @@ type Key struct {
 	Scopes      []Scope   `json:"scopes"`
 	Hash        []byte    `json:"-"`
 	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`   // zero: never; refused from this instant on
+	LastUsedAt  time.Time `json:"last_used_at,omitzero"` // zero: never used (kept about to the minute)
 }
 
 // Principal is who a request acts as: a workspace key, the master key

@@ -123,12 +123,40 @@ type Tx interface {
 	Workspace(ctx context.Context, id string) (*Workspace, error)
 	Workspaces(ctx context.Context) ([]*Workspace, error)
 
+	// CreateKey inserts a key with every field of k; ECONFLICT if its id
+	// is taken, ENOTFOUND if its workspace does not exist.
 	CreateKey(ctx context.Context, k *Key) error
 	// Key finds a key by id in any workspace (authentication needs this).
 	Key(ctx context.Context, id string) (*Key, error)
 	// Keys lists a workspace's keys, oldest first.
 	Keys(ctx context.Context, workspaceID string) ([]*Key, error)
+	// ListKeys returns the page of the workspace's keys that q selects,
+	// ordered by (CreatedAt, ID), and how many keys q's name filter keeps
+	// in all pages.
+	ListKeys(ctx context.Context, workspaceID string, q KeyQuery) ([]*Key, int, error)
+	// UpdateKey writes Name, Scopes, Hash and ExpiresAt of the key k.ID of
+	// k.WorkspaceID; ENOTFOUND if there is none.
+	UpdateKey(ctx context.Context, k *Key) error
+	// TouchKeys sets each named key's LastUsedAt to the later of its own
+	// and the time given (never back); ids that name no key are ignored.
+	TouchKeys(ctx context.Context, used map[string]time.Time) error
 	DeleteKey(ctx context.Context, workspaceID, id string) error
+
+	// IdempotencyRecord returns the record of (workspaceID, caller, key),
+	// or ENOTFOUND.
+	IdempotencyRecord(ctx context.Context, workspaceID, caller, key string) (*IdempotencyRecord, error)
+	// CreateIdempotencyRecord inserts r; ECONFLICT if (WorkspaceID,
+	// Caller, Key) has a record already (two first attempts racing: one
+	// insert wins), ENOTFOUND if the workspace does not exist.
+	CreateIdempotencyRecord(ctx context.Context, r *IdempotencyRecord) error
+	// UpdateIdempotencyRecord writes Fingerprint, Token, Done, Status,
+	// ContentType, Body and CreatedAt of r's record; ENOTFOUND if none.
+	UpdateIdempotencyRecord(ctx context.Context, r *IdempotencyRecord) error
+	// DeleteIdempotencyRecord deletes a record; ENOTFOUND if none.
+	DeleteIdempotencyRecord(ctx context.Context, workspaceID, caller, key string) error
+	// DeleteIdempotencyRecordsBefore deletes records of any workspace
+	// created before t, at most limit, and returns how many it deleted.
+	DeleteIdempotencyRecordsBefore(ctx context.Context, t time.Time, limit int) (int, error)
 
 	// CreateLibrary inserts a library; ECONFLICT if the slug is taken in
 	// the workspace. The root item is created separately with CreateItem.

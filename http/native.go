@@ -104,12 +104,20 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		WorkspaceID string        `json:"workspace_id"`
 		Name        string        `json:"name"`
 		Scopes      []shelf.Scope `json:"scopes"`
+		ExpiresAt   *time.Time    `json:"expires_at"` // RFC 3339; absent or null: never
 	}
 	if err := DecodeJSON(w, r, s.opts.MaxJSONBytes, &req); err != nil {
 		s.nativeError(w, r, err)
 		return
 	}
-	k, token, err := s.svc.CreateKey(r.Context(), req.WorkspaceID, req.Name, req.Scopes)
+	if len(req.Scopes) == 0 {
+		req.Scopes = []shelf.Scope{} // required here: refused, not defaulted
+	}
+	spec := library.KeySpec{Name: req.Name, Scopes: req.Scopes}
+	if req.ExpiresAt != nil {
+		spec.ExpiresAt = *req.ExpiresAt
+	}
+	k, token, err := s.svc.IssueKey(r.Context(), req.WorkspaceID, spec)
 	if err != nil {
 		s.nativeError(w, r, err)
 		return

@@ -88,8 +88,10 @@ func (s *Service) isMaster(token string) bool {
 }
 
 // Authenticate returns the principal a bearer token stands for:
-// EUNAUTHORIZED for an unknown, malformed or revoked key. The master key
-// acts in the default workspace.
+// EUNAUTHORIZED for an unknown, malformed, revoked or expired key, or the
+// old secret of a rotated one. The master key acts in the default
+// workspace. Every request reads the key's row, so a revocation, rotation
+// or expiry holds from the next request on.
 func (s *Service) Authenticate(ctx context.Context, token string) (*shelf.Principal, error) {
 	if token == "" {
 		return nil, shelf.Errorf(shelf.EUNAUTHORIZED, "missing API key")
@@ -116,6 +118,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*shelf.Princi
 	if subtle.ConstantTimeCompare(sum[:], k.Hash) != 1 {
 		return nil, shelf.Errorf(shelf.EUNAUTHORIZED, "invalid API key")
 	}
+	now := s.now()
+	if keyExpired(k, now) {
+		return nil, shelf.Errorf(shelf.EUNAUTHORIZED, "API key expired")
+	}
+	s.keyUse.touch(k.ID, now)
 	p := &shelf.Principal{WorkspaceID: k.WorkspaceID, KeyID: k.ID}
 	for _, sc := range k.Scopes {
 		if sc.Rank() > p.Scope.Rank() {
@@ -137,9 +144,16 @@ func (s *Service) AdminPrincipal(ctx context.Context) (*shelf.Principal, error) 
 
 func newKeyToken() (id, secret, token string) {
 	id = randomHex(keyIDLen / 2)
+	secret, token = newKeySecret(id)
+	return id, secret, token
+}
+
+// newKeySecret returns a new secret for the key id and the token that
+// carries both.
+func newKeySecret(id string) (secret, token string) {
 	secret = randomHex(keySecretLen / 2)
 	body := keyPrefix + id + "_" + secret
-	return id, secret, body + fmt.Sprintf("%08x", crc32.ChecksumIEEE([]byte(body)))
+	return secret, body + fmt.Sprintf("%08x", crc32.ChecksumIEEE([]byte(body)))
 }
 
 // parseKey splits a workspace key into id and secret, checking its shape
@@ -281,37 +295,17 @@ func (s *Service) keyWorkspace(ctx context.Context, wsID string) (*shelf.Princip
 	return p, wsID, nil
 }
 
-// CreateKey makes a key in a workspace ("" for the caller's) and returns it
-// with its token, which is never shown again.
+// CreateKey makes a key in a workspace ("" for the caller's) with the
+// scopes given (at least one) and returns it with its token, which is never
+// shown again.
 func (s *Service) CreateKey(ctx context.Context, wsID, name string, scopes []shelf.Scope) (*shelf.Key, string, error) {
-	_, wsID, err := s.keyWorkspace(ctx, wsID)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := checkLabel("key name", name); err != nil {
-		return nil, "", err
-	}
 	if len(scopes) == 0 {
+		if _, _, err := s.keyWorkspace(ctx, wsID); err != nil {
+			return nil, "", err
+		}
 		return nil, "", shelf.Errorf(shelf.EINVALID, "scopes must name at least one of read, write, admin")
 	}
-	seen := map[shelf.Scope]bool{}
-	var clean []shelf.Scope
-	for _, sc := range scopes {
-		if sc.Rank() == 0 {
-			return nil, "", shelf.Errorf(shelf.EINVALID, "unknown scope %q (want read, write or admin)", sc)
-		}
-		if !seen[sc] {
-			seen[sc] = true
-			clean = append(clean, sc)
-		}
-	}
-	id, secret, token := newKeyToken()
-	sum := sha256.Sum256([]byte(secret))
-	k := &shelf.Key{ID: id, WorkspaceID: wsID, Name: name, Scopes: clean, Hash: sum[:], CreatedAt: s.now()}
-	if err := s.store.Update(ctx, func(tx shelf.Tx) error { return tx.CreateKey(ctx, k) }); err != nil {
-		return nil, "", err
-	}
-	return k, token, nil
+	return s.IssueKey(ctx, wsID, KeySpec{Name: name, Scopes: scopes})
 }
 
 // Keys lists a workspace's keys ("" for the caller's).
@@ -325,11 +319,15 @@ func (s *Service) Keys(ctx context.Context, wsID string) ([]*shelf.Key, error) {
 		keys, err = tx.Keys(ctx, wsID)
 		return err
 	})
+	for _, k := range keys {
+		s.keyUse.apply(k)
+	}
 	return keys, err
 }
 
 // RevokeKey deletes a key; it fails on its next request. A workspace admin
-// revokes keys of its own workspace; the master key any key.
+// revokes keys of its own workspace; the master key any key. The key that
+// authenticated the call cannot revoke itself (ECONFLICT).
 func (s *Service) RevokeKey(ctx context.Context, id string) error {
 	p, err := need(ctx, shelf.ScopeAdmin)
 	if err != nil {
@@ -338,16 +336,19 @@ func (s *Service) RevokeKey(ctx context.Context, id string) error {
 	return s.store.Update(ctx, func(tx shelf.Tx) error {
 		k, err := tx.Key(ctx, id)
 		if err != nil || (!p.Master && k.WorkspaceID != p.WorkspaceID) {
-			return shelf.Errorf(shelf.ENOTFOUND, "key not found")
+			return errKeyNotFound
 		}
-		return tx.DeleteKey(ctx, k.WorkspaceID, id)
+		return s.deleteKeyTx(ctx, tx, p, k)
 	})
 }
 
+// maxLabel is the longest human label, in bytes.
+const maxLabel = 200
+
 // checkLabel checks a human label (a workspace or key name).
 func checkLabel(what, s string) error {
-	if s == "" || len(s) > 200 || !utf8.ValidString(s) {
-		return shelf.Errorf(shelf.EINVALID, "%s must be 1 to 200 bytes of UTF-8", what)
+	if s == "" || len(s) > maxLabel || !utf8.ValidString(s) {
+		return shelf.Errorf(shelf.EINVALID, "%s must be 1 to %d bytes of UTF-8", what, maxLabel)
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f {

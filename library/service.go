@@ -98,6 +98,7 @@ type Service struct {
 	log   *slog.Logger
 
 	master    masterKey
+	keyUse    keyUse       // keys' last uses not yet written
 	defaultWS atomic.Value // string: the default workspace's id, once known
 	signer    *signer
 	uploads   keyedRW       // one lock per upload: parts share it, finalize and sweep take it alone

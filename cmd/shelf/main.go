@@ -47,8 +47,9 @@ const usage = `Shelf: a self-hosted memory library for AI applications.
 
 Usage:
   shelf serve  [--addr 127.0.0.1:8080] [--data ./shelf-data] [flags]
-  shelf keys create [--data DIR] [--workspace ID] --name NAME --scopes read,write,admin
+  shelf keys create [--data DIR] [--workspace ID] --name NAME --scopes read,write,admin [--expires-at RFC3339]
   shelf keys list   [--data DIR] [--workspace ID]
+  shelf keys rotate [--data DIR] [--workspace ID] KEY_ID
   shelf keys revoke [--data DIR] KEY_ID
   shelf workspaces create [--data DIR] NAME
   shelf fsck [--data DIR] [--deep]
@@ -233,10 +234,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// The last uses the requests just served made, before the store closes.
+	if err := b.svc.FlushKeyUse(shutdownCtx); err != nil {
+		log.Error("writing the keys' last use failed", "err", err)
+	}
 	return nil
 }
 
-// housekeeping sweeps expired uploads (at once, then every sweepEvery) and
+// housekeeping sweeps expired uploads, writes the keys' last uses and
+// prunes old idempotency records (at once, then every sweepEvery), and
 // collects unreferenced blobs every gcEvery.
 func housekeeping(ctx context.Context, svc *library.Service, log *slog.Logger, sweepEvery, gcEvery time.Duration) {
 	sweep := func() {
@@ -244,6 +250,12 @@ func housekeeping(ctx context.Context, svc *library.Service, log *slog.Logger, s
 			log.Error("upload sweep failed", "err", err)
 		} else if n > 0 {
 			log.Info("upload sweep", "removed", n)
+		}
+		if err := svc.FlushKeyUse(ctx); err != nil && ctx.Err() == nil {
+			log.Error("writing the keys' last use failed", "err", err)
+		}
+		if _, err := svc.PruneIdempotency(ctx); err != nil && ctx.Err() == nil {
+			log.Error("pruning idempotency records failed", "err", err)
 		}
 	}
 	sweep()
@@ -279,13 +291,14 @@ func failpoint(name string, stderr io.Writer) func(string) {
 
 func keys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("keys: want create, list or revoke")
+		return errors.New("keys: want create, list, rotate or revoke")
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
 	data := fs.String("data", "./shelf-data", "data directory")
 	ws := fs.String("workspace", "", "workspace id (default: the default workspace)")
 	name := fs.String("name", "", "key name")
 	scopes := fs.String("scopes", "read", "comma-separated scopes: read, write, admin")
+	expires := fs.String("expires-at", "", "when the key stops working, RFC 3339 (default: never)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -305,7 +318,13 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		for _, s := range strings.Split(*scopes, ",") {
 			sc = append(sc, shelf.Scope(strings.TrimSpace(s)))
 		}
-		k, token, err := b.svc.CreateKey(actx, *ws, *name, sc)
+		spec := library.KeySpec{Name: *name, Scopes: sc}
+		if *expires != "" {
+			if spec.ExpiresAt, err = time.Parse(time.RFC3339, *expires); err != nil {
+				return fmt.Errorf("keys create: --expires-at must be an RFC 3339 time, like 2030-01-02T15:04:05Z")
+			}
+		}
+		k, token, err := b.svc.IssueKey(actx, *ws, spec)
 		if err != nil {
 			return cliError(err)
 		}
@@ -316,11 +335,21 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 			return cliError(err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED")
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tEXPIRES\tLAST USED")
 		for _, k := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Name, joinScopes(k.Scopes), k.CreatedAt.Format(time.RFC3339))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, joinScopes(k.Scopes), k.CreatedAt.Format(time.RFC3339),
+				timeOr(k.ExpiresAt, "never"), timeOr(k.LastUsedAt, "-"))
 		}
 		return tw.Flush()
+	case "rotate":
+		if fs.NArg() != 1 {
+			return errors.New("keys rotate: name one key id")
+		}
+		k, token, err := b.svc.RotateKey(actx, *ws, fs.Arg(0))
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "id:        %s\nworkspace: %s\nkey:       %s\n\nThe old key no longer works; the new one is shown only this once.\n", k.ID, k.WorkspaceID, token)
 	case "revoke":
 		if fs.NArg() != 1 {
 			return errors.New("keys revoke: name one key id")
@@ -330,9 +359,17 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		fmt.Fprintf(stdout, "revoked %s\n", fs.Arg(0))
 	default:
-		return fmt.Errorf("keys: unknown command %q (want create, list or revoke)", args[0])
+		return fmt.Errorf("keys: unknown command %q (want create, list, rotate or revoke)", args[0])
 	}
 	return nil
+}
+
+// timeOr formats t, or says none when it is zero.
+func timeOr(t time.Time, none string) string {
+	if t.IsZero() {
+		return none
+	}
+	return t.Format(time.RFC3339)
 }
 
 func workspaces(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {

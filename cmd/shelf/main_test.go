@@ -53,11 +53,40 @@ func TestKeysCommands(t *testing.T) {
 	if st := get(); st != 200 {
 		t.Fatalf("new key = %d", st)
 	}
+	// Rotated: the old key stops, the new one works.
+	out, err = runCLI(t, nil, "keys", "rotate", "--data", dir, "--workspace", ws, id)
+	if err != nil {
+		t.Fatalf("keys rotate: %v\n%s", err, out)
+	}
+	old := key
+	key = regexp.MustCompile(`key:\s+(shelf_\S+)`).FindStringSubmatch(out)[1]
+	if key == old || !strings.Contains(out, "id:        "+id) {
+		t.Fatalf("keys rotate printed:\n%s", out)
+	}
+	if st := get(); st != 200 {
+		t.Fatalf("rotated key = %d", st)
+	}
+	key, old = old, key
+	if st := get(); st != 401 {
+		t.Fatalf("the key before rotation = %d, want 401", st)
+	}
+	key = old
 	if out, err := runCLI(t, nil, "keys", "revoke", "--data", dir, id); err != nil {
 		t.Fatalf("keys revoke: %v\n%s", err, out)
 	}
 	if st := get(); st != 401 {
 		t.Fatalf("revoked key = %d, want 401", st)
+	}
+	// Expiry: in the past is refused; a key made to expire lists when.
+	if out, err := runCLI(t, nil, "keys", "create", "--data", dir, "--workspace", ws, "--name", "late", "--expires-at", "2001-01-01T00:00:00Z"); err == nil {
+		t.Fatalf("a key expiring in the past was made:\n%s", out)
+	}
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+	if out, err := runCLI(t, nil, "keys", "create", "--data", dir, "--workspace", ws, "--name", "soon", "--expires-at", exp); err != nil {
+		t.Fatalf("keys create --expires-at: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, nil, "keys", "list", "--data", dir, "--workspace", ws); err != nil || !strings.Contains(out, exp) || strings.Contains(out, "late") {
+		t.Fatalf("keys list: %v\n%s", err, out)
 	}
 	if _, err := runCLI(t, nil, "keys", "revoke", "--data", dir, id); err == nil {
 		t.Fatal("revoking twice succeeded")

@@ -27,6 +27,18 @@
 //	GET    /projects/{id}/documents/{documentId}/download  the file's bytes
 //	POST   /projects/{id}/documents/search                 search the project's documents
 //
+// and, under /openapi/memorylake/admin/v1, the Management API's key routes
+// (K1–K5), which need the admin scope:
+//
+//	GET    /api-keys              list, ?page_size&continuation_token&name_fuzzy
+//	POST   /api-keys              create {name, expires_at?, member_principal_id?, scopes?} → 201
+//	GET    /api-keys/{id}         get
+//	DELETE /api-keys/{id}         revoke (not the calling key: 409 STATE_NOT_READY)
+//	POST   /api-keys/{id}/rotate  a new secret for the same key
+//
+// The three writes take Idempotency-Key (http.Server.Idempotent over the
+// core's library.BeginIdempotent).
+//
 // The part uploads (L4) go to the URLs Create Upload hands out, which are
 // the native signed route PUT /v1/uploads/{id}/parts/{n}: no Authorization,
 // answers the part's quoted ETag, and errors in the native format, as a
@@ -108,6 +120,12 @@
 //     never refused (the docs say reserved keys are ignored on set; on
 //     delete Shelf ignores them too, rather than refusing the request).
 //     The rule is the core's, for every API that writes x_attrs.
+//   - API keys: see "Management API" in docs/API.md for the choices
+//     (admin scope, the scopes a key gets, the master key, key_prefix,
+//     status, last_used_at, member_principal_id, idempotency). Their
+//     rules (expiry, rotation, the refusal to revoke the calling key,
+//     paging) are the core's; keyErrors maps its ECONFLICT to 409
+//     STATE_NOT_READY, the one 409 the Management API documents.
 //   - Projects: see the "Projects" part of docs/API.md for the choices
 //     (ids, statuses, limits, ordering, search result shape). A project is
 //     the core's shelf.Project, a document a shelf.ProjectDocument; the

@@ -149,6 +149,12 @@ func (r *Response) JSON(tb testing.TB, v any) {
 // that is not an io.Reader or []byte is sent as JSON.
 func (e *Env) Do(tb testing.TB, method, url, key string, body any) *Response {
 	tb.Helper()
+	return e.DoWith(tb, method, url, key, nil, body)
+}
+
+// DoWith is Do with extra request headers.
+func (e *Env) DoWith(tb testing.TB, method, url, key string, header http.Header, body any) *Response {
+	tb.Helper()
 	var rd io.Reader
 	ct := ""
 	switch b := body.(type) {
@@ -178,6 +184,11 @@ func (e *Env) Do(tb testing.TB, method, url, key string, body any) *Response {
 	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for name, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(name, v)
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

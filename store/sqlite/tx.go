@@ -107,20 +107,22 @@ func (t *tx) CreateKey(ctx context.Context, k *shelf.Key) error {
 		hash = []byte{} // the driver binds a nil slice as NULL
 	}
 	_, err := t.tx.ExecContext(ctx,
-		"INSERT INTO keys (id, workspace_id, name, scopes, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-		k.ID, k.WorkspaceID, k.Name, strings.Join(scopes, ","), hash, nanos(k.CreatedAt))
+		"INSERT INTO keys ("+keyCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		k.ID, k.WorkspaceID, k.Name, strings.Join(scopes, ","), hash, nanos(k.CreatedAt),
+		nanos(k.ExpiresAt), nanos(k.LastUsedAt))
 	return classify(err, "key")
 }
 
-const keyCols = "id, workspace_id, name, scopes, hash, created_at"
+const keyCols = "id, workspace_id, name, scopes, hash, created_at, expires_at, last_used_at"
 
 func scanKey(s scanner) (*shelf.Key, error) {
 	var k shelf.Key
 	var scopes string
-	var created int64
-	if err := s.Scan(&k.ID, &k.WorkspaceID, &k.Name, &scopes, &k.Hash, &created); err != nil {
+	var created, expires, used int64
+	if err := s.Scan(&k.ID, &k.WorkspaceID, &k.Name, &scopes, &k.Hash, &created, &expires, &used); err != nil {
 		return nil, err
 	}
+	k.ExpiresAt, k.LastUsedAt = fromNanos(expires), fromNanos(used)
 	if scopes != "" {
 		for s := range strings.SplitSeq(scopes, ",") {
 			k.Scopes = append(k.Scopes, shelf.Scope(s))
