@@ -42,6 +42,7 @@ func Register(srv *shelfhttp.Server) {
 	srv.Handle("PUT "+Prefix+"/drives/items/{item_id}/xattrs", write, h.d, h.setXAttrs)
 	srv.Handle("DELETE "+Prefix+"/drives/items/{item_id}/xattrs", write, h.d, h.deleteXAttrs)
 	h.projectRoutes()
+	h.memoryRoutes()
 	h.keyRoutes()
 
 	// Anything else under /openapi/memorylake/ (an unknown path, or a

@@ -347,6 +347,13 @@ func chunkRange(c shelf.Chunk) string {
 	return "c" + strconv.Itoa(c.Start) + "-" + strconv.Itoa(c.End)
 }
 
+// toSearchResult shows a chunk hit as D6 does: a paragraph.
+func toSearchResult(hit library.DocumentHit) searchResult {
+	return searchResult{Type: "paragraph", DocumentID: hit.Document.ID, DocumentName: hit.Item.Name,
+		ParagraphBlockID: hit.Chunk.Index, SourceDocument: sourceDocument{FileName: hit.Item.Name},
+		Highlight: highlight{Chunks: []highlightChunk{{Text: hit.Chunk.Text, Range: chunkRange(hit.Chunk)}}}}
+}
+
 // searchDocuments is D6: POST /projects/{id}/documents/search {query,
 // top_n?}.
 func (h *handler) searchDocuments(w http.ResponseWriter, r *http.Request) {
@@ -377,9 +384,7 @@ func (h *handler) searchDocuments(w http.ResponseWriter, r *http.Request) {
 	}
 	results := make([]searchResult, len(hits))
 	for i, hit := range hits {
-		results[i] = searchResult{Type: "paragraph", DocumentID: hit.Document.ID, DocumentName: hit.Item.Name,
-			ParagraphBlockID: hit.Chunk.Index, SourceDocument: sourceDocument{FileName: hit.Item.Name},
-			Highlight: highlight{Chunks: []highlightChunk{{Text: hit.Chunk.Text, Range: chunkRange(hit.Chunk)}}}}
+		results[i] = toSearchResult(hit)
 	}
 	writeData(w, map[string]any{"count": len(results), "results": results})
 }
