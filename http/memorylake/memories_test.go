@@ -10,8 +10,8 @@ import (
 
 	shelf "github.com/shelfmem/shelf"
 	"github.com/shelfmem/shelf/http/memorylake"
-	"github.com/shelfmem/shelf/library"
 	"github.com/shelfmem/shelf/internal/shelftest"
+	"github.com/shelfmem/shelf/library"
 )
 
 type wireMemory struct {
