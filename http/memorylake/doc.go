@@ -12,8 +12,8 @@
 //	PUT    /drives/items/{item_id}/xattrs    merge x_attrs (L8)
 //	DELETE /drives/items/{item_id}/xattrs    remove x_attrs keys, ?key=a,b (L9)
 //
-// and the v1 projects (P1–P5, D1–D6 of the reference; D7, D8 and the v3
-// family are not served):
+// and the v1 projects (P1–P5, D1–D7 of the reference; D8, the legacy
+// quick add, is not served):
 //
 //	POST   /projects                                       create a project
 //	GET    /projects                                       list, ?page&size&name_fuzzy
@@ -26,6 +26,16 @@
 //	GET    /projects/{id}/documents/{documentId}           get
 //	GET    /projects/{id}/documents/{documentId}/download  the file's bytes
 //	POST   /projects/{id}/documents/search                 search the project's documents
+//	POST   /projects/{id}/search                           documents and a user's memories (D7)
+//
+// and, under /openapi/memorylake/api/v2, a project's memories (each a
+// message stored word for word: Shelf extracts no facts):
+//
+//	POST   /projects/{id}/memories                      store messages, one memory each
+//	GET    /projects/{id}/memories                      list, ?page&size&user_id&keyword
+//	GET    /projects/{id}/memories/{memoryId}           get
+//	POST   /projects/{id}/memories/{memoryId}/forget    forget (kept, expired, never found)
+//	DELETE /projects/{id}/memories/{memoryId}           delete (Shelf's extra)
 //
 // and, under /openapi/memorylake/admin/v1, the Management API's key routes
 // (K1–K5), which need the admin scope:
@@ -128,6 +138,11 @@
 //     STATE_NOT_READY, the one 409 the Management API documents.
 //   - Projects: see the "Projects" part of docs/API.md for the choices
 //     (ids, statuses, limits, ordering, search result shape). A project is
-//     the core's shelf.Project, a document a shelf.ProjectDocument; the
-//     rules (what may be added, status from index state) are the core's.
+//     the core's shelf.Project, a document a shelf.ProjectDocument (a copy
+//     of the version it imported); the rules (what may be added, what a
+//     document keeps, status from index state) are the core's.
+//   - Memories and D7: see "Memories (v2) and project search (D7)" in
+//     docs/API.md (what a memory is, infer, the score in [0, 1] and the
+//     threshold, top_n above 100, with_conflicts). The rules are the
+//     core's (library/memories.go).
 package memorylake
