@@ -263,6 +263,12 @@ type Tx interface {
 	// and embeddings) with chunks; nil clears them. A chunk with a Vector
 	// keeps it, with its Model, as its embedding.
 	ReplaceChunks(ctx context.Context, workspaceID, itemID string, chunks []Chunk) error
+	// CopyChunks replaces the chunks of the file toItemID (and their
+	// full-text entries and embeddings) with copies of fromItemID's,
+	// made chunks of version, and returns how many it copied; a file
+	// without chunks copies none. Either file missing in the workspace is
+	// ENOTFOUND.
+	CopyChunks(ctx context.Context, workspaceID, fromItemID, toItemID string, version int64) (int, error)
 	// Chunks lists a file's chunks in order.
 	Chunks(ctx context.Context, workspaceID, itemID string) ([]Chunk, error)
 	// SearchChunks returns the chunks that match q, best BM25 first.

@@ -563,8 +563,8 @@ func (a *docAdder) addFile(ctx context.Context, lib *shelf.Library, it *shelf.It
 
 // copyDocumentTx makes a new document of proj from the library file src:
 // its own file at documents/<document id>/<name> in the project's library
-// lib, whose version 1 holds src's head bytes (the same blob), queued to
-// be indexed.
+// lib, whose version 1 holds src's head bytes (the same blob), indexed
+// with src's chunks or queued to be.
 func (s *Service) copyDocumentTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, proj *shelf.Project, lib *shelf.Library, src *shelf.Item) (*shelf.ProjectDocument, error) {
 	d := &shelf.ProjectDocument{ID: prefixedID(documentIDPrefix), ProjectID: proj.ID, WorkspaceID: proj.WorkspaceID,
 		SourceID: src.ID, CreatedAt: s.now()}
@@ -582,8 +582,9 @@ func (s *Service) copyDocumentTx(ctx context.Context, tx shelf.Tx, p *shelf.Prin
 
 // copyFileTx makes the own file of document docID in the project library
 // lib: documents/<docID>/<name>, whose version 1 holds src's head bytes
-// (the same blob, so no byte is copied), queued to be indexed, owned by
-// p when src is private.
+// (the same blob, so no byte is copied), owned by p when src is private,
+// with src's chunks when it has them (reuseChunksTx), else queued to be
+// indexed.
 func (s *Service) copyFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, docID string, src *shelf.Item) (*shelf.Item, error) {
 	doc := Doc{Path: documentsFolder + "/" + docID + "/" + src.Name, Title: src.Name, Scope: src.Scope,
 		Metadata: src.Metadata, ContentType: src.ContentType}
@@ -591,7 +592,25 @@ func (s *Service) copyFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 	if err != nil {
 		return nil, err
 	}
-	return up.Item, nil
+	return up.Item, s.reuseChunksTx(ctx, tx, src, up.Item)
+}
+
+// reuseChunksTx gives a document's own file cp, just queued to be indexed,
+// the chunks (and embeddings) of the library file src when src is indexed
+// and holds the same bytes: no second extraction or embedding, and the
+// document is searchable at once. Otherwise cp stays queued.
+func (s *Service) reuseChunksTx(ctx context.Context, tx shelf.Tx, src, cp *shelf.Item) error {
+	if src.Index.State != shelf.IndexIndexed || src.Hash != cp.Hash || cp.Index.State != shelf.IndexQueued {
+		return nil
+	}
+	if _, err := tx.CopyChunks(ctx, cp.WorkspaceID, src.ID, cp.ID, cp.Head); err != nil {
+		return err
+	}
+	if err := tx.DeleteIndexJob(ctx, cp.WorkspaceID, cp.ID); err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		return err
+	}
+	cp.Index = shelf.IndexStatus{State: shelf.IndexIndexed, IndexedAt: s.now()}
+	return tx.SetIndexStatus(ctx, cp.WorkspaceID, cp.ID, cp.Index)
 }
 
 // refreshCopyTx gives a document's own file cp the head bytes, type, name
@@ -609,7 +628,10 @@ func (s *Service) refreshCopyTx(ctx context.Context, tx shelf.Tx, lib *shelf.Lib
 	}
 	cp.Head, cp.Hash, cp.Size, cp.ContentType = v.Number, v.Hash, v.Size, v.ContentType
 	cp.Metadata, cp.UpdatedAt = src.Metadata, now
-	return s.indexNewHeadTx(ctx, tx, lib, cp)
+	if err := s.indexNewHeadTx(ctx, tx, lib, cp); err != nil {
+		return err
+	}
+	return s.reuseChunksTx(ctx, tx, src, cp)
 }
 
 // ListDocuments returns a page of a project's documents (q's paging and

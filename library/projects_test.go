@@ -298,3 +298,42 @@ func TestDocumentStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestImportReusesChunks checks that importing an indexed file gives its
+// document the file's chunks and embeddings: searchable at once, with no
+// second extraction or embedding; a file not indexed yet is queued.
+func TestImportReusesChunks(t *testing.T) {
+	emb := &bagEmbedder{model: "bag"}
+	e := newEnv(t, library.Config{Embedder: emb})
+	f := e.writeText(t, "notes.txt", "a yak on the plateau")
+	e.drain(t)
+	calls := emb.calls.Load()
+	proj := e.project(t, "p")
+	res := e.add(t, proj.ID, f.ID)
+	d, err := e.svc.GetDocument(e.ctx, proj.ID, res.Results[0].DocumentID)
+	if err != nil || d.Item.Index.State != shelf.IndexIndexed {
+		t.Fatalf("document = %+v, %v", d.Item, err)
+	}
+	if n, err := e.svc.IndexOnce(context.Background()); err != nil || n != 0 {
+		t.Fatalf("jobs after the import = %d, %v", n, err)
+	}
+	if got := emb.calls.Load(); got != calls {
+		t.Fatalf("the import embedded again: %d calls, want %d", got, calls)
+	}
+	hits, err := e.svc.Search(e.ctx, library.SearchQuery{Query: "yak plateau", Mode: library.ModeSemantic,
+		Filters: library.SearchFilters{Project: proj.ID}})
+	if err != nil || len(hits.Hits) != 1 || hits.Hits[0].Item.ID != d.ItemID {
+		t.Fatalf("semantic search of the project = %+v, %v", hits, err)
+	}
+	// A file not indexed yet: its document is queued, and indexed apart.
+	g := e.writeText(t, "fresh.txt", "a fresh gnu")
+	res = e.add(t, proj.ID, g.ID)
+	d, err = e.svc.GetDocument(e.ctx, proj.ID, res.Results[0].DocumentID)
+	if err != nil || d.Item.Index.State != shelf.IndexQueued {
+		t.Fatalf("document of a file not indexed = %+v, %v", d.Item, err)
+	}
+	e.drain(t)
+	if got := e.docHits(t, proj.ID, "gnu"); len(got) == 0 || !strings.HasSuffix(got[0], "a fresh gnu") {
+		t.Fatalf("search gnu = %q", got)
+	}
+}

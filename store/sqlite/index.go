@@ -155,6 +155,52 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 	return nil
 }
 
+// CopyChunks copies in four statements, whatever the number of chunks:
+// ids from chunk_seq for the count, the chunks numbered in idx order, their
+// full-text rows from the copies, their embeddings matched by idx.
+func (t *tx) CopyChunks(ctx context.Context, workspaceID, fromItemID, toItemID string, version int64) (int, error) {
+	if fromItemID == toItemID {
+		return 0, invalid("a file's chunks cannot be copied onto themselves")
+	}
+	var items, n int
+	err := t.tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM items WHERE id IN (?1, ?2) AND workspace_id = ?3),
+		(SELECT count(*) FROM chunks WHERE item_id = ?1 AND workspace_id = ?3)`, fromItemID, toItemID, workspaceID).Scan(&items, &n)
+	if err != nil {
+		return 0, classify(err, "chunks")
+	}
+	if items != 2 {
+		return 0, notFound("item")
+	}
+	if _, err := t.tx.ExecContext(ctx, "DELETE FROM chunks WHERE item_id = ? AND workspace_id = ?", toItemID, workspaceID); err != nil {
+		return 0, classify(err, "chunks")
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	var last int64
+	if err := t.tx.QueryRowContext(ctx, "UPDATE chunk_seq SET seq = seq + ? WHERE one = 1 RETURNING seq", n).Scan(&last); err != nil {
+		return 0, classify(err, "chunks")
+	}
+	first := last - int64(n) + 1
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO chunks (id, item_id, workspace_id, version, idx, text, heading, start_off, end_off, page)
+		SELECT ?1 + row_number() OVER (ORDER BY idx) - 1, ?2, workspace_id, ?3, idx, text, heading, start_off, end_off, page
+		FROM chunks WHERE item_id = ?4 AND workspace_id = ?5`, first, toItemID, version, fromItemID, workspaceID); err != nil {
+		return 0, classify(err, "chunks")
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO chunks_fts (rowid, text, heading)
+		SELECT id, text, heading FROM chunks WHERE item_id = ? AND workspace_id = ?`, toItemID, workspaceID); err != nil {
+		return 0, classify(err, "chunks")
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO chunk_vectors (chunk_id, workspace_id, model, dims, vec)
+		SELECT c.id, v.workspace_id, v.model, v.dims, v.vec
+		FROM chunks o JOIN chunk_vectors v ON v.chunk_id = o.id JOIN chunks c ON c.item_id = ?1 AND c.idx = o.idx
+		WHERE o.item_id = ?2 AND o.workspace_id = ?3 AND c.workspace_id = ?3
+		ORDER BY c.id`, toItemID, fromItemID, workspaceID); err != nil {
+		return 0, classify(err, "chunk vector")
+	}
+	return n, nil
+}
+
 func encodeVector(v []float32) []byte {
 	b := make([]byte, 4*len(v))
 	for i, f := range v {

@@ -80,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"IndexCounts", testIndexCounts},
 		{"SetIndexStatus", testSetIndexStatus},
 		{"Vectors", testVectors},
+		{"CopyChunks", testCopyChunks},
 		{"Snapshots", testSnapshots},
 		{"ListItems", testListItems},
 		{"ListDeep", testListDeep},

@@ -171,3 +171,98 @@ func testVectors(t *testing.T, s shelf.Store) {
 		t.Fatalf("CheckIndex with a stale chunk = %+v", got)
 	}
 }
+
+// testCopyChunks checks that CopyChunks gives a file copies of another's
+// chunks, full-text entries and embeddings (new ids), as chunks of the
+// version given, replacing its own, and that the copies outlive the file
+// they came from.
+func testCopyChunks(t *testing.T, s shelf.Store) {
+	w := newWorld(t, s)
+	src := child(w.rootA, "src.txt", shelf.TypeFile)
+	dst := child(w.rootA, "dst.txt", shelf.TypeFile)
+	empty := child(w.rootA, "empty.txt", shelf.TypeFile)
+	other := child(w.rootB, "other.txt", shelf.TypeFile)
+	createItems(t, s, src, dst, empty, other)
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		if err := tx.ReplaceChunks(ctx, w.a.ID, src.ID, []shelf.Chunk{
+			{Version: 2, Index: 0, Text: "copied zebra", Heading: "H", Start: 0, End: 12, Page: 1, Model: "m1", Vector: []float32{1, 0}},
+			{Version: 2, Index: 1, Text: "copied okapi", Start: 13, End: 25, Page: 2},
+		}); err != nil {
+			return err
+		}
+		return tx.ReplaceChunks(ctx, w.a.ID, dst.ID, []shelf.Chunk{{Version: 1, Index: 0, Text: "stale quokka", End: 12}})
+	})
+	var n int
+	update(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+		n, err = tx.CopyChunks(ctx, w.a.ID, src.ID, dst.ID, 7)
+		return err
+	})
+	if n != 2 {
+		t.Fatalf("CopyChunks = %d, want 2", n)
+	}
+	// The source goes; the copies stay.
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error { _, err := tx.DeleteTree(ctx, w.a.ID, src.ID); return err })
+	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		got, err := tx.Chunks(ctx, w.a.ID, dst.ID)
+		if err != nil {
+			return err
+		}
+		want := []shelf.Chunk{
+			{ItemID: dst.ID, WorkspaceID: w.a.ID, Version: 7, Index: 0, Text: "copied zebra", Heading: "H", Start: 0, End: 12, Page: 1},
+			{ItemID: dst.ID, WorkspaceID: w.a.ID, Version: 7, Index: 1, Text: "copied okapi", Start: 13, End: 25, Page: 2},
+		}
+		if len(got) != 2 || !sameChunk(got[0], want[0]) || !sameChunk(got[1], want[1]) {
+			t.Fatalf("copied chunks = %+v", got)
+		}
+		for q, want := range map[string]int{"zebra": 1, "okapi": 1, "quokka": 0} {
+			hits, err := tx.SearchChunks(ctx, w.a.ID, shelf.ChunkQuery{Terms: []string{q}, Limit: 10})
+			if err != nil {
+				return err
+			}
+			if len(hits) != want || (want == 1 && hits[0].Item.ID != dst.ID) {
+				t.Fatalf("search %q = %d hits, want %d", q, len(hits), want)
+			}
+		}
+		rows, err := tx.Vectors(ctx, w.a.ID, "m1", 0, 10)
+		if err != nil || len(rows) != 1 || !slices.Equal(rows[0].Vector, []float32{1, 0}) {
+			t.Fatalf("vectors after the copy and the source's delete = %+v, %v", rows, err)
+		}
+		found, err := tx.VectorChunks(ctx, w.a.ID, []int64{rows[0].ID}, shelf.ChunkQuery{})
+		if err != nil || found[rows[0].ID] == nil || found[rows[0].ID].Item.ID != dst.ID || found[rows[0].ID].Chunk.Index != 0 {
+			t.Fatalf("the copied vector's chunk = %+v, %v", found, err)
+		}
+		return nil
+	})
+	// A file without chunks copies none, and clears the target's.
+	update(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+		n, err = tx.CopyChunks(ctx, w.a.ID, empty.ID, dst.ID, 8)
+		return err
+	})
+	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		got, err := tx.Chunks(ctx, w.a.ID, dst.ID)
+		if n != 0 || err != nil || len(got) != 0 {
+			t.Fatalf("copy of none = %d, then %+v, %v", n, got, err)
+		}
+		return nil
+	})
+	for _, c := range []struct {
+		what, from, to string
+		code           string
+	}{
+		{"a file of another workspace", other.ID, dst.ID, shelf.ENOTFOUND},
+		{"onto a file of another workspace", dst.ID, other.ID, shelf.ENOTFOUND},
+		{"a missing file", newID(), dst.ID, shelf.ENOTFOUND},
+		{"onto itself", dst.ID, dst.ID, shelf.EINVALID},
+	} {
+		err := updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error {
+			_, err := tx.CopyChunks(ctx, w.a.ID, c.from, c.to, 1)
+			return err
+		})
+		wantCode(t, "CopyChunks("+c.what+")", err, c.code)
+	}
+}
+
+func sameChunk(a, b shelf.Chunk) bool {
+	return a.ItemID == b.ItemID && a.WorkspaceID == b.WorkspaceID && a.Version == b.Version && a.Index == b.Index &&
+		a.Text == b.Text && a.Heading == b.Heading && a.Start == b.Start && a.End == b.End && a.Page == b.Page
+}
