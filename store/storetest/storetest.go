@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"ItemByExternalID", testItemByExternalID},
 		{"ChildrenFilter", testChildrenFilter},
 		{"QueryItems", testQueryItems},
+		{"QueryItemsPrefix", testQueryItemsPrefix},
 		{"LibrariesByKind", testLibrariesByKind},
 		{"InlineBlobs", testInlineBlobs},
 		{"LibraryFields", testLibraryFields},
