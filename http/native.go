@@ -1,6 +1,8 @@
 package http
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -188,10 +190,7 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request) {
 			// indexed.
 			var n int
 			if n, err = s.svc.IndexingBelow(r.Context(), it.ID); err == nil {
-				WriteJSON(w, http.StatusOK, struct {
-					*shelf.Item
-					Indexing int `json:"indexing"`
-				}{it, n})
+				WriteJSON(w, http.StatusOK, folderJSON{it, n})
 				return
 			}
 		} else if err == nil {
@@ -200,6 +199,22 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.nativeError(w, r, err)
+}
+
+// folderJSON is a folder as GET /v1/items/{id} shows it: the item's own
+// JSON (shelf.Item's MarshalJSON, which an embedding struct would let
+// swallow any field of its own) and "indexing".
+type folderJSON struct {
+	it       *shelf.Item
+	indexing int
+}
+
+func (f folderJSON) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(f.it) // an object: {…}
+	if err != nil {
+		return nil, err
+	}
+	return fmt.Appendf(b[:len(b)-1], `,"indexing":%d}`, f.indexing), nil
 }
 
 func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) {
