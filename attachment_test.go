@@ -50,7 +50,11 @@ func TestItemJSON(t *testing.T) {
 		{shelf.Item{ID: "b", ExternalID: "rev#y.txt"}, "rev#y.txt", nil},
 		{shelf.Item{ID: "c"}, nil, nil},
 	} {
-		for _, v := range []any{c.it, &c.it, []shelf.Item{c.it}} {
+		viaView, _ := json.Marshal(c.it.View())
+		if viaItem, _ := json.Marshal(c.it); string(viaItem) != string(viaView) {
+			t.Fatalf("%s: the item marshals as %s, its view as %s", c.it.ID, viaItem, viaView)
+		}
+		for _, v := range []any{c.it, &c.it, []shelf.Item{c.it}, c.it.View()} {
 			b, err := json.Marshal(v)
 			if err != nil {
 				t.Fatal(err)

@@ -278,10 +278,11 @@ func (s *Server) listChildren(w http.ResponseWriter, r *http.Request) {
 		s.nativeError(w, r, err)
 		return
 	}
-	if items == nil {
-		items = []*shelf.Item{}
+	views := make([]shelf.ItemView, len(items)) // cheaper to marshal than items
+	for i, it := range items {
+		views[i] = it.View()
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+	WriteJSON(w, http.StatusOK, map[string]any{"items": views, "next_cursor": next})
 }
 
 func (s *Server) getContent(w http.ResponseWriter, r *http.Request) {

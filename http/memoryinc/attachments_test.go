@@ -150,6 +150,12 @@ func TestAttachmentNeverOverwritesAnItem(t *testing.T) {
 		!strings.Contains(body, `"attachment_of":"`+out.SourceItemID+`"`) {
 		t.Fatalf("native attachment: %d %s", st, body)
 	}
+	_, att := c.native(out.Attachments[0].SourceItemID)
+	kids := c.env.Do(t, http.MethodGet, "/v1/items/"+att.ParentID+"/children", shelftest.MasterKey, nil)
+	if kids.Status != http.StatusOK || strings.Contains(string(kids.Body), `\u001f`) ||
+		!strings.Contains(string(kids.Body), `"attachment_of":"`+out.SourceItemID+`"`) {
+		t.Fatalf("native children: %d %s", kids.Status, kids.Body)
+	}
 	if st, body := c.nativeRaw(out.SourceItemID); st != http.StatusOK || !strings.Contains(body, `"external_id":"n"`) ||
 		strings.Contains(body, "attachment_of") {
 		t.Fatalf("native document: %d %s", st, body)
