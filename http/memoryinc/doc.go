@@ -87,7 +87,9 @@
 //     empty one (so a client can always iterate it), and absent otherwise;
 //     it has one entry per attachment sent, in order: the URL echoed as
 //     sent, filename the attachment's file name (the filename sent, else
-//     the name the server or the URL gives), status and source_item_id.
+//     the name the server or the URL gives, made a valid file name, or
+//     attachment-N for the N-th attachment when none can be made), status
+//     and source_item_id.
 //   - An attachment is an item of the document's source whose identity is
 //     its relation to the document (shelf.AttachmentKey): the document, its
 //     file name, and which of the request's attachments of that name it is.
