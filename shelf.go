@@ -148,7 +148,8 @@ const (
 // Item is a folder or a file in a library. Path is the item's full path
 // from the library root ("" for the root itself, "a/b.txt" below it) and is
 // unique per library. For files the Head* fields describe the head version.
-// ExternalID, when set, is the item's natural key in its library (ingest).
+// ExternalID, when set, is the item's natural key in its library (ingest);
+// an attachment's is the key AttachmentKey makes, which JSON never shows.
 type Item struct {
 	ID          string            `json:"id"`
 	WorkspaceID string            `json:"workspace_id"`

@@ -45,6 +45,12 @@ type ItemQuery struct {
 	Hidden        *bool     // nil: both
 	Viewer        string    // as in ItemFilter
 	Limit         int       // > 0
+
+	// ExternalIDPrefix selects the items whose external id starts with
+	// it, compared bytewise (no pattern characters, no case folding);
+	// "" selects all. A store serves it as a range of the external id
+	// index of each library.
+	ExternalIDPrefix string
 }
 
 // LibraryQuery selects a page of libraries. The set fields are ANDed.

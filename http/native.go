@@ -1,6 +1,8 @@
 package http
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -196,10 +198,7 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request) {
 			// indexed.
 			var n int
 			if n, err = s.svc.IndexingBelow(r.Context(), it.ID); err == nil {
-				WriteJSON(w, http.StatusOK, struct {
-					*shelf.Item
-					Indexing int `json:"indexing"`
-				}{it, n})
+				WriteJSON(w, http.StatusOK, folderJSON{it, n})
 				return
 			}
 		} else if err == nil {
@@ -208,6 +207,22 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.nativeError(w, r, err)
+}
+
+// folderJSON is a folder as GET /v1/items/{id} shows it: the item's own
+// JSON (shelf.Item's MarshalJSON, which an embedding struct would let
+// swallow any field of its own) and "indexing".
+type folderJSON struct {
+	it       *shelf.Item
+	indexing int
+}
+
+func (f folderJSON) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(f.it) // an object: {…}
+	if err != nil {
+		return nil, err
+	}
+	return fmt.Appendf(b[:len(b)-1], `,"indexing":%d}`, f.indexing), nil
 }
 
 func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) {
@@ -271,10 +286,11 @@ func (s *Server) listChildren(w http.ResponseWriter, r *http.Request) {
 		s.nativeError(w, r, err)
 		return
 	}
-	if items == nil {
-		items = []*shelf.Item{}
+	views := make([]shelf.ItemView, len(items)) // cheaper to marshal than items
+	for i, it := range items {
+		views[i] = it.View()
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+	WriteJSON(w, http.StatusOK, map[string]any{"items": views, "next_cursor": next})
 }
 
 func (s *Server) getContent(w http.ResponseWriter, r *http.Request) {

@@ -72,6 +72,9 @@ func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal
 	if err != nil {
 		return nil, nil, err
 	}
+	if existing != nil && t.Conflict == ConflictOverwrite && existing.AttachmentOf() != "" {
+		return nil, nil, errAttachmentPath(existing.Path)
+	}
 	lib, err := tx.Library(ctx, ws, parent.LibraryID)
 	if err != nil {
 		return nil, nil, err

@@ -37,9 +37,7 @@ const (
 // source, the external id, or (without one) the path.
 type Doc struct {
 	SourceName string // default DefaultSourceName
-	// Name, for an attachment, is its file name in the folder
-	// <document path>.attachments, which is decided when the document's
-	// item is; "" otherwise.
+	// Name, for an attachment, is its file name; "" otherwise.
 	Name        string
 	ExternalID  string
 	Path        string // slash-separated; also where the item sits in the source's tree
@@ -50,7 +48,7 @@ type Doc struct {
 	Size        int64 // -1 when unknown
 	ContentType string
 	// Attachments are fetched at request time, each becoming an item of
-	// the same source keyed by the document's key and its file name.
+	// the same source attached to the document (see attachTx).
 	Attachments []Attachment
 }
 
@@ -195,17 +193,15 @@ func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
 			return err
 		}
 		out.Source = src
+		seen := map[string]int{} // attachments of each name so far
 		for i := range atts {
 			a := &atts[i]
+			seen[NameKey(a.doc.Name)]++
 			if a.err != "" {
 				out.Attachments = append(out.Attachments, AttachmentResult{URL: a.url, Filename: a.doc.Title, Status: StatusFailed, Error: a.err})
 				continue
 			}
-			a.doc.Path = out.Item.Path + attachmentsSuffix + "/" + a.doc.Name
-			if len(NameKey(a.doc.Path)) > MaxPathBytes {
-				return attachmentError(i, shelf.Errorf(shelf.EINVALID, "the attachment's path would be longer than %d bytes", MaxPathBytes))
-			}
-			up, err := s.upsertTx(ctx, tx, p, src, &a.doc, &a.c)
+			up, err := s.attachTx(ctx, tx, p, src, out.Item, a, seen[NameKey(a.doc.Name)])
 			if err != nil {
 				return attachmentError(i, err)
 			}
@@ -262,14 +258,7 @@ func (s *Service) fetchAttachment(ctx context.Context, d *Doc, i int, a Attachme
 	} else {
 		name = fmt.Sprintf("attachment-%d", i+1)
 	}
-	// The key of a path-keyed document, and the attachment's name in it,
-	// are compared under NFC, as the paths they stand for are.
-	key := d.ExternalID
-	if key == "" {
-		key = "path:" + NameKey(d.Path)
-	}
-	f.doc = Doc{SourceName: d.SourceName, ExternalID: key + "#" + NameKey(name), Name: name,
-		Title: name, Scope: d.Scope}
+	f.doc = Doc{SourceName: d.SourceName, Name: name, Title: name}
 	if resp != nil {
 		f.doc.ContentType = resp.ContentType
 	}
@@ -281,10 +270,34 @@ func (s *Service) fetchAttachment(ctx context.Context, d *Doc, i int, a Attachme
 	default:
 		return f, err
 	}
-	if len(f.doc.ExternalID) > maxExternalID {
-		return f, shelf.Errorf(shelf.EINVALID, "the attachment's name makes its key too long")
-	}
 	return f, nil
+}
+
+// attachTx writes the n-th attachment named a.doc.Name of the request
+// (n from 1) as an attachment of doc: an item of doc's library keyed by
+// shelf.AttachmentKey(doc.ID, name, n), a key no client's external id can
+// spell, with doc's scope. An attachment already there gets a new version
+// (or is unchanged) and stays where it is; a new one goes in the folder
+// <doc path>.attachments under its name, or under a free one (name_1.ext,
+// …) when an item, a sibling or a client's, holds that name: it never
+// overwrites another item.
+func (s *Service) attachTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, doc *shelf.Item, a *fetched, n int) (*Upserted, error) {
+	d := a.doc
+	d.ExternalID, d.Scope = shelf.AttachmentKey(doc.ID, NameKey(d.Name), n), doc.Scope
+	it, err := tx.ItemByExternalID(ctx, p.WorkspaceID, lib.ID, d.ExternalID)
+	switch {
+	case shelf.ErrorCode(err) == shelf.ENOTFOUND:
+		d.Path = doc.Path + attachmentsSuffix + "/" + d.Name
+		if len(NameKey(d.Path)) > MaxPathBytes {
+			return nil, shelf.Errorf(shelf.EINVALID, "the attachment's path would be longer than %d bytes", MaxPathBytes)
+		}
+		return s.createAtTx(ctx, tx, p, lib, &d, &a.c, ConflictRename)
+	case err != nil:
+		return nil, err
+	case !it.VisibleTo(p):
+		return nil, shelf.Errorf(shelf.ECONFLICT, "the attachment is another principal's private item")
+	}
+	return s.updateTx(ctx, tx, p, lib, it, &d, &a.c)
 }
 
 // attachmentError names the attachment an error is about; a fetch that
@@ -417,9 +430,9 @@ func (s *Service) CreateSource(ctx context.Context, name, typ string) (*shelf.Li
 
 // upsertTx writes ref as the content of the item d names in lib: by
 // external id, else by path. It makes the item (and the folders above its
-// path), adds a version, or finds the bytes unchanged.
+// path), adds a version, or finds the bytes unchanged. A path that holds
+// a document's attachment is refused: only its document writes it.
 func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, d *Doc, c *content) (*Upserted, error) {
-	ref := c.ref
 	ws := p.WorkspaceID
 	var it *shelf.Item
 	var err error
@@ -431,9 +444,8 @@ func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal,
 	if err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
 		return nil, err
 	}
-	now := s.now()
 	if it == nil {
-		return s.createAtTx(ctx, tx, p, lib, d, c)
+		return s.createAtTx(ctx, tx, p, lib, d, c, ConflictDeny)
 	}
 	if it.Type != shelf.TypeFile {
 		return nil, shelf.Errorf(shelf.EINVALID, "%q is a folder", d.Path)
@@ -441,11 +453,30 @@ func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal,
 	if !it.VisibleTo(p) {
 		return nil, shelf.Errorf(shelf.ECONFLICT, "the key is taken by another principal's private item")
 	}
+	if it.AttachmentOf() != "" {
+		return nil, errAttachmentPath(it.Path)
+	}
 	if d.ExternalID != "" && d.Path != "" && NameKey(d.Path) != it.Path {
 		if err := s.moveToPathTx(ctx, tx, p, lib, it, d.Path); err != nil {
 			return nil, err
 		}
 	}
+	return s.updateTx(ctx, tx, p, lib, it, d, c)
+}
+
+// errAttachmentPath refuses a write by path onto a document's attachment.
+func errAttachmentPath(path string) error {
+	return shelf.Errorf(shelf.ECONFLICT, "%q is an attachment of a document; only an ingest of that document writes it", path)
+}
+
+// updateTx writes c as the content of the file it, with the title,
+// metadata and scope d gives: a new version, or unchanged for the head's
+// bytes.
+func (s *Service) updateTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, it *shelf.Item, d *Doc, c *content) (*Upserted, error) {
+	ref := c.ref
+	ws := p.WorkspaceID
+	now := s.now()
+	var err error
 	out := &Upserted{Status: StatusUnchanged, Item: it}
 	if d.Title != "" {
 		it.Title = d.Title
@@ -483,13 +514,15 @@ func (s *Service) upsertTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal,
 
 // createAtTx makes a new file for d: at d.Path (making its folders), or,
 // keyed by external id alone, at the source's root under a name made from
-// the external id.
-func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, d *Doc, c *content) (*Upserted, error) {
+// the external id. taken says what a name that is taken at d.Path does:
+// ConflictDeny refuses, ConflictRename takes a free name; a name made
+// from the external id is always renamed.
+func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, d *Doc, c *content, taken Conflict) (*Upserted, error) {
 	ref := c.ref
 	var parent *shelf.Item
 	var name string
 	var err error
-	conflict := ConflictDeny
+	conflict := taken
 	if d.Path != "" {
 		dir, leaf := splitPath(d.Path)
 		if parent, err = s.mkdirAllTx(ctx, tx, p, lib, dir); err != nil {
@@ -671,7 +704,16 @@ func (s *Service) WriteFile(ctx context.Context, w FileWrite) (*Upserted, error)
 	}
 	// Refuse a path that cannot take a file before reading the body; the
 	// write transaction checks again.
-	if err := s.store.View(ctx, func(tx shelf.Tx) error { return checkFilePathTx(ctx, tx, p, lib, d.Path) }); err != nil {
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		if err := checkFilePathTx(ctx, tx, p, lib, d.Path); err != nil {
+			return err
+		}
+		if it, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, d.Path); err == nil && it.AttachmentOf() != "" {
+			return errAttachmentPath(it.Path)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	c, err := s.putBlob(ctx, w.Body, w.Size, false)

@@ -175,7 +175,7 @@ func (s *Service) AddMemories(ctx context.Context, projectID string, in MemoryIn
 			}
 			d := Doc{Path: userFolder(in.UserID) + "/" + id + ".txt", ExternalID: id, Title: id,
 				Scope: shelf.VisibleWorkspace, Metadata: raw, ContentType: "text/plain; charset=utf-8"}
-			up, err := s.createAtTx(ctx, tx, p, lib, &d, &bodies[i])
+			up, err := s.createAtTx(ctx, tx, p, lib, &d, &bodies[i], ConflictDeny)
 			if err != nil {
 				return err
 			}

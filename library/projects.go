@@ -588,7 +588,7 @@ func (s *Service) copyDocumentTx(ctx context.Context, tx shelf.Tx, p *shelf.Prin
 func (s *Service) copyFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, docID string, src *shelf.Item) (*shelf.Item, error) {
 	doc := Doc{Path: documentsFolder + "/" + docID + "/" + src.Name, Title: src.Name, Scope: src.Scope,
 		Metadata: src.Metadata, ContentType: src.ContentType}
-	up, err := s.createAtTx(ctx, tx, p, lib, &doc, &content{ref: shelf.BlobRef{Hash: src.Hash, Size: src.Size}})
+	up, err := s.createAtTx(ctx, tx, p, lib, &doc, &content{ref: shelf.BlobRef{Hash: src.Hash, Size: src.Size}}, ConflictDeny)
 	if err != nil {
 		return nil, err
 	}

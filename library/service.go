@@ -56,6 +56,9 @@ type Config struct {
 	// Embedder embeds chunks and queries for semantic and hybrid search.
 	// Nil: files are indexed for keyword search only, and searches say so.
 	Embedder shelf.Embedder
+	// MaxRemove caps the items one RemoveItems call deletes or hides,
+	// the attachments that go with documents included. Default 10,000.
+	MaxRemove int
 }
 
 // MaxParts is the most parts a chunked upload may have (S3's limit).
@@ -79,6 +82,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.InlineMax == 0 {
 		c.InlineMax = 16 << 10
+	}
+	if c.MaxRemove <= 0 {
+		c.MaxRemove = 10000
 	}
 	c.InlineMax = min(c.InlineMax, maxInlineEver)
 	if c.Now == nil {

@@ -2,6 +2,7 @@ package library
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	shelf "github.com/shelfmem/shelf"
@@ -142,6 +143,13 @@ func (s *Service) findTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, q
 	if len(q.IDs) > maxSelectorIDs || len(q.ExternalIDs) > maxSelectorIDs {
 		return nil, shelf.Errorf(shelf.EINVALID, "name at most %d ids and %d external ids at once", maxSelectorIDs, maxSelectorIDs)
 	}
+	for _, id := range q.ExternalIDs {
+		// No client id holds one, and an attachment's key, which does,
+		// is no one's to name: attachments are selected by id.
+		if strings.ContainsFunc(id, isControl) {
+			return nil, shelf.Errorf(shelf.EINVALID, "an external id holds no control characters")
+		}
+	}
 	if !q.CreatedAfter.IsZero() && !q.CreatedBefore.IsZero() && !q.CreatedAfter.Before(q.CreatedBefore) {
 		return nil, shelf.Errorf(shelf.EINVALID, "created_after must be before created_before")
 	}
@@ -178,21 +186,24 @@ func (s *Service) findTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, q
 	return out, nil
 }
 
-// Removed is what RemoveItems did.
+// Removed is what RemoveItems did: every item it deleted or hid, each
+// once, and how many that is.
 type Removed struct {
 	Matched     int
 	HardDeleted []Found
 	Hidden      []Found
 }
 
-// maxRemove caps the items one RemoveItems call touches.
-const maxRemove = 10000
-
 // RemoveItems deletes the ingested items q selects: items of an "api"
 // source for good (their bytes go to garbage collection), items of a
-// connector's source are hidden and kept. A selector that names nothing is
-// refused, so a request can never remove everything by omission. All of it
-// happens in one transaction.
+// connector's source are hidden and kept. A document's attachments go
+// with it, found by their relation to it (not by folder), and are
+// reported like the items q selected; each item is reported once. A
+// folder of attachments that is left empty is deleted; items a client put
+// in it keep it. A selector that names nothing is refused, so a request
+// can never remove everything by omission; one that, attachments
+// included, names more than Config.MaxRemove items is ETOOLARGE. All of
+// it happens in one transaction: on an error nothing changes.
 func (s *Service) RemoveItems(ctx context.Context, q Selector) (*Removed, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
@@ -201,41 +212,122 @@ func (s *Service) RemoveItems(ctx context.Context, q Selector) (*Removed, error)
 	if q.Empty() {
 		return nil, shelf.Errorf(shelf.EINVALID, "name at least one selector: ids, external_ids, source_name, type, created_after or created_before")
 	}
-	q.Limit, q.Status = maxRemove+1, StatusAll
+	limit := s.cfg.MaxRemove
+	q.Limit, q.Status = limit+1, StatusAll
 	var out *Removed
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
 		found, err := s.findTx(ctx, tx, p, q)
 		if err != nil {
 			return err
 		}
-		if len(found) > maxRemove {
-			return shelf.Errorf(shelf.ETOOLARGE, "the selectors match more than %d items; narrow them", maxRemove)
+		if len(found) > limit {
+			return shelf.Errorf(shelf.ETOOLARGE, "the selectors match more than %d items; narrow them", limit)
 		}
-		out = &Removed{Matched: len(found), HardDeleted: []Found{}, Hidden: []Found{}}
+		// Everything to remove, each item once: what q selects, and the
+		// attachments of the documents among it. The cap counts them all
+		// before anything is touched.
+		todo := make([]Found, 0, len(found))
+		seen := make(map[string]bool, len(found))
+		add := func(f Found) error {
+			if seen[f.Item.ID] {
+				return nil
+			}
+			if len(todo) == limit {
+				return shelf.Errorf(shelf.ETOOLARGE, "the selectors match more than %d items with their attachments; narrow them", limit)
+			}
+			seen[f.Item.ID] = true
+			todo = append(todo, f)
+			return nil
+		}
 		for _, f := range found {
-			if HardDeletes(f.Source) {
-				// A document selected together with its attachments
-				// may be gone already with their folder.
-				if _, err := tx.DeleteTree(ctx, p.WorkspaceID, f.Item.ID); err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
-					return err
-				}
-				if err := s.removeAttachmentsTx(ctx, tx, p, f, true); err != nil {
-					return err
-				}
-				out.HardDeleted = append(out.HardDeleted, f)
+			if err := add(f); err != nil {
+				return err
+			}
+			if f.Item.AttachmentOf() != "" {
 				continue
 			}
-			if err := s.hideTx(ctx, tx, f.Item); err != nil {
+			atts, err := tx.QueryItems(ctx, p.WorkspaceID, shelf.ItemQuery{LibraryIDs: []string{f.Item.LibraryID},
+				ExternalIDPrefix: shelf.AttachmentPrefix(f.Item.ID), Type: shelf.TypeFile, Viewer: p.Owner(), Limit: limit + 1})
+			if err != nil {
 				return err
 			}
-			if err := s.removeAttachmentsTx(ctx, tx, p, f, false); err != nil {
-				return err
+			for _, a := range atts {
+				if err := add(Found{Item: a, Source: f.Source}); err != nil {
+					return err
+				}
 			}
-			out.Hidden = append(out.Hidden, f)
 		}
+		r := &remover{s: s, tx: tx, p: p, inList: map[string]bool{},
+			out: &Removed{HardDeleted: []Found{}, Hidden: []Found{}}}
+		for _, f := range todo {
+			if err := r.remove(ctx, f); err != nil {
+				return err
+			}
+		}
+		if err := r.dropEmptyFolders(ctx); err != nil {
+			return err
+		}
+		r.out.Matched = len(r.out.HardDeleted) + len(r.out.Hidden)
+		out = r.out
 		return nil
 	})
 	return out, err
+}
+
+// remover is one RemoveItems transaction's progress.
+type remover struct {
+	s       *Service
+	tx      shelf.Tx
+	p       *shelf.Principal
+	folders []string        // folders of deleted attachments, to drop when empty
+	inList  map[string]bool // the ids in folders
+	out     *Removed
+}
+
+// remove deletes or hides f.Item.
+func (r *remover) remove(ctx context.Context, f Found) error {
+	if !HardDeletes(f.Source) {
+		r.out.Hidden = append(r.out.Hidden, f)
+		return r.s.hideTx(ctx, r.tx, f.Item)
+	}
+	if _, err := r.tx.DeleteTree(ctx, r.p.WorkspaceID, f.Item.ID); err != nil {
+		return err
+	}
+	if f.Item.AttachmentOf() != "" && !r.inList[f.Item.ParentID] {
+		r.folders, r.inList[f.Item.ParentID] = append(r.folders, f.Item.ParentID), true
+	}
+	r.out.HardDeleted = append(r.out.HardDeleted, f)
+	return nil
+}
+
+// dropEmptyFolders deletes the attachments folders (<document
+// path>.attachments) that deleted attachments left empty; anything in
+// one, of any principal, hidden or not, keeps it.
+func (r *remover) dropEmptyFolders(ctx context.Context) error {
+	ws := r.p.WorkspaceID
+	for _, id := range r.folders {
+		folder, err := r.tx.Item(ctx, ws, id)
+		if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if folder.IsRoot() || folder.Type != shelf.TypeFolder || !strings.HasSuffix(folder.Name, attachmentsSuffix) {
+			continue // an attachment moved elsewhere leaves its folder be
+		}
+		left, err := r.tx.Tree(ctx, ws, shelf.TreeQuery{LibraryID: folder.LibraryID, Under: folder.Path,
+			Filter: shelf.ItemFilter{WithHidden: true, AllScopes: true}, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(left) > 0 {
+			continue
+		}
+		if _, err := r.tx.DeleteTree(ctx, ws, folder.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) hideTx(ctx context.Context, tx shelf.Tx, it *shelf.Item) error {
@@ -244,35 +336,4 @@ func (s *Service) hideTx(ctx context.Context, tx shelf.Tx, it *shelf.Item) error
 	}
 	it.Hidden, it.UpdatedAt = true, s.now()
 	return tx.UpdateItem(ctx, it)
-}
-
-// removeAttachmentsTx deletes or hides what a document's attachments
-// folder (<document path>.attachments) holds, so they go with it.
-func (s *Service) removeAttachmentsTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, f Found, hard bool) error {
-	folder, err := tx.ItemByPath(ctx, p.WorkspaceID, f.Item.LibraryID, f.Item.Path+attachmentsSuffix)
-	if shelf.ErrorCode(err) == shelf.ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if hard {
-		_, err := tx.DeleteTree(ctx, p.WorkspaceID, folder.ID)
-		return err
-	}
-	after := ""
-	for {
-		kids, err := tx.Children(ctx, p.WorkspaceID, folder.ID, after, 500, shelf.ItemFilter{Viewer: p.Owner()})
-		if err != nil {
-			return err
-		}
-		for _, k := range kids {
-			if err := s.hideTx(ctx, tx, k); err != nil {
-				return err
-			}
-		}
-		if len(kids) < 500 {
-			return nil
-		}
-		after = kids[len(kids)-1].Name
-	}
 }

@@ -67,6 +67,7 @@ type itemOut struct {
 	SHA256         string          `json:"sha256"`
 	CreatedAt      string          `json:"created_at"`
 	UpdatedAt      string          `json:"updated_at"`
+	AttachmentOf   *string         `json:"attachment_of"`
 }
 
 type deleteOut struct {
@@ -77,10 +78,11 @@ type deleteOut struct {
 }
 
 type removalOut struct {
-	ID         string  `json:"id"`
-	ExternalID *string `json:"external_id"`
-	SourceName string  `json:"source_name"`
-	Path       string  `json:"path"`
+	ID           string  `json:"id"`
+	ExternalID   *string `json:"external_id"`
+	SourceName   string  `json:"source_name"`
+	Path         string  `json:"path"`
+	AttachmentOf *string `json:"attachment_of"`
 }
 
 type errOut struct {
@@ -273,6 +275,8 @@ func hasAll(got []string, want ...string) bool {
 	return true
 }
 
+// ids names items by external id, else (keyed by path, or attachments)
+// by path.
 func ids(items []itemOut) []string {
 	out := make([]string, len(items))
 	for i, it := range items {
@@ -285,10 +289,15 @@ func ids(items []itemOut) []string {
 	return out
 }
 
+// removedIDs names removed items as ids does, sorted.
 func removedIDs(rs []removalOut) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
-		out[i] = *r.ExternalID
+		if r.ExternalID != nil {
+			out[i] = *r.ExternalID
+		} else {
+			out[i] = r.Path
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -471,12 +480,16 @@ func TestSeedIngestWithAttachment(t *testing.T) {
 
 	// The attachment is an item of the same source.
 	all := c.list(c.key, "")
-	if got := ids(all.Items); !slices.Equal(got, []string{"doc-2026-06-09-001", "doc-2026-06-09-001#q2-report.pdf"}) {
+	if got := ids(all.Items); !slices.Equal(got, []string{"doc-2026-06-09-001", "doc-2026-06-09-001.attachments/q2-report.pdf"}) {
 		t.Fatalf("items = %v", got)
 	}
 	if att := all.Items[1]; att.ID != a.SourceItemID || att.Title != "q2-report.pdf" || att.SourceID != out.SourceID ||
-		att.Path != "doc-2026-06-09-001.attachments/q2-report.pdf" || att.ContentType != "application/pdf" {
+		att.Path != "doc-2026-06-09-001.attachments/q2-report.pdf" || att.ContentType != "application/pdf" ||
+		att.ExternalID != nil || att.AttachmentOf == nil || *att.AttachmentOf != out.SourceItemID {
 		t.Fatalf("attachment item = %+v", att)
+	}
+	if doc := all.Items[0]; doc.AttachmentOf != nil {
+		t.Fatalf("document item = %+v", doc)
 	}
 
 	// The same request again: unchanged, the attachment fetched again and unchanged.
@@ -1129,7 +1142,7 @@ func TestAttachmentFailures(t *testing.T) {
 	if cl.Status != "failed" || cl.SourceItemID != "" || cl.Error == "" || cl.URL != closed {
 		t.Fatalf("closed port: %+v", cl)
 	}
-	if got := ids(c.list(c.key, "").Items); !slices.Equal(got, []string{"doc", "doc#good.txt"}) {
+	if got := ids(c.list(c.key, "").Items); !slices.Equal(got, []string{"doc", "doc.attachments/good.txt"}) {
 		t.Fatalf("items = %v", got)
 	}
 	if b, _ := c.content(a.SourceItemID, 0); string(b) != "good bytes" {
@@ -1431,39 +1444,5 @@ func TestDeleteManySelectors(t *testing.T) {
 	}
 	if got := ids(c.list(c.key, "").Items); !slices.Equal(got, []string{"a"}) {
 		t.Fatalf("items = %v", got)
-	}
-}
-
-// TestAttachmentsGoWithTheirDocument: deleting a document deletes its
-// attachments, and hiding one hides them.
-func TestAttachmentsGoWithTheirDocument(t *testing.T) {
-	c := newTC(t, library.Config{})
-	files := serve(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "attachment of "+r.URL.Path) })
-	if _, err := c.env.Service.CreateSource(c.env.Context(t), "Gmail", "gmail"); err != nil {
-		t.Fatal(err)
-	}
-	for _, src := range []string{"API ingest", "Gmail"} {
-		out := c.ingest(c.key, map[string]any{"source_name": src, "external_id": "doc-" + src, "content": "body",
-			"attachments": []map[string]string{{"url": files.URL + "/a.pdf"}, {"url": files.URL + "/b.pdf"}}})
-		if len(out.Attachments) != 2 || out.Attachments[0].Status != "indexed" || out.Attachments[1].Status != "indexed" {
-			t.Fatalf("%s: attachments = %+v", src, out.Attachments)
-		}
-		res := c.remove(c.key, map[string]any{"external_ids": []string{"doc-" + src}}, "")
-		if res.Matched != 1 {
-			t.Fatalf("%s: matched %d", src, res.Matched)
-		}
-		for _, a := range out.Attachments {
-			st, it := c.native(a.SourceItemID)
-			switch src {
-			case "API ingest":
-				if st != http.StatusNotFound {
-					t.Fatalf("attachment of a deleted document: %d", st)
-				}
-			case "Gmail":
-				if st != http.StatusOK || !it.Hidden {
-					t.Fatalf("attachment of a hidden document: %d %+v", st, it)
-				}
-			}
-		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -97,7 +98,7 @@ const (
 // then Shelf's extras.
 type item struct {
 	ID             string          `json:"id"`
-	ExternalID     *string         `json:"external_id"` // null for an item keyed by path
+	ExternalID     *string         `json:"external_id"` // null for an item keyed by path, and for an attachment
 	SourceName     string          `json:"source_name"`
 	SourceType     string          `json:"source_type"`
 	Title          string          `json:"title"`
@@ -114,11 +115,13 @@ type item struct {
 	SHA256         string          `json:"sha256"`
 	CreatedAt      string          `json:"created_at"`
 	UpdatedAt      string          `json:"updated_at"`
+	AttachmentOf   *string         `json:"attachment_of"` // an attachment's document (its id), else null
 }
 
 func toItem(f library.Found) item {
 	it := f.Item
-	out := item{ID: it.ID, ExternalID: nullable(it.ExternalID), Title: it.Title, Scope: it.Scope,
+	ext, doc := keyOf(it)
+	out := item{ID: it.ID, ExternalID: ext, AttachmentOf: doc, Title: it.Title, Scope: it.Scope,
 		Hidden: it.Hidden, Path: it.Path, Metadata: it.Metadata, Version: it.Head,
 		ContentType: it.ContentType, Size: it.Size, SHA256: it.Hash,
 		CreatedAt: timestamp(it.CreatedAt), UpdatedAt: timestamp(it.UpdatedAt)}
@@ -149,21 +152,33 @@ type removed struct {
 }
 
 type removal struct {
-	ID         string  `json:"id"`
-	ExternalID *string `json:"external_id"`
-	SourceName string  `json:"source_name"`
-	Path       string  `json:"path"`
+	ID           string  `json:"id"`
+	ExternalID   *string `json:"external_id"`
+	SourceName   string  `json:"source_name"`
+	Path         string  `json:"path"`
+	AttachmentOf *string `json:"attachment_of"`
 }
 
 func toRemovals(fs []library.Found) []removal {
 	out := make([]removal, len(fs))
 	for i, f := range fs {
-		out[i] = removal{ID: f.Item.ID, ExternalID: nullable(f.Item.ExternalID), Path: f.Item.Path}
+		ext, doc := keyOf(f.Item)
+		out[i] = removal{ID: f.Item.ID, ExternalID: ext, AttachmentOf: doc, Path: f.Item.Path}
 		if f.Source != nil {
 			out[i].SourceName = f.Source.Name
 		}
 	}
 	return out
+}
+
+// keyOf returns what the wire shows of an item's key: its external id,
+// or, for an attachment, whose key is never shown, null and the item id
+// of its document.
+func keyOf(it *shelf.Item) (externalID, attachmentOf *string) {
+	if doc := it.AttachmentOf(); doc != "" {
+		return nil, &doc
+	}
+	return nullable(it.ExternalID), nil
 }
 
 func nullable(s string) *string {
@@ -179,26 +194,64 @@ func timestamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// timeLayouts are the ISO 8601 forms created_after and created_before
-// take: RFC 3339 (with or without fractional seconds), a date and time
-// without an offset (UTC), and a plain date (its midnight, UTC).
-var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"}
+// isoTime is the grammar of the times created_after and created_before
+// take (after upper-casing: t and z are T and Z), the common forms of ISO
+// 8601: a date, extended (2026-12-07) or basic (20261207), alone or with a
+// time after T or a space, in the same format: hh:mm, hh:mm:ss or
+// hhmm, hhmmss, seconds with an optional fraction after "." or ",", then
+// an optional offset: Z, ±hh:mm, ±hhmm or ±hh. No offset is UTC.
+var isoTime = regexp.MustCompile(`^(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?` + isoZone + `)?` +
+	`|\d{8}(?:[T ]\d{4}(?:\d{2}(?:[.,]\d+)?)?` + isoZone + `)?)$`)
 
-// parseTime parses a time bound; "" is no bound. In a query string an
-// unencoded "+" of an offset arrives as a space, which is read back as "+".
+const isoZone = `(?:Z|[+-]\d{2}(?::?\d{2})?)?`
+
+// timeLayouts parse what isoTime lets through (a fraction after the
+// seconds needs no layout of its own); time.Parse checks the ranges.
+var timeLayouts = func() []string {
+	var out []string
+	for _, date := range []string{"2006-01-02", "20060102"} {
+		out = append(out, date)
+		for _, sep := range []string{"T", " "} {
+			for _, clock := range []string{"15:04:05", "15:04", "150405", "1504"} {
+				for _, zone := range []string{"Z07:00", "Z0700", "Z07", ""} {
+					out = append(out, date+sep+clock+zone)
+				}
+			}
+		}
+	}
+	return out
+}()
+
+// maxTimeLen caps a time bound; the longest useful one (nanoseconds and
+// an offset) is 35 bytes.
+const maxTimeLen = 64
+
+// parseTime parses a time bound (isoTime); "" is no bound. In a query
+// string an unencoded "+" of an offset arrives as a space: when the
+// value does not parse as it is, its last space is read back as "+".
 func parseTime(name, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	for _, s := range []string{v, strings.Replace(v, " ", "+", 1)} {
-		for _, layout := range timeLayouts {
-			if t, err := time.Parse(layout, s); err == nil {
-				return t.UTC(), nil
+	if len(v) <= maxTimeLen {
+		u := strings.ToUpper(v)
+		tries := []string{u}
+		if i := strings.LastIndexByte(u, ' '); i >= 0 {
+			tries = append(tries, u[:i]+"+"+u[i+1:])
+		}
+		for _, s := range tries {
+			if !isoTime.MatchString(s) {
+				continue
+			}
+			for _, layout := range timeLayouts {
+				if t, err := time.Parse(layout, s); err == nil {
+					return t.UTC(), nil
+				}
 			}
 		}
 	}
 	return time.Time{}, shelf.Errorf(shelf.EINVALID,
-		"%s must be an ISO 8601 time (2026-06-09T10:00:00Z, 2026-06-09T19:00:00+09:00) or a date (2026-06-09), not %q", name, truncate(v, 64))
+		"%s must be an ISO 8601 date or time, such as 2026-06-09T10:00:00Z, 2026-06-09T19:00:00+09:00, 2026-06-09 10:00 (UTC) or 2026-06-09, not %q", name, truncate(v, maxTimeLen))
 }
 
 func truncate(s string, n int) string {

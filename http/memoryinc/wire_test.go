@@ -24,23 +24,73 @@ func TestParseTime(t *testing.T) {
 	}{
 		{in: "", want: time.Time{}},
 		{in: "2026-06-09", want: utc("2026-06-09T00:00:00Z")},
+		{in: "20260609", want: utc("2026-06-09T00:00:00Z")},
 		{in: "2026-06-09T10:00:00Z", want: utc("2026-06-09T10:00:00Z")},
+		{in: "2026-06-09t10:00:00z", want: utc("2026-06-09T10:00:00Z")},
 		{in: "2026-06-09T10:00:00.123456789Z", want: utc("2026-06-09T10:00:00.123456789Z")},
+		{in: "2026-06-09T10:00:00,5Z", want: utc("2026-06-09T10:00:00.5Z")},
+		{in: "2026-06-09T10:00:00.1234567891Z", want: utc("2026-06-09T10:00:00.123456789Z")},
 		{in: "2026-06-09T19:00:00+09:00", want: utc("2026-06-09T10:00:00Z")},
 		{in: "2026-06-09T19:00:00 09:00", want: utc("2026-06-09T10:00:00Z")}, // "+" lost in a query string
 		{in: "2026-06-09T01:00:00-09:00", want: utc("2026-06-09T10:00:00Z")},
 		{in: "2026-06-09T10:00:00", want: utc("2026-06-09T10:00:00Z")},
 		{in: "2026-06-09T10:00:00.5", want: utc("2026-06-09T10:00:00.5Z")},
+		// +hhmm and +hh offsets.
+		{in: "2026-12-07T16:56:00+0000", want: utc("2026-12-07T16:56:00Z")},
+		{in: "2026-12-07T16:56:00 0000", want: utc("2026-12-07T16:56:00Z")},
+		{in: "2026-12-07T18:26:00+0130", want: utc("2026-12-07T16:56:00Z")},
+		{in: "2026-12-07T11:56:00-0500", want: utc("2026-12-07T16:56:00Z")},
+		{in: "2026-12-07T18:56:00+02", want: utc("2026-12-07T16:56:00Z")},
+		{in: "2026-12-07T16:56:00.25+0000", want: utc("2026-12-07T16:56:00.25Z")},
+		// Minutes without seconds.
+		{in: "2026-12-07T16:56Z", want: utc("2026-12-07T16:56:00Z")},
+		{in: "2026-12-07T16:56", want: utc("2026-12-07T16:56:00Z")},
+		{in: "2026-12-07T17:56+01:00", want: utc("2026-12-07T16:56:00Z")},
+		{in: "2026-12-07T17:56 01:00", want: utc("2026-12-07T16:56:00Z")},
+		// The basic format.
+		{in: "20261207T165600Z", want: utc("2026-12-07T16:56:00Z")},
+		{in: "20261207T1656Z", want: utc("2026-12-07T16:56:00Z")},
+		{in: "20261207T165600", want: utc("2026-12-07T16:56:00Z")},
+		{in: "20261207T165600.5Z", want: utc("2026-12-07T16:56:00.5Z")},
+		{in: "20261207T185600+0200", want: utc("2026-12-07T16:56:00Z")},
+		{in: "20261207T185600+02", want: utc("2026-12-07T16:56:00Z")},
+		{in: "20261207t165600z", want: utc("2026-12-07T16:56:00Z")},
+		// A space instead of T.
+		{in: "2026-06-09 10:00:00", want: utc("2026-06-09T10:00:00Z")},
+		{in: "2026-06-09 10:00:00Z", want: utc("2026-06-09T10:00:00Z")},
+		{in: "2026-06-09 19:00:00+09:00", want: utc("2026-06-09T10:00:00Z")},
+		{in: "2026-06-09 19:00:00 09:00", want: utc("2026-06-09T10:00:00Z")},
+		{in: "2026-06-09 10:00", want: utc("2026-06-09T10:00:00Z")},
+		{in: "20260609 1000Z", want: utc("2026-06-09T10:00:00Z")},
+		// Anything else.
 		{in: "yesterday", bad: true},
-		{in: "2026-06-09 10:00:00", bad: true},
 		{in: "2026-13-01", bad: true},
+		{in: "2026-02-30", bad: true},
 		{in: "2026-06-09T24:00:00Z", bad: true},
+		{in: "2026-06-09T10:60Z", bad: true},
 		{in: "1717900000", bad: true},
 		{in: " 2026-06-09", bad: true},
+		{in: "2026-06-09 ", bad: true},
+		{in: "2026-06-09T", bad: true},
+		{in: "2026-06-09T10", bad: true},
+		{in: "2026-06-09T6:56Z", bad: true},
+		{in: "2026-6-09", bad: true},
+		{in: "2026-06-09T1000Z", bad: true},      // extended date, basic time
+		{in: "20260609T10:00Z", bad: true},       // basic date, extended time
+		{in: "2026-06-09T10:00:00+9", bad: true}, // a one-digit offset
+		{in: "2026-06-09T10:00:00+09:0", bad: true},
+		{in: "2026-06-09T10:00:00.Z", bad: true},
+		{in: "2026-06-09T10:00:00ZZ", bad: true},
+		{in: "2026-06-09Z", bad: true},
+		{in: "2026-06-09T10:00:00  09:00", bad: true},
+		{in: "+2026-06-09", bad: true},
+		{in: "２０２６-06-09", bad: true},
+		{in: "2026-06-09T10:00:00." + strings.Repeat("0", 80) + "Z", bad: true},
 	} {
 		got, err := parseTime("created_after", tt.in)
 		if tt.bad {
-			if err == nil || !strings.Contains(err.Error(), "created_after") {
+			// The message names the field and shows an accepted form.
+			if err == nil || !strings.Contains(err.Error(), "created_after") || !strings.Contains(err.Error(), "2026-06-09T10:00:00Z") {
 				t.Errorf("%q: err = %v, want an error naming created_after", tt.in, err)
 			}
 			continue
@@ -137,5 +187,42 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		_, _ = parseTime("created_after", string(raw))
+	})
+}
+
+// FuzzParseTime: parseTime never panics; what it accepts is a UTC time
+// that parses back from its RFC 3339 form, and the same instant written
+// in the other accepted forms parses to it as well.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2026-06-09", "20261207T165600Z", "2026-12-07T16:56Z", "2026-12-07T16:56:00+0000",
+		"2026-12-07 16:56:00 09:00", "2026-06-09T10:00:00.123456789-09:30", "20261207T1656+02", "2026-06-09t10:00:00,5z",
+		"yesterday", "2026-13-01", "", " ", "9999-12-31T23:59:59.999999999+23:59", "0000-01-01T00:00:00-23:59"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseTime("created_after", s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "2026-06-09T10:00:00Z") {
+				t.Fatalf("%q: the error shows no accepted form: %v", s, err)
+			}
+			return
+		}
+		if s == "" {
+			return
+		}
+		if got.Location() != time.UTC {
+			t.Fatalf("%q = %v, not UTC", s, got)
+		}
+		for _, form := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999-0700", "20060102T150405.999999999Z0700",
+			"2006-01-02 15:04:05.999999999Z07:00"} {
+			text := got.Format(form)
+			if got.Year() < 0 || got.Year() > 9999 {
+				return // not representable in four digits
+			}
+			back, err := parseTime("created_after", text)
+			if err != nil || !back.Equal(got) {
+				t.Fatalf("%q = %v; its form %q parses to %v, %v", s, got, text, back, err)
+			}
+		}
 	})
 }

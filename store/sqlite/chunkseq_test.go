@@ -2,29 +2,12 @@ package sqlite
 
 import (
 	"database/sql"
-	"fmt"
 	"path/filepath"
 	"testing"
-	"testing/fstest"
 )
 
-// migrationsUpTo returns the first n migrations, to build a database as
-// an older Shelf left it.
-func migrationsUpTo(t *testing.T, n int) fstest.MapFS {
-	t.Helper()
-	scripts, err := readMigrations(migrationFiles)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsys := fstest.MapFS{}
-	for i, s := range scripts[:n] {
-		fsys[fmt.Sprintf("migrations/%04d_m.sql", i+1)] = &fstest.MapFile{Data: []byte(s)}
-	}
-	return fsys
-}
-
-// TestChunkSeqMigration checks that the chunk id counter of migration 15
-// starts above every chunk id in use and every one logged as deleted.
+// TestChunkSeqMigration checks that the chunk id counter (migration
+// *_chunk_ids.sql) starts above every chunk id in use and every one logged as deleted.
 func TestChunkSeqMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shelf.db")
 	db, err := sql.Open("sqlite3", dsn(path, writerParams))
@@ -34,7 +17,7 @@ func TestChunkSeqMigration(t *testing.T) {
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	ctx := t.Context()
-	if err := migrate(ctx, db, migrationsUpTo(t, 14)); err != nil {
+	if err := migrate(ctx, db, migrationsBefore(t, "_chunk_ids.sql")); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{

@@ -132,6 +132,15 @@ func (t *tx) QueryItems(ctx context.Context, workspaceID string, q shelf.ItemQue
 	if q.Limit <= 0 {
 		return nil, invalid("limit %d is not positive", q.Limit)
 	}
+	if q.LibraryIDs != nil && len(q.LibraryIDs) == 0 {
+		return nil, nil
+	}
+	query, args := itemQuerySQL(workspaceID, q)
+	return t.queryItems(ctx, "items", query, args...)
+}
+
+// itemQuerySQL returns QueryItems' SELECT and its arguments.
+func itemQuerySQL(workspaceID string, q shelf.ItemQuery) (string, []any) {
 	var where strings.Builder
 	args := []any{workspaceID, q.Viewer}
 	where.WriteString("workspace_id = ? AND parent_id IS NOT NULL AND (scope <> 'private' OR owner = ?)")
@@ -142,9 +151,6 @@ func (t *tx) QueryItems(ctx context.Context, workspaceID string, q shelf.ItemQue
 		}
 	}
 	if q.LibraryIDs != nil {
-		if len(q.LibraryIDs) == 0 {
-			return nil, nil
-		}
 		in("library_id", q.LibraryIDs)
 	}
 	if len(q.IDs) > 0 {
@@ -152,6 +158,16 @@ func (t *tx) QueryItems(ctx context.Context, workspaceID string, q shelf.ItemQue
 	}
 	if len(q.ExternalIDs) > 0 {
 		in("external_id", q.ExternalIDs)
+	}
+	if q.ExternalIDPrefix != "" {
+		// A range of the (library_id, external_id) index; TEXT compares
+		// bytewise (BINARY).
+		where.WriteString(" AND external_id >= ?")
+		args = append(args, q.ExternalIDPrefix)
+		if hi, ok := prefixEnd(q.ExternalIDPrefix); ok {
+			where.WriteString(" AND external_id < ?")
+			args = append(args, hi)
+		}
 	}
 	if q.Type != "" {
 		where.WriteString(" AND type = ?")
@@ -170,7 +186,20 @@ func (t *tx) QueryItems(ctx context.Context, workspaceID string, q shelf.ItemQue
 		args = append(args, *q.Hidden)
 	}
 	args = append(args, q.Limit)
-	return t.queryItems(ctx, "items", "SELECT "+itemCols+" FROM items WHERE "+where.String()+" ORDER BY created_at, id LIMIT ?", args...)
+	return "SELECT " + itemCols + " FROM items WHERE " + where.String() + " ORDER BY created_at, id LIMIT ?", args
+}
+
+// prefixEnd returns the least string above every string that starts with
+// p, or ok=false when there is none (p is all 0xff bytes).
+func prefixEnd(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }
 
 // queryItems runs a SELECT of itemCols and scans every row.

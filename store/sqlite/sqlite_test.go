@@ -258,6 +258,9 @@ func plan(t *testing.T, db *sql.DB, q string, args ...any) string {
 
 func TestQueryPlans(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "shelf.db"))
+	// A document's attachments, by the prefix of their keys.
+	attachments, attachmentArgs := itemQuerySQL("w", shelf.ItemQuery{LibraryIDs: []string{"l"},
+		ExternalIDPrefix: shelf.AttachmentPrefix("d"), Type: shelf.TypeFile, Viewer: "v", Limit: 10001})
 	for _, c := range []struct {
 		name   string
 		q      string
@@ -270,6 +273,9 @@ func TestQueryPlans(t *testing.T) {
 			[]string{"TEMP B-TREE", "SCAN"}},
 		{"DeleteTree", deleteBelowQuery, []any{"l", "w", "a/", "a0"},
 			[]string{"(library_id=? AND path>? AND path<?)"},
+			[]string{"SCAN"}},
+		{"QueryItems by external id prefix", attachments, attachmentArgs,
+			[]string{"SEARCH items USING INDEX items_external_id (library_id=? AND external_id>? AND external_id<?)"},
 			[]string{"SCAN"}},
 		{"WalkBlobRefs", walkBlobRefsQuery, nil,
 			[]string{"MERGE (UNION)", "versions USING COVERING INDEX versions_hash", "uploads USING COVERING INDEX uploads_hash",

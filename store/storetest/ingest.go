@@ -533,6 +533,92 @@ func testQueryItems(t *testing.T, s shelf.Store) {
 	})
 }
 
+// testQueryItemsPrefix: ExternalIDPrefix is a bytewise prefix, with no
+// pattern characters and no case folding, ANDed with the other fields.
+func testQueryItemsPrefix(t *testing.T, s shelf.Store) {
+	w := newWorld(t, s)
+	lib2, root2 := newLibrary(w.a, "other")
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.CreateLibrary(ctx, lib2) })
+	var made []*shelf.Item
+	mk := func(parent *shelf.Item, ext string) *shelf.Item {
+		n := len(made)
+		it := child(parent, fmt.Sprintf("f%02d", n), shelf.TypeFile)
+		it.ExternalID, it.Scope = ext, shelf.VisibleWorkspace
+		it.CreatedAt, it.UpdatedAt = at(time.Duration(n)*time.Minute), at(time.Duration(n)*time.Minute)
+		made = append(made, it)
+		return it
+	}
+	a := mk(w.rootA, "a")
+	ab := mk(w.rootA, "ab")
+	key1 := mk(w.rootA, "ab\x1fy.txt\x1f1")
+	key2 := mk(w.rootA, "ab\x1fy.txt\x1f2")
+	pct := mk(w.rootA, "ab%")
+	under := mk(w.rootA, "ab_")
+	upper := mk(w.rootA, "aB")
+	ac := mk(w.rootA, "ac")
+	mk(w.rootA, "") // none: never matched
+	e := mk(w.rootA, "e")
+	eAcute := mk(w.rootA, "é")
+	eAcuteA := mk(w.rootA, "éa")
+	maxRune := mk(w.rootA, "\U0010ffff")
+	maxRuneX := mk(w.rootA, "\U0010ffffx")
+	priv := mk(w.rootA, "ab-private")
+	priv.Scope, priv.Owner = shelf.VisiblePrivate, "alice"
+	hid := mk(w.rootA, "ab-hidden")
+	hid.Hidden = true
+	other := mk(root2, "ab\x1fz\x1f1")
+	otherWS := mk(w.rootB, "ab")
+	createItems(t, s, made...)
+
+	yes := true
+	for _, c := range []struct {
+		name string
+		q    shelf.ItemQuery
+		want []*shelf.Item
+	}{
+		{"ab", shelf.ItemQuery{ExternalIDPrefix: "ab"}, []*shelf.Item{ab, key1, key2, pct, under, hid, other}},
+		{"ab, viewer alice", shelf.ItemQuery{ExternalIDPrefix: "ab", Viewer: "alice"}, []*shelf.Item{ab, key1, key2, pct, under, priv, hid, other}},
+		{"a separator", shelf.ItemQuery{ExternalIDPrefix: "ab\x1f"}, []*shelf.Item{key1, key2, other}},
+		{"a separator, library A", shelf.ItemQuery{ExternalIDPrefix: "ab\x1f", LibraryIDs: []string{w.libA.ID}}, []*shelf.Item{key1, key2}},
+		{"a separator, library 2", shelf.ItemQuery{ExternalIDPrefix: "ab\x1f", LibraryIDs: []string{lib2.ID}}, []*shelf.Item{other}},
+		{"a whole key", shelf.ItemQuery{ExternalIDPrefix: "ab\x1fy.txt\x1f2"}, []*shelf.Item{key2}},
+		{"% is no pattern", shelf.ItemQuery{ExternalIDPrefix: "ab%"}, []*shelf.Item{pct}},
+		{"_ is no pattern", shelf.ItemQuery{ExternalIDPrefix: "ab_"}, []*shelf.Item{under}},
+		{"a", shelf.ItemQuery{ExternalIDPrefix: "a"}, []*shelf.Item{a, ab, key1, key2, pct, under, upper, ac, hid, other}},
+		{"no case folding", shelf.ItemQuery{ExternalIDPrefix: "A"}, nil},
+		{"aB", shelf.ItemQuery{ExternalIDPrefix: "aB"}, []*shelf.Item{upper}},
+		{"e is not é", shelf.ItemQuery{ExternalIDPrefix: "e"}, []*shelf.Item{e}},
+		{"é", shelf.ItemQuery{ExternalIDPrefix: "é"}, []*shelf.Item{eAcute, eAcuteA}},
+		{"the last code point", shelf.ItemQuery{ExternalIDPrefix: "\U0010ffff"}, []*shelf.Item{maxRune, maxRuneX}},
+		{"longer than any", shelf.ItemQuery{ExternalIDPrefix: "abc"}, nil},
+		{"with external ids", shelf.ItemQuery{ExternalIDPrefix: "ab", ExternalIDs: []string{"ab", "ac", "a"}}, []*shelf.Item{ab}},
+		{"with ids", shelf.ItemQuery{ExternalIDPrefix: "ab\x1f", IDs: []string{key2.ID, a.ID, other.ID}}, []*shelf.Item{key2, other}},
+		{"with hidden", shelf.ItemQuery{ExternalIDPrefix: "ab", Hidden: &yes}, []*shelf.Item{hid}},
+		{"with created after", shelf.ItemQuery{ExternalIDPrefix: "ab", CreatedAfter: key2.CreatedAt}, []*shelf.Item{key2, pct, under, hid, other}},
+		{"with a folder type", shelf.ItemQuery{ExternalIDPrefix: "ab", Type: shelf.TypeFolder}, nil},
+	} {
+		for _, limit := range []int{100, 2, 1} {
+			q := c.q
+			q.Limit = limit
+			var got []*shelf.Item
+			view(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+				got, err = tx.QueryItems(ctx, w.a.ID, q)
+				return err
+			})
+			sameItems(t, fmt.Sprintf("QueryItems(prefix %s, limit %d)", c.name, limit), got, c.want[:min(limit, len(c.want))])
+		}
+	}
+	// Another workspace sees only its own.
+	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		got, err := tx.QueryItems(ctx, w.b.ID, shelf.ItemQuery{ExternalIDPrefix: "ab", Limit: 100})
+		if err != nil {
+			t.Fatalf("QueryItems(B): %v", err)
+		}
+		sameItems(t, "QueryItems(B, prefix ab)", got, []*shelf.Item{otherWS})
+		return nil
+	})
+}
+
 func testLibrariesByKind(t *testing.T, s shelf.Store) {
 	w := newWorld(t, s) // libA and libB, kind library, made at 2s
 	lib := func(ws *shelf.Workspace, slug, kind, typ string, created time.Duration) *shelf.Library {

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"ItemByExternalID", testItemByExternalID},
 		{"ChildrenFilter", testChildrenFilter},
 		{"QueryItems", testQueryItems},
+		{"QueryItemsPrefix", testQueryItemsPrefix},
 		{"LibrariesByKind", testLibrariesByKind},
 		{"InlineBlobs", testInlineBlobs},
 		{"LibraryFields", testLibraryFields},

@@ -1,0 +1,153 @@
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/shelfmem/shelf"
+)
+
+// migrationsBefore returns the embedded migrations that come before the
+// one whose name ends in suffix (its number is the lead's to change).
+func migrationsBefore(t *testing.T, suffix string) fstest.MapFS {
+	t.Helper()
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := fstest.MapFS{}
+	for _, n := range names { // in order
+		if strings.HasSuffix(n, suffix) {
+			return out
+		}
+		b, err := fs.ReadFile(migrationFiles, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = &fstest.MapFile{Data: b}
+	}
+	t.Fatalf("no migration *%s", suffix)
+	return nil
+}
+
+// TestMigrateAttachmentKeys opens a database at the schema before the
+// attachment keys with attachments keyed the old way, migrates it, and
+// checks which items became attachments of which document.
+func TestMigrateAttachmentKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shelf.db")
+	db, err := sql.Open("sqlite3", dsn(path, writerParams))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	ctx := t.Context()
+	if err := migrate(ctx, db, migrationsBefore(t, "_attachment_keys.sql")); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO workspaces (id, name, created_at) VALUES ('w', 'w', 0)`)
+	lib := func(id, kind string) {
+		exec(`INSERT INTO libraries (id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at)
+			VALUES (?, 'w', ?, ?, ?, 0, 0, ?, 0, 0)`, id, id, id, kind, id+"-root")
+		exec(`INSERT INTO items (id, workspace_id, library_id, parent_id, type, name, path, created_at, updated_at)
+			VALUES (?, 'w', ?, NULL, 'folder', ?, '', 0, 0)`, id+"-root", id, id)
+	}
+	n := 0
+	item := func(libID, parent, typ, path string, ext any) string {
+		n++
+		id := fmt.Sprintf("i%03d", n)
+		name := path[strings.LastIndexByte(path, '/')+1:]
+		exec(`INSERT INTO items (id, workspace_id, library_id, parent_id, type, name, path, created_at, updated_at, external_id)
+			VALUES (?, 'w', ?, ?, ?, ?, ?, ?, ?, ?)`, id, libID, parent, typ, name, path, n, n, ext)
+		return id
+	}
+	file := func(libID, parent, path string, ext any) string { return item(libID, parent, "file", path, ext) }
+	folder := func(libID, parent, path string) string { return item(libID, parent, "folder", path, nil) }
+
+	lib("src", "source")
+	root := "src-root"
+	rev := file("src", root, "rev", "rev")
+	revAtts := folder("src", root, "rev.attachments")
+	y := file("src", revAtts, "rev.attachments/y.txt", "rev#y.txt")
+	z := file("src", revAtts, "rev.attachments/z.pdf", "rev#z.pdf")
+	mine := file("src", revAtts, "rev.attachments/mine.txt", nil)           // a client's, keyed by path
+	foreign := file("src", revAtts, "rev.attachments/k.txt", "other#k.txt") // not rev's key
+	lookalike := file("src", root, "rev#q.txt", "rev#q.txt")                // a document whose id reads like a key
+	moved := file("src", root, "moved.txt", "rev#moved.txt")                // moved out of its folder
+	docs := folder("src", root, "docs")
+	page := file("src", docs, "docs/한글 p.md", nil) // keyed by path, not ASCII
+	pageAtts := folder("src", docs, "docs/한글 p.md.attachments")
+	pageAtt := file("src", pageAtts, "docs/한글 p.md.attachments/é.txt", "path:docs/한글 p.md#é.txt")
+	ticket := file("src", root, "ticket#1", "ticket#1")
+	ticketAtts := folder("src", root, "ticket#1.attachments")
+	ticketAtt := file("src", ticketAtts, "ticket#1.attachments/a.txt", "ticket#1#a.txt")
+	nested := folder("src", revAtts, "rev.attachments/sub")
+	deeper := file("src", nested, "rev.attachments/sub/y.txt", "rev#y.txt/sub") // below the folder: no attachment
+	lib("plain", "library")
+	pRev := file("plain", "plain-root", "rev", "rev")
+	pAtts := folder("plain", "plain-root", "rev.attachments")
+	pY := file("plain", pAtts, "rev.attachments/y.txt", "rev#y.txt")
+	// A snapshot of the source holds the old keys too.
+	exec(`INSERT INTO snapshots (id, workspace_id, library_id, trigger, file_count, created_at) VALUES ('snap', 'w', 'src', 'manual', 3, 0)`)
+	exec(`INSERT INTO snapshot_items (snapshot_id, item_id, parent_id, type, name, path, x_attrs, head, size, hash, content_type,
+			created_at, updated_at, external_id, title, scope, owner, metadata, hidden)
+		SELECT 'snap', id, parent_id, type, name, path, x_attrs, head, size, hash, content_type, created_at, updated_at,
+			external_id, title, scope, owner, metadata, hidden FROM items WHERE library_id = 'src' AND parent_id IS NOT NULL`)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := mustOpen(t, path) // the rest of the migrations
+	want := map[string]string{
+		y: shelf.AttachmentKey(rev, "y.txt", 1), z: shelf.AttachmentKey(rev, "z.pdf", 1),
+		pageAtt: shelf.AttachmentKey(page, "é.txt", 1), ticketAtt: shelf.AttachmentKey(ticket, "a.txt", 1),
+		rev: "rev", mine: "", foreign: "other#k.txt", lookalike: "rev#q.txt", moved: "rev#moved.txt", page: "",
+		ticket: "ticket#1", deeper: "rev#y.txt/sub", pRev: "rev", pY: "rev#y.txt",
+	}
+	err = s.View(ctx, func(tx shelf.Tx) error {
+		for id, key := range want {
+			it, err := tx.Item(ctx, "w", id)
+			if err != nil {
+				return err
+			}
+			if it.ExternalID != key {
+				t.Errorf("%s: external id %q, want %q", it.Path, it.ExternalID, key)
+			}
+		}
+		// The converted keys are found as attachments of their documents.
+		atts, err := tx.QueryItems(ctx, "w", shelf.ItemQuery{ExternalIDPrefix: shelf.AttachmentPrefix(rev), Limit: 10})
+		if err != nil {
+			return err
+		}
+		if len(atts) != 2 || atts[0].ID != y || atts[1].ID != z || atts[0].AttachmentOf() != rev {
+			t.Errorf("attachments of rev: %d", len(atts))
+		}
+		snap, err := tx.SnapshotItems(ctx, "w", "snap", "", 100)
+		if err != nil {
+			return err
+		}
+		if len(snap) == 0 {
+			t.Error("the snapshot is empty")
+		}
+		for _, it := range snap {
+			wantKey, ok := want[it.ID]
+			if ok && it.ExternalID != wantKey {
+				t.Errorf("snapshot %s: external id %q, want %q", it.Path, it.ExternalID, wantKey)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
