@@ -317,3 +317,26 @@ func TestRemoveItemsCapCountsAttachments(t *testing.T) {
 		t.Fatalf("%d items left", n)
 	}
 }
+
+// TestDeleteTakesAttachments: deleting a document by id (the native API)
+// deletes its attachments, wherever they are, and the folder they leave
+// empty; a sibling's attachments stay.
+func TestDeleteTakesAttachments(t *testing.T) {
+	e, files := attachEnv(t)
+	ctx := e.ctx
+	doc1 := e.ingest(t, ctx, withAttachments(doc("d1", "", "one"), files, "a.txt", "b.txt"))
+	doc2 := e.ingest(t, ctx, withAttachments(doc("d2", "", "two"), files, "c.txt"))
+	n, err := e.svc.Delete(ctx, doc1.Item.ID)
+	if err != nil || n != 3 {
+		t.Fatalf("Delete = %d, %v; want the document and its 2 attachments", n, err)
+	}
+	for _, a := range doc1.Attachments {
+		if _, err := e.svc.Item(ctx, a.Item.ID); shelf.ErrorCode(err) != shelf.ENOTFOUND {
+			t.Fatalf("attachment %s after its document's delete: %v", a.Filename, err)
+		}
+	}
+	if _, err := e.svc.ItemAt(ctx, doc1.Source.ID, doc1.Item.Path+".attachments"); shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		t.Fatalf("the emptied attachments folder: %v", err)
+	}
+	e.item(t, doc2.Attachments[0].Item.ID)
+}

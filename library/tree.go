@@ -359,10 +359,44 @@ func (s *Service) Delete(ctx context.Context, id string) (int, error) {
 		if it.IsRoot() {
 			return shelf.Errorf(shelf.EFORBIDDEN, "a library root cannot be deleted")
 		}
-		n, err = tx.DeleteTree(ctx, p.WorkspaceID, id)
+		if n, err = tx.DeleteTree(ctx, p.WorkspaceID, id); err != nil {
+			return err
+		}
+		m, err := s.deleteAttachmentsTx(ctx, tx, p, it)
+		n += m
 		return err
 	})
 	return n, err
+}
+
+// deleteAttachmentsTx deletes the attachments of a document that is being
+// deleted, found by their relation to it wherever they are, and the
+// attachments folders they leave empty; it returns how many items it
+// deleted. Another principal's private attachment stays.
+func (s *Service) deleteAttachmentsTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, doc *shelf.Item) (int, error) {
+	if doc.Type != shelf.TypeFile || doc.AttachmentOf() != "" {
+		return 0, nil
+	}
+	r := &remover{s: s, tx: tx, p: p, inList: map[string]bool{}, out: &Removed{}}
+	n := 0
+	for {
+		// Each page is deleted before the next is read: the query
+		// starts over.
+		atts, err := tx.QueryItems(ctx, p.WorkspaceID, shelf.ItemQuery{LibraryIDs: []string{doc.LibraryID},
+			ExternalIDPrefix: shelf.AttachmentPrefix(doc.ID), Type: shelf.TypeFile, Viewer: p.Owner(), Limit: treePage})
+		if err != nil {
+			return 0, err
+		}
+		for _, a := range atts {
+			if err := r.deleteAttachment(ctx, a); err != nil {
+				return 0, err
+			}
+		}
+		n += len(atts)
+		if len(atts) < treePage {
+			return n, r.dropEmptyFolders(ctx)
+		}
+	}
 }
 
 // SetXAttrs merges attrs into an item's x_attrs: keys sent are set, others

@@ -290,13 +290,23 @@ func (r *remover) remove(ctx context.Context, f Found) error {
 		r.out.Hidden = append(r.out.Hidden, f)
 		return r.s.hideTx(ctx, r.tx, f.Item)
 	}
-	if _, err := r.tx.DeleteTree(ctx, r.p.WorkspaceID, f.Item.ID); err != nil {
+	if err := r.deleteAttachment(ctx, f.Item); err != nil {
 		return err
 	}
-	if f.Item.AttachmentOf() != "" && !r.inList[f.Item.ParentID] {
-		r.folders, r.inList[f.Item.ParentID] = append(r.folders, f.Item.ParentID), true
-	}
 	r.out.HardDeleted = append(r.out.HardDeleted, f)
+	return nil
+}
+
+// deleteAttachment deletes it (a document or an attachment, which may be
+// gone already with its folder) and, for an attachment, remembers its
+// folder for dropEmptyFolders.
+func (r *remover) deleteAttachment(ctx context.Context, it *shelf.Item) error {
+	if _, err := r.tx.DeleteTree(ctx, r.p.WorkspaceID, it.ID); err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		return err
+	}
+	if it.AttachmentOf() != "" && !r.inList[it.ParentID] {
+		r.folders, r.inList[it.ParentID] = append(r.folders, it.ParentID), true
+	}
 	return nil
 }
 
