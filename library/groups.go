@@ -49,18 +49,7 @@ func (s *Service) CreateProjectGroup(ctx context.Context, spec GroupSpec) (*shel
 	if err != nil {
 		return nil, err
 	}
-	if err := checkProjectName(spec.Name); err != nil {
-		return nil, err
-	}
-	if err := checkProjectDescription(spec.Description); err != nil {
-		return nil, err
-	}
-	if spec.CustomID != "" {
-		if err := checkCustomID(spec.CustomID); err != nil {
-			return nil, err
-		}
-	}
-	meta, err := compactObject("metadata", spec.Metadata)
+	meta, err := checkSpec(spec.Name, spec.Description, spec.CustomID, spec.Metadata)
 	if err != nil {
 		return nil, err
 	}

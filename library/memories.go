@@ -248,21 +248,19 @@ func (s *Service) GetMemory(ctx context.Context, projectID, id string) (*Memory,
 // expired, but no search finds it any more. Forgetting it again changes
 // nothing.
 func (s *Service) ForgetMemory(ctx context.Context, projectID, id string) error {
-	p, err := need(ctx, shelf.ScopeWrite)
-	if err != nil {
-		return err
-	}
-	return s.store.Update(ctx, func(tx shelf.Tx) error {
-		_, it, err := s.memoryTx(ctx, tx, p, projectID, id)
-		if err != nil {
-			return err
-		}
-		return s.hideTx(ctx, tx, it)
-	})
+	return s.changeMemory(ctx, projectID, id, func(tx shelf.Tx, it *shelf.Item) error { return s.hideTx(ctx, tx, it) })
 }
 
 // DeleteMemory deletes a memory for good.
 func (s *Service) DeleteMemory(ctx context.Context, projectID, id string) error {
+	return s.changeMemory(ctx, projectID, id, func(tx shelf.Tx, it *shelf.Item) error {
+		_, err := tx.DeleteTree(ctx, it.WorkspaceID, it.ID)
+		return err
+	})
+}
+
+// changeMemory runs change on a memory's file in a write transaction.
+func (s *Service) changeMemory(ctx context.Context, projectID, id string, change func(shelf.Tx, *shelf.Item) error) error {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return err
@@ -272,8 +270,7 @@ func (s *Service) DeleteMemory(ctx context.Context, projectID, id string) error 
 		if err != nil {
 			return err
 		}
-		_, err = tx.DeleteTree(ctx, p.WorkspaceID, it.ID)
-		return err
+		return change(tx, it)
 	})
 }
 

@@ -125,6 +125,23 @@ func checkCustomID(id string) error {
 	return checkLabel("custom_id", id)
 }
 
+// checkSpec checks the fields a project and a project group share, and
+// returns the metadata compacted.
+func checkSpec(name, description, customID string, metadata json.RawMessage) (json.RawMessage, error) {
+	if err := checkProjectName(name); err != nil {
+		return nil, err
+	}
+	if err := checkProjectDescription(description); err != nil {
+		return nil, err
+	}
+	if customID != "" {
+		if err := checkCustomID(customID); err != nil {
+			return nil, err
+		}
+	}
+	return compactObject("metadata", metadata)
+}
+
 // ProjectSpec describes a project to make.
 type ProjectSpec struct {
 	Name        string
@@ -146,18 +163,7 @@ func (s *Service) CreateProject(ctx context.Context, spec ProjectSpec) (*shelf.P
 	if err != nil {
 		return nil, err
 	}
-	if err := checkProjectName(spec.Name); err != nil {
-		return nil, err
-	}
-	if err := checkProjectDescription(spec.Description); err != nil {
-		return nil, err
-	}
-	if spec.CustomID != "" {
-		if err := checkCustomID(spec.CustomID); err != nil {
-			return nil, err
-		}
-	}
-	meta, err := compactObject("metadata", spec.Metadata)
+	meta, err := checkSpec(spec.Name, spec.Description, spec.CustomID, spec.Metadata)
 	if err != nil {
 		return nil, err
 	}
