@@ -730,6 +730,19 @@ func (s *Service) SearchDocuments(ctx context.Context, projectIDs []string, quer
 	if err != nil {
 		return nil, err
 	}
+	return s.searchDocuments(ctx, p, projs, query, topN)
+}
+
+// searchDocuments is SearchDocuments over projects found already. No
+// project finds nothing, once the query is checked.
+func (s *Service) searchDocuments(ctx context.Context, p *shelf.Principal, projs []*shelf.Project, query string, topN int) ([]DocumentHit, error) {
+	if len(projs) == 0 { // no library to search: never search them all
+		sq := SearchQuery{Query: query, TopK: topN}
+		if err := sq.check(); err != nil {
+			return nil, err
+		}
+		return []DocumentHit{}, nil
+	}
 	libs := make([]string, len(projs))
 	byLib := map[string]*shelf.Project{}
 	for i, proj := range projs {
