@@ -296,6 +296,9 @@ type GroupSearch struct {
 	MemoryTopK int
 	UserIDs    []string
 	Threshold  float64
+	// AgentIDs name agents whose memories to search. Shelf keeps no
+	// agents, so naming any is ENOTFOUND.
+	AgentIDs []string
 }
 
 // GroupFound is what SearchGroup found: document chunks as
@@ -307,8 +310,8 @@ type GroupFound struct {
 }
 
 // SearchGroup searches the documents and the memories of a group's
-// projects. Naming a project outside the group refuses the whole search
-// (ENOTFOUND); a group without projects finds nothing. Every input is
+// projects. Naming a project outside the group, or any agent, refuses the
+// whole search (ENOTFOUND); a group without projects finds nothing. Every input is
 // checked first, whether or not there is anything to search.
 func (s *Service) SearchGroup(ctx context.Context, q GroupSearch) (*GroupFound, error) {
 	p, err := need(ctx, shelf.ScopeRead)
@@ -334,6 +337,11 @@ func (s *Service) SearchGroup(ctx context.Context, q GroupSearch) (*GroupFound, 
 	projs, err := s.groupProjects(ctx, p, q.GroupID, q.ProjectIDs)
 	if err != nil {
 		return nil, err
+	}
+	if len(q.AgentIDs) > 0 {
+		// An agent Shelf does not keep is one the caller cannot search:
+		// the whole search is refused.
+		return nil, shelf.Errorf(shelf.ENOTFOUND, "agent %q not found: Shelf keeps no agents", q.AgentIDs[0])
 	}
 	out := &GroupFound{Documents: []DocumentHit{}, Memories: []MemoryHit{}}
 	if q.DocumentTopN != 0 {

@@ -173,6 +173,7 @@ func TestSearchGroup(t *testing.T) {
 		{GroupID: g.ID, ProjectIDs: []string{p1.ID, outside.ID}, Query: "heron", DocumentTopN: 10},
 		{GroupID: empty.ID, ProjectIDs: []string{p1.ID}, Query: "heron", MemoryTopK: 10},
 		{GroupID: "no-such-group", Query: "heron", DocumentTopN: 10},
+		{GroupID: g.ID, Query: "heron", MemoryTopK: 10, AgentIDs: []string{"bot"}}, // Shelf keeps no agents
 	} {
 		_, err := e.svc.SearchGroup(e.ctx, bad)
 		wantCode(t, err, shelf.ENOTFOUND)
