@@ -406,27 +406,41 @@ func (s *Service) SearchMemories(ctx context.Context, q MemorySearch) ([]MemoryH
 	if err != nil {
 		return nil, err
 	}
-	if q.TopK < 1 || q.TopK > MaxTopK {
-		return nil, shelf.Errorf(shelf.EINVALID, "the number of results must be between 1 and %d", MaxTopK)
-	}
-	if q.Threshold < 0 || q.Threshold > 1 {
-		return nil, shelf.Errorf(shelf.EINVALID, "threshold must be between 0 and 1")
-	}
-	if q.UserIDs != nil && len(q.UserIDs) > maxMemoryUsers {
-		return nil, shelf.Errorf(shelf.EINVALID, "at most %d users at once", maxMemoryUsers)
-	}
-	for _, u := range q.UserIDs {
-		if err := checkUserID(u); err != nil {
-			return nil, err
-		}
+	if err := q.check(); err != nil {
+		return nil, err
 	}
 	projs, err := s.projects(ctx, p, q.ProjectIDs)
 	if err != nil {
 		return nil, err
 	}
+	return s.searchMemories(ctx, projs, q)
+}
+
+// check checks a memory search but its projects.
+func (q *MemorySearch) check() error {
+	if q.TopK < 1 || q.TopK > MaxTopK {
+		return shelf.Errorf(shelf.EINVALID, "the number of results must be between 1 and %d", MaxTopK)
+	}
+	if q.Threshold < 0 || q.Threshold > 1 {
+		return shelf.Errorf(shelf.EINVALID, "threshold must be between 0 and 1")
+	}
+	if q.UserIDs != nil && len(q.UserIDs) > maxMemoryUsers {
+		return shelf.Errorf(shelf.EINVALID, "at most %d users at once", maxMemoryUsers)
+	}
+	for _, u := range q.UserIDs {
+		if err := checkUserID(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// searchMemories is SearchMemories, checked, over projects found already.
+// No project finds nothing.
+func (s *Service) searchMemories(ctx context.Context, projs []*shelf.Project, q MemorySearch) ([]MemoryHit, error) {
 	var libs []string
 	byLib := map[string]*shelf.Project{}
-	err = s.store.View(ctx, func(tx shelf.Tx) error {
+	err := s.store.View(ctx, func(tx shelf.Tx) error {
 		for _, proj := range projs {
 			lib, err := s.memoriesLibraryTx(ctx, tx, proj, false)
 			if shelf.ErrorCode(err) == shelf.ENOTFOUND {

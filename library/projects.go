@@ -16,7 +16,6 @@ const (
 	MaxProjectPage        = 100   // projects or documents per page
 	MaxDocumentIDs        = 100   // ids per AddDocuments or RemoveDocuments
 	MaxDocumentFiles      = 10000 // files per AddDocuments, folders flattened
-	MaxCustomID           = 255   // bytes
 )
 
 // Project and document ids are a prefix and 32 hex digits, the shape of
@@ -116,9 +115,6 @@ func checkProjectDescription(d string) error {
 // checkCustomID checks a caller's own id of a project or a group: a label
 // without slashes, so that it can stand in a URL path.
 func checkCustomID(id string) error {
-	if len(id) > MaxCustomID {
-		return shelf.Errorf(shelf.EINVALID, "custom_id is longer than %d bytes", MaxCustomID)
-	}
 	if strings.TrimSpace(id) == "" || strings.ContainsAny(id, "/\\") {
 		return shelf.Errorf(shelf.EINVALID, "custom_id must not be empty or contain a slash")
 	}
@@ -757,6 +753,19 @@ func (s *Service) SearchDocuments(ctx context.Context, projectIDs []string, quer
 	projs, err := s.projects(ctx, p, projectIDs)
 	if err != nil {
 		return nil, err
+	}
+	return s.searchDocuments(ctx, p, projs, query, topN)
+}
+
+// searchDocuments is SearchDocuments over projects found already. No
+// project finds nothing, once the query is checked.
+func (s *Service) searchDocuments(ctx context.Context, p *shelf.Principal, projs []*shelf.Project, query string, topN int) ([]DocumentHit, error) {
+	if len(projs) == 0 { // no library to search: never search them all
+		sq := SearchQuery{Query: query, TopK: topN}
+		if err := sq.check(); err != nil {
+			return nil, err
+		}
+		return []DocumentHit{}, nil
 	}
 	libs := make([]string, len(projs))
 	byLib := map[string]*shelf.Project{}

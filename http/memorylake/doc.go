@@ -37,6 +37,27 @@
 //	POST   /projects/{id}/memories/{memoryId}/forget    forget (kept, expired, never found)
 //	DELETE /projects/{id}/memories/{memoryId}           delete (Shelf's extra)
 //
+// and, under /openapi/memorylake/api/v3, the v3 family (V1–V6), where a
+// v3 workspace is a project group (library.CreateProjectGroup) inside the
+// key's Shelf workspace; {ws} and {projectId} are custom ids with
+// ?by_custom_id=true:
+//
+//	POST   /workspaces                                              create {name, custom_id, description?, metadata?}
+//	GET    /workspaces                                              list, ?page_size&continuation_token&name_fuzzy
+//	GET    /workspaces/{ws}                                         get (a Shelf extra)
+//	DELETE /workspaces/{ws}                                         delete with its projects (a Shelf extra)
+//	POST   /workspaces/{ws}/projects                                create {name, custom_id, description?, metadata?}
+//	GET    /workspaces/{ws}/projects                                list, as workspaces
+//	GET    /workspaces/{ws}/projects/{projectId}                    get
+//	PATCH  /workspaces/{ws}/projects/{projectId}                    update name and/or description
+//	DELETE /workspaces/{ws}/projects/{projectId}                    delete (files stay)
+//	POST   /workspaces/{ws}/projects/{projectId}/memories/documents import Library files and folders
+//	GET    /workspaces/{ws}/projects/{projectId}/memories/documents list, as workspaces
+//	DELETE /workspaces/{ws}/projects/{projectId}/memories/documents remove, {"ids":[…]}
+//	GET    …/memories/documents/{documentId}                        get
+//	GET    …/memories/documents/{documentId}/download               the document's bytes
+//	POST   /workspaces/{ws}/memories/search                         documents (grouped) and facts
+//
 // and, under /openapi/memorylake/admin/v1, the Management API's key routes
 // (K1–K5), which need the admin scope:
 //
@@ -145,4 +166,12 @@
 //     docs/API.md (what a memory is, infer, the score in [0, 1] and the
 //     threshold, top_n above 100, with_conflicts). The rules are the
 //     core's (library/memories.go).
+//   - v3: see the "v3" part of docs/API.md for the choices (what each
+//     kind of key sees, ids, continuation tokens, error objects, the
+//     search's grouping, facts, agents). The package only shapes: a
+//     workspace id is "ws-" and the 32 hex digits of its group's UUID
+//     (anything else is 404), a continuation token is the unpadded
+//     base64url of "<unix nanoseconds>.<id>" of a page's last item after
+//     "v3."; which project belongs to which workspace, what a search
+//     covers and refuses, are the core's (GroupProject, SearchGroup).
 package memorylake

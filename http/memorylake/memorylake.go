@@ -26,8 +26,9 @@ type handler struct {
 }
 
 // Register mounts the MemoryLake Library API (endpoints L1–L9 of the
-// reference) and the v1 projects and documents (P1–P5, D1–D6) on srv. Part uploads (L4) go to the native signed part route
-// whose URLs Create Upload hands out.
+// reference), the v1 projects and documents (P1–P5, D1–D6) and the v3
+// family (V1–V6) on srv. Part uploads (L4) go to the native signed part
+// route whose URLs Create Upload hands out.
 func Register(srv *shelfhttp.Server) {
 	h := &handler{srv: srv, svc: srv.Service()}
 	h.d = &shelfhttp.Dialect{Name: "memorylake", WriteError: h.writeError}
@@ -43,6 +44,7 @@ func Register(srv *shelfhttp.Server) {
 	srv.Handle("DELETE "+Prefix+"/drives/items/{item_id}/xattrs", write, h.d, h.deleteXAttrs)
 	h.projectRoutes()
 	h.memoryRoutes()
+	h.v3Routes()
 	h.keyRoutes()
 
 	// Anything else under /openapi/memorylake/ (an unknown path, or a
