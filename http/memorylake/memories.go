@@ -124,10 +124,7 @@ func (h *handler) listMemories(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	items := make([]memory, len(ms))
-	for i, m := range ms {
-		items[i] = toMemory(m)
-	}
+	items := mapped(ms, toMemory)
 	writeData(w, newListPage(items, total, page, size))
 }
 
@@ -207,10 +204,7 @@ func (h *handler) searchProject(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	docs := make([]searchResult, len(hits))
-	for i, hit := range hits {
-		docs[i] = toSearchResult(hit)
-	}
+	docs := mapped(hits, toSearchResult)
 	out := make([]memory, len(mems))
 	for i, m := range mems {
 		out[i] = toMemory(m.Memory)

@@ -259,10 +259,7 @@ func (h *handler) listDocuments(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	items := make([]document, len(ds))
-	for i, d := range ds {
-		items[i] = toDocument(d)
-	}
+	items := mapped(ds, toDocument)
 	writeData(w, newListPage(items, total, page, size))
 }
 
@@ -382,9 +379,6 @@ func (h *handler) searchDocuments(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	results := make([]searchResult, len(hits))
-	for i, hit := range hits {
-		results[i] = toSearchResult(hit)
-	}
+	results := mapped(hits, toSearchResult)
 	writeData(w, map[string]any{"count": len(results), "results": results})
 }

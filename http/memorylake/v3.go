@@ -326,10 +326,7 @@ func (h *handler) listWorkspaces(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	items := make([]workspace, len(gs))
-	for i, g := range gs {
-		items[i] = toWorkspace(g)
-	}
+	items := mapped(gs, toWorkspace)
 	writeData(w, v3List[workspace]{Items: items, ContinuationToken: next})
 }
 
@@ -419,10 +416,7 @@ func (h *handler) listV3Projects(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	items := make([]v3ProjectView, len(ps))
-	for i, p := range ps {
-		items[i] = toV3Project(p)
-	}
+	items := mapped(ps, toV3Project)
 	writeData(w, v3List[v3ProjectView]{Items: items, ContinuationToken: next})
 }
 
@@ -610,10 +604,7 @@ func (h *handler) listV3Documents(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	items := make([]v3Document, len(ds))
-	for i, d := range ds {
-		items[i] = toV3Document(d)
-	}
+	items := mapped(ds, toV3Document)
 	writeData(w, v3List[v3Document]{Items: items, ContinuationToken: next})
 }
 

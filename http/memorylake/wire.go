@@ -135,3 +135,13 @@ func splitList(values []string) []string {
 	}
 	return out
 }
+
+// mapped is f of every element of xs, in order; never nil, so that an
+// empty list is [] on the wire.
+func mapped[T, U any](xs []T, f func(T) U) []U {
+	out := make([]U, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
+}
