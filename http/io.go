@@ -2,6 +2,7 @@ package http
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -95,17 +96,23 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // DecodeJSON reads one JSON value of at most limit bytes from the body
-// into v. Malformed JSON, trailing data or a wrong type is EINVALID; a body
-// over the limit is ETOOLARGE.
+// into v. Malformed JSON, invalid UTF-8 anywhere in it (which
+// encoding/json would silently turn into U+FFFD), trailing data or a
+// wrong type is EINVALID; a body over the limit is ETOOLARGE.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return shelf.Errorf(shelf.ETOOLARGE, "request body exceeds %d bytes", limit)
+	case err != nil:
+		return &shelf.Error{Code: shelf.EINVALID, Message: "could not read the request body", Err: err}
+	case !utf8.Valid(body):
+		return shelf.Errorf(shelf.EINVALID, "request body is not valid UTF-8: JSON text must be")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			return shelf.Errorf(shelf.ETOOLARGE, "request body exceeds %d bytes", limit)
-		case errors.Is(err, io.EOF):
+		if errors.Is(err, io.EOF) {
 			return shelf.Errorf(shelf.EINVALID, "request body is empty; a JSON object is required")
 		}
 		var te *json.UnmarshalTypeError

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	shelf "github.com/shelfmem/shelf"
 	shelfhttp "github.com/shelfmem/shelf/http"
@@ -527,6 +528,9 @@ func (h *handler) jsonFile(w http.ResponseWriter, r *http.Request) (*shelfhttp.F
 	if len(head) <= maxObjectBody {
 		var body struct {
 			File json.RawMessage `json:"file"`
+		}
+		if !utf8.Valid(head) {
+			return nil, nil, shelf.Errorf(shelf.EINVALID, "the request body is not valid UTF-8: JSON text must be")
 		}
 		if err := json.Unmarshal(head, &body); err != nil {
 			return nil, nil, shelf.Errorf(shelf.EINVALID, "malformed JSON body: %v", err)

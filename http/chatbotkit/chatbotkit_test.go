@@ -665,6 +665,7 @@ func TestBadInput(t *testing.T) {
 		post(c.what, f.base+"/upload/new.txt", "application/json", js(c.file), 400, "BAD_REQUEST")
 	}
 	post("malformed JSON", f.base+"/upload/new.txt", "application/json", []byte(`{"file":`), 400, "BAD_REQUEST")
+	post("invalid UTF-8 in the JSON", f.base+"/upload/new.txt", "application/json", []byte("{\"file\":\"data:text/plain,\xff\"}"), 400, "BAD_REQUEST")
 	post("multipart without a file part", f.base+"/upload/new.txt", "multipart/form-data; boundary=xx", []byte("--xx\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nv\r\n--xx--\r\n"), 400, "BAD_REQUEST")
 	wantFailure(t, "copy into a file", f.e.Do(t, "POST", f.base+"/copy/keep/a.txt", f.key, map[string]string{"destinationPath": "keep/a.txt/x"}), 409, "CONFLICT")
 	unchanged("copy into a file")

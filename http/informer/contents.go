@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
@@ -185,6 +186,9 @@ func (h *handler) jsonPatchEdit(w http.ResponseWriter, r *http.Request) (func([]
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.srv.MaxJSONBytes()))
 	if err != nil {
 		return nil, shelf.Errorf(shelf.ETOOLARGE, "a patch is at most %d bytes", h.srv.MaxJSONBytes())
+	}
+	if !utf8.Valid(raw) {
+		return nil, shelf.Errorf(shelf.EINVALID, "a JSON Patch must be valid UTF-8")
 	}
 	patch, err := jsonpatch.DecodePatch(raw)
 	if err != nil {
