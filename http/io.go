@@ -149,7 +149,8 @@ func jsonKind(t reflect.Type) string {
 
 // ServeVersion streams a file version as an attachment named name, with
 // its Content-Type, Content-Length, ETag (the quoted SHA-256), ranges
-// (206) and If-None-Match (304) handled by net/http, and nosniff.
+// (206, coalesced and capped: coalesceRange) and If-None-Match (304)
+// handled by net/http, and nosniff.
 func (s *Server) ServeVersion(w http.ResponseWriter, r *http.Request, name string, v *shelf.Version) {
 	h := w.Header()
 	h.Set("Content-Type", v.ContentType)
@@ -158,6 +159,13 @@ func (s *Server) ServeVersion(w http.ResponseWriter, r *http.Request, name strin
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	h.Set("Cache-Control", "private, no-cache")
 	h.Set("Content-Security-Policy", "sandbox")
+	if rh := r.Header.Get("Range"); rh != "" {
+		if c, ok := coalesceRange(rh, v.Size); ok {
+			r.Header.Set("Range", c)
+		} else {
+			r.Header.Del("Range") // too many ranges: the whole file
+		}
+	}
 	rs := &versionReader{ctx: r.Context(), s: s, v: v}
 	defer rs.Close()
 	http.ServeContent(w, r, "", v.CreatedAt, rs)

@@ -253,6 +253,31 @@ func TestContent(t *testing.T) {
 	if resp.StatusCode != 206 || b.String() != string(data[1020:1030]) || resp.Header.Get("Content-Range") != fmt.Sprintf("bytes 1020-1029/%d", len(data)) {
 		t.Fatalf("range = %d %q %s", resp.StatusCode, b.String(), resp.Header.Get("Content-Range"))
 	}
+	// Overlapping ranges come as one; many ranges far apart, as the
+	// whole file.
+	rangeOf := func(spec string) (int, string, string) {
+		t.Helper()
+		req.Header.Set("Range", spec)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Range"), b.String()
+	}
+	if st, cr, body := rangeOf("bytes=1020-1029,1025-1039,1030-1031"); st != 206 || body != string(data[1020:1040]) ||
+		cr != fmt.Sprintf("bytes 1020-1039/%d", len(data)) {
+		t.Fatalf("overlapping ranges = %d %s %q", st, cr, body)
+	}
+	var many []string
+	for i := range 40 {
+		many = append(many, fmt.Sprintf("%d-%d", i*300, i*300))
+	}
+	if st, cr, body := rangeOf("bytes=" + strings.Join(many, ",")); st != 200 || cr != "" || body != string(data) {
+		t.Fatalf("40 ranges = %d %s, %d bytes", st, cr, len(body))
+	}
 	// If-None-Match.
 	req.Header.Del("Range")
 	req.Header.Set("If-None-Match", `"`+sum+`"`)
