@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"mime"
-	"path"
 
 	shelf "github.com/shelfmem/shelf"
 )
@@ -41,21 +39,11 @@ func (t *FileTarget) check() error {
 	if t.Conflict, err = ParseConflict(string(t.Conflict)); err != nil {
 		return err
 	}
-	if len(t.ContentType) > 255 {
-		return shelf.Errorf(shelf.EINVALID, "content type is too long")
+	if err := CheckMediaType(t.ContentType); err != nil {
+		return err
 	}
 	t.XAttrs, err = cleanXAttrs(t.XAttrs)
 	return err
-}
-
-func contentType(name, given string) string {
-	if given != "" {
-		return given
-	}
-	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
-		return ct
-	}
-	return "application/octet-stream"
 }
 
 // putFileTx places a durable blob as a file, following the target's
@@ -80,7 +68,7 @@ func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal
 		return nil, nil, err
 	}
 	now := s.now()
-	ct := contentType(final, t.ContentType)
+	ct := s.typeOfTx(ctx, tx, final, t.ContentType, ref, nil)
 	if existing != nil && t.Conflict == ConflictOverwrite {
 		it := existing
 		if it.XAttrs == nil {

@@ -414,8 +414,10 @@ func (p *ItemProps) apply(it *shelf.Item) error {
 }
 
 func (p *ItemProps) check() error {
-	if p.ContentType != nil && (len(*p.ContentType) > 255 || strings.ContainsAny(*p.ContentType, "\r\n\x00")) {
-		return shelf.Errorf(shelf.EINVALID, "content type %q is not valid", *p.ContentType)
+	if p.ContentType != nil {
+		if err := CheckMediaType(*p.ContentType); err != nil {
+			return err
+		}
 	}
 	if p.IndexingError != nil && len(*p.IndexingError) > maxErrorText {
 		return shelf.Errorf(shelf.EINVALID, "the indexing error message is longer than %d bytes", maxErrorText)

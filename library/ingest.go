@@ -114,8 +114,8 @@ func (d *Doc) check() error {
 	if len(d.Title) > maxTitle || !utf8.ValidString(d.Title) {
 		return shelf.Errorf(shelf.EINVALID, "title must be UTF-8 of at most %d bytes", maxTitle)
 	}
-	if len(d.ContentType) > 255 {
-		return shelf.Errorf(shelf.EINVALID, "content type is too long")
+	if err := CheckMediaType(d.ContentType); err != nil {
+		return err
 	}
 	switch d.Scope {
 	case "", shelf.VisibleWorkspace, shelf.VisiblePrivate:
@@ -260,7 +260,9 @@ func (s *Service) fetchAttachment(ctx context.Context, d *Doc, i int, a Attachme
 	}
 	f.doc = Doc{SourceName: d.SourceName, Name: name, Title: name}
 	if resp != nil {
-		f.doc.ContentType = resp.ContentType
+		if CheckMediaType(resp.ContentType) == nil { // a server's invalid type is none
+			f.doc.ContentType = resp.ContentType
+		}
 	}
 	switch shelf.ErrorCode(err) {
 	case "":
@@ -496,7 +498,7 @@ func (s *Service) updateTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal,
 		}
 	} else {
 		v := &shelf.Version{ID: newID(), ItemID: it.ID, WorkspaceID: ws, Number: it.Head + 1,
-			Hash: ref.Hash, Size: ref.Size, ContentType: contentType(it.Name, d.ContentType), CreatedAt: now}
+			Hash: ref.Hash, Size: ref.Size, ContentType: s.typeOfTx(ctx, tx, it.Name, d.ContentType, ref, c.inline), CreatedAt: now}
 		if err := c.saveTx(ctx, tx); err != nil {
 			return nil, err
 		}
@@ -536,7 +538,7 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 	now := s.now()
 	it := &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: lib.ID, ParentID: parent.ID,
 		Type: shelf.TypeFile, Name: final, Path: childPath(parent, final), XAttrs: map[string]string{},
-		Head: 1, Size: ref.Size, Hash: ref.Hash, ContentType: contentType(final, d.ContentType),
+		Head: 1, Size: ref.Size, Hash: ref.Hash, ContentType: s.typeOfTx(ctx, tx, final, d.ContentType, ref, c.inline),
 		ExternalID: d.ExternalID, Title: d.Title, Scope: d.Scope, Metadata: d.Metadata, CreatedAt: now, UpdatedAt: now}
 	if it.Scope == "" {
 		it.Scope = shelf.VisibleWorkspace
@@ -695,8 +697,8 @@ func (s *Service) WriteFile(ctx context.Context, w FileWrite) (*Upserted, error)
 	if d.Path, err = CleanPath(w.Path); err != nil {
 		return nil, err
 	}
-	if len(d.ContentType) > 255 {
-		return nil, shelf.Errorf(shelf.EINVALID, "content type is too long")
+	if err := CheckMediaType(d.ContentType); err != nil {
+		return nil, err
 	}
 	lib, err := s.library(ctx, p, w.LibraryID)
 	if err != nil {
