@@ -151,3 +151,88 @@ func TestMigrateAttachmentKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestChunkSeqMigration checks that the chunk id counter (migration
+// *_chunk_ids.sql) starts above every chunk id in use and every one logged as deleted.
+func TestChunkSeqMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shelf.db")
+	db, err := sql.Open("sqlite3", dsn(path, writerParams))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := t.Context()
+	if err := migrate(ctx, db, migrationsBefore(t, "_chunk_ids.sql")); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO workspaces (id, name, created_at) VALUES ('ws', 'ws', 0)`,
+		`INSERT INTO libraries (id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at)
+			VALUES ('lib', 'ws', 'l', 'l', 'library', 0, 0, 'root', 0, 0)`,
+		`INSERT INTO items (id, workspace_id, library_id, type, name, path, created_at, updated_at)
+			VALUES ('f', 'ws', 'lib', 'file', 'f', 'f', 0, 0)`,
+		`INSERT INTO chunks (id, item_id, workspace_id, version, idx, text, start_off, end_off) VALUES (7, 'f', 'ws', 1, 0, 'a', 0, 1)`,
+		`INSERT INTO chunk_deletes (chunk_id, workspace_id) VALUES (12, 'ws')`, // a chunk deleted since
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := migrate(ctx, db, migrationFiles); err != nil {
+		t.Fatal(err)
+	}
+	var seq int64
+	if err := db.QueryRow(`SELECT seq FROM chunk_seq`).Scan(&seq); err != nil || seq != 12 {
+		t.Fatalf("chunk_seq = %d (%v), want 12", seq, err)
+	}
+}
+
+// TestContentTypesMigration checks that content types with a control
+// character, kept before the core refused them, become
+// application/octet-stream, and that valid ones stay.
+func TestContentTypesMigration(t *testing.T) {
+	db, err := sql.Open("sqlite3", dsn(filepath.Join(t.TempDir(), "shelf.db"), writerParams))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := t.Context()
+	if err := migrate(ctx, db, migrationsBefore(t, "_content_types.sql")); err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{"a": "text/plain\r\nX-Injected: 1", "b": "text/markdown; charset=utf-8", "c": "image/png\x7f"}
+	for _, q := range []string{
+		`INSERT INTO workspaces (id, name, created_at) VALUES ('ws', 'ws', 0)`,
+		`INSERT INTO libraries (id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at)
+			VALUES ('lib', 'ws', 'l', 'l', 'library', 0, 0, 'root', 0, 0)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for id, ct := range types {
+		if _, err := db.Exec(`INSERT INTO items (id, workspace_id, library_id, type, name, path, content_type, created_at, updated_at)
+			VALUES (?, 'ws', 'lib', 'file', ?, ?, ?, 0, 0)`, id, id, id, ct); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO versions (id, item_id, workspace_id, number, hash, size, content_type, created_at)
+			VALUES (?, ?, 'ws', 1, 'h', 1, ?, 0)`, "v"+id, id, ct); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := migrate(ctx, db, migrationFiles); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "application/octet-stream", "b": types["b"], "c": "application/octet-stream"}
+	for id, ct := range want {
+		var item, version string
+		if err := db.QueryRow(`SELECT i.content_type, v.content_type FROM items i JOIN versions v ON v.item_id = i.id WHERE i.id = ?`, id).Scan(&item, &version); err != nil {
+			t.Fatal(err)
+		}
+		if item != ct || version != ct {
+			t.Errorf("%s: item %q, version %q; want %q", id, item, version, ct)
+		}
+	}
+}
