@@ -288,7 +288,7 @@ func TestBothURLForms(t *testing.T) {
 				}
 				wantOK(t, "list", f.get(t, lu), &l)
 				if len(l.Items) != 1 || l.Items[0].Path != "a.txt" || l.Items[0].Size != 5 || l.Items[0].IsDirectory ||
-					l.Items[0].PathID != base64.RawURLEncoding.EncodeToString([]byte("a.txt")) || l.Items[0].ID != l.Items[0].PathID {
+					l.Items[0].PathID != pathID("a.txt") || l.Items[0].ID != l.Items[0].PathID {
 					t.Fatalf("list: %+v", l)
 				}
 				at := func(op, p string) string {
@@ -541,7 +541,7 @@ func TestStorage(t *testing.T) {
 	// With Accept: application/json, a signed link that needs no key.
 	var link struct{ ID, URL string }
 	wantOK(t, "download link", f.get(t, f.base+"/download/docs/readme.md", "Accept", "application/json"), &link)
-	if link.ID != base64.RawURLEncoding.EncodeToString([]byte("docs/readme.md")) || !strings.HasPrefix(link.URL, f.e.URL+"/") {
+	if link.ID != pathID("docs/readme.md") || !strings.HasPrefix(link.URL, f.e.URL+"/") {
 		t.Fatalf("link: %+v", link)
 	}
 	if r := send(t, f.e, "GET", strings.TrimPrefix(link.URL, f.e.URL), "", "", nil); r.Status != 200 || string(r.Body) != "# hi" {

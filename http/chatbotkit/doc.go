@@ -16,7 +16,9 @@
 // documented /space/{spaceId}/storage/{pathId}/{op} where pathId is the
 // base64 of the path (standard or URL-safe alphabet, padded or not). A
 // tail whose first segment names an operation is read the first way. The
-// ids this package hands out are unpadded base64url.
+// ids this package hands out are standard padded base64 (what a client's
+// own Buffer.from(path).toString('base64') or b64encode gives); every
+// form is read.
 //
 // Uploads take the body forms of the docs: raw bytes, a multipart form's
 // "file" part, JSON {"file": "https://…" | "data:…"}, and the two-stage

@@ -136,8 +136,11 @@ type downloadLink struct {
 	URL string `json:"url"`
 }
 
-// PathID is the id of a path: its base64url, unpadded.
-func PathID(path string) string { return base64.RawURLEncoding.EncodeToString([]byte(path)) }
+// PathID is the id of a path: its standard, padded base64, what Node's
+// Buffer.from(path).toString('base64') and Python's b64encode give (and
+// the docs' example, cGhvdG9zL3Byb2ZpbGUucG5n), so a client's own
+// encoding of a path matches the id Shelf answers.
+func PathID(path string) string { return base64.StdEncoding.EncodeToString([]byte(path)) }
 
 // DecodePathID reads a path id in the standard or the URL-safe alphabet,
 // with or without padding.
