@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -49,18 +51,53 @@ func Register(srv *shelfhttp.Server) {
 		srv.Handle("POST "+p+"/space/create", shelf.ScopeWrite, h.d, h.createSpace)
 		srv.Handle("GET "+p+"/space/list", shelf.ScopeRead, h.d, h.listSpaces)
 		srv.Handle("GET "+p+"/space/export", shelf.ScopeRead, h.d, h.listSpaces)
+		srv.Handle("GET "+p+"/contact/{contactId}/space/list", shelf.ScopeRead, h.d, h.listSpaces)
 		srv.Handle("GET "+p+"/space/{spaceId}/fetch", shelf.ScopeRead, h.d, h.fetchSpace)
 		srv.Handle("POST "+p+"/space/{spaceId}/update", shelf.ScopeWrite, h.d, h.updateSpace)
 		srv.Handle("POST "+p+"/space/{spaceId}/delete", shelf.ScopeWrite, h.d, h.deleteSpace)
 		srv.Handle("GET "+p+"/space/{spaceId}/storage/{rest...}", shelf.ScopeRead, h.d, h.storage)
 		srv.Handle("POST "+p+"/space/{spaceId}/storage/{rest...}", shelf.ScopeWrite, h.d, h.storage)
 		srv.HandleSigned("PUT "+p+"/space/{spaceId}/storage/{rest...}", shelf.ScopeWrite, h.d, h.verifyPut, h.storage)
-		// Anything else under /space/ answers in this dialect's format.
+		// Anything else under /space/ and /contact/ answers in this
+		// dialect's format: 405 with Allow for a known path, else 404.
 		srv.Handle(p+"/space/", shelf.ScopeRead, h.d, h.noRoute)
+		srv.Handle(p+"/contact/", shelf.ScopeRead, h.d, h.noRoute)
 	}
 }
 
+// spaceRoutes are the space routes' paths below a prefix, the method
+// each takes, for the 405 of another method.
+var spaceRoutes = []struct {
+	segs  []string // "*" matches one segment
+	allow string
+}{
+	{[]string{"space", "create"}, "POST"},
+	{[]string{"space", "list"}, "GET, HEAD"},
+	{[]string{"space", "export"}, "GET, HEAD"},
+	{[]string{"space", "*", "fetch"}, "GET, HEAD"},
+	{[]string{"space", "*", "update"}, "POST"},
+	{[]string{"space", "*", "delete"}, "POST"},
+	{[]string{"contact", "*", "space", "list"}, "GET, HEAD"},
+}
+
+// noRoute answers a request no route took: 405 with Allow when its path
+// is a space route's, else 404.
 func (h *handler) noRoute(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, prefix(r)+"/")
+	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	for _, rt := range spaceRoutes {
+		if len(rt.segs) != len(segs) {
+			continue
+		}
+		match := true
+		for i, s := range rt.segs {
+			match = match && (s == "*" && segs[i] != "" || s == segs[i])
+		}
+		if match {
+			methodNotAllowed(w, r, rt.allow)
+			return
+		}
+	}
 	writeFailure(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint: "+r.Method+" "+r.URL.Path)
 }
 
@@ -257,13 +294,9 @@ func listQuery(q url.Values) (library.LibraryList, int, error) {
 	default:
 		return lq, 0, shelf.Errorf(shelf.EINVALID, `order must be "asc" or "desc"`)
 	}
-	take := 0
-	if t := q.Get("take"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err == nil && n < 0 {
-			return lq, 0, shelf.Errorf(shelf.EINVALID, "take must not be negative")
-		}
-		take = n // NaN (an error) and 0 take the default, as ChatBotKit's do
+	take := 0 // the default
+	if n, ok := parseTake(q.Get("take")); ok {
+		take = min(max(n, 1), maxTake) // clamped to 1..100, as ChatBotKit's is
 	}
 	for k, vs := range q {
 		var key string
@@ -286,14 +319,44 @@ func listQuery(q url.Values) (library.LibraryList, int, error) {
 	return lq, take, nil
 }
 
+// listSpaces is the space list, the export, and a contact's list (whose
+// contactId is the path's).
+// parseTake reads take as JavaScript's parseInt does, which ChatBotKit
+// uses: optional spaces and sign, then the leading digits ("2.9" is 2);
+// ok is false when there are none (NaN: the default).
+func parseTake(s string) (n int, ok bool) {
+	s = strings.TrimLeft(s, " \t\n\r")
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		if n < 1<<20 { // past any take that matters
+			n = n*10 + int(s[i]-'0')
+		}
+		i++
+	}
+	if i == 0 {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
 func (h *handler) listSpaces(w http.ResponseWriter, r *http.Request) {
 	lq, take, err := listQuery(r.URL.Query())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	if wantsJSONLines(r) {
-		h.streamSpaces(w, r, lq, take)
+	if c := r.PathValue("contactId"); c != "" {
+		lq.XAttrs[attrContact] = c
+	}
+	if f := streamFormat(r); f != "" {
+		h.streamSpaces(w, r, lq, take, f)
 		return
 	}
 	lq.Limit = defaultTake
@@ -315,23 +378,106 @@ func (h *handler) listSpaces(w http.ResponseWriter, r *http.Request) {
 	shelfhttp.WriteJSON(w, http.StatusOK, out)
 }
 
-func wantsJSONLines(r *http.Request) bool {
+// Stream formats a list answers in, by Accept.
+const (
+	streamJSONL = "application/jsonl"
+	streamSSE   = "text/event-stream"
+	streamCSV   = "text/csv"
+)
+
+// streamFormat is the stream format the request's Accept asks for, or ""
+// for a page of JSON.
+func streamFormat(r *http.Request) string {
 	for _, a := range strings.Split(r.Header.Get("Accept"), ",") {
-		if mt, _, _ := mime.ParseMediaType(strings.TrimSpace(a)); mt == "application/jsonl" || mt == "application/x-ndjson" {
-			return true
+		switch mt, _, _ := mime.ParseMediaType(strings.TrimSpace(a)); mt {
+		case "application/jsonl", "application/x-ndjson":
+			return streamJSONL
+		case streamSSE:
+			return streamSSE
+		case streamCSV:
+			return streamCSV
 		}
 	}
-	return false
+	return ""
+}
+
+// csvColumns are the columns of a space list in CSV, in order.
+var csvColumns = []string{"id", "alias", "name", "description", "meta", "blueprintId", "contactId", "createdAt", "updatedAt"}
+
+// spaceStream writes a list's items in one of the stream formats: JSON
+// lines {"type":"item","data":…} and a last {"type":"result",…}; server-
+// sent events "item" and a last "result"; or CSV, a header row and a row
+// per space (RFC 4180 quoting; meta as JSON text).
+type spaceStream struct {
+	format string
+	bw     *bufio.Writer
+	csv    *csv.Writer
+}
+
+func newSpaceStream(w http.ResponseWriter, format string) *spaceStream {
+	st := &spaceStream{format: format, bw: bufio.NewWriter(w)}
+	ct := format
+	switch format {
+	case streamCSV:
+		ct = "text/csv; charset=utf-8"
+		st.csv = csv.NewWriter(st.bw)
+		_ = st.csv.Write(csvColumns)
+	case streamSSE:
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(http.StatusOK)
+	return st
+}
+
+// event writes one event of type typ ("item", "result" or "error").
+func (st *spaceStream) event(typ string, data any) error {
+	switch st.format {
+	case streamCSV:
+		sp, ok := data.(space)
+		if !ok {
+			return nil // CSV has no room for a result; an error cuts it short
+		}
+		meta := ""
+		if sp.Meta != nil {
+			meta = string(sp.Meta)
+		}
+		return st.csv.Write([]string{sp.ID, sp.Alias, sp.Name, sp.Description, meta,
+			sp.BlueprintID, sp.ContactID, strconv.FormatInt(sp.CreatedAt, 10), strconv.FormatInt(sp.UpdatedAt, 10)})
+	case streamSSE:
+		b, err := json.Marshal(data)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(st.bw, "event: %s\ndata: %s\n\n", typ, b)
+		return err
+	}
+	b, err := json.Marshal(streamItem{Type: typ, Data: data})
+	if err != nil {
+		return err
+	}
+	_, err = st.bw.Write(append(b, '\n'))
+	return err
+}
+
+func (st *spaceStream) flush() error {
+	if st.csv != nil {
+		st.csv.Flush()
+		if err := st.csv.Error(); err != nil {
+			return err
+		}
+	}
+	return st.bw.Flush()
 }
 
 // streamSpaces writes every space the query selects (at most take, when
-// given) as JSON lines, {"type":"item","data":…}, a page at a time. An
-// error after the first line ends the stream with an error line.
-func (h *handler) streamSpaces(w http.ResponseWriter, r *http.Request, lq library.LibraryList, take int) {
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	started := false
+// given) in a stream format, a page at a time, then a result (the cursor
+// of the last space). An error after the stream began ends it with an
+// error event.
+func (h *handler) streamSpaces(w http.ResponseWriter, r *http.Request, lq library.LibraryList, take int, format string) {
+	var st *spaceStream
 	sent := 0
+	cursor := ""
 	for {
 		lq.Limit = maxTake
 		if take > 0 {
@@ -339,33 +485,36 @@ func (h *handler) streamSpaces(w http.ResponseWriter, r *http.Request, lq librar
 		}
 		ls, err := h.svc.ListLibraries(r.Context(), lq)
 		if err != nil {
-			if !started {
+			if st == nil {
 				h.writeError(w, r, err)
 				return
 			}
-			_ = enc.Encode(streamItem{Type: "error", Data: failure{Message: shelf.ErrorMessage(err), Code: "INTERNAL_SERVER_ERROR"}})
-			break
+			_ = st.event("error", failure{Message: shelf.ErrorMessage(err), Code: "INTERNAL_SERVER_ERROR"})
+			_ = st.flush()
+			return
 		}
-		if !started {
-			w.Header().Set("Content-Type", "application/jsonl")
-			w.WriteHeader(http.StatusOK)
-			started = true
+		if st == nil {
+			st = newSpaceStream(w, format)
 		}
 		for _, l := range ls {
-			if err := enc.Encode(streamItem{Type: "item", Data: toSpace(l)}); err != nil {
+			if err := st.event("item", toSpace(l)); err != nil {
 				return
 			}
 		}
 		sent += len(ls)
+		if len(ls) > 0 {
+			cursor = ls[len(ls)-1].ID
+		}
 		if len(ls) < lq.Limit || (take > 0 && sent >= take) {
 			break
 		}
-		lq.After = ls[len(ls)-1].ID
-		if err := bw.Flush(); err != nil {
+		lq.After = cursor
+		if err := st.flush(); err != nil {
 			return
 		}
 	}
-	_ = bw.Flush()
+	_ = st.event("result", streamResult{Cursor: cursor})
+	_ = st.flush()
 }
 
 // decode reads a JSON object body into v; with optional, an empty body is
@@ -418,7 +567,9 @@ func parseStorage(rest string) (op, path string, err error) {
 
 // cleanPath checks a storage path ("" stays the root).
 func cleanPath(p string) (string, error) {
-	p = strings.TrimLeft(p, "/")
+	// Leading slashes go (ChatBotKit's server drops them), and a trailing
+	// one names the folder before it ("docs/" is docs).
+	p = strings.TrimRight(strings.TrimLeft(p, "/"), "/")
 	if p == "" {
 		return "", nil
 	}
@@ -595,8 +746,8 @@ func (h *handler) twoStage(w http.ResponseWriter, r *http.Request, sp *shelf.Lib
 	} else {
 		ct = mime.FormatMediaType(mt, params)
 	}
-	if *fo.Size < 1 {
-		h.writeError(w, r, shelf.Errorf(shelf.EINVALID, "file.size must be at least 1 byte"))
+	if *fo.Size < 0 {
+		h.writeError(w, r, shelf.Errorf(shelf.EINVALID, "file.size must not be negative"))
 		return
 	}
 	if len(fo.Meta) > maxMetaEntries {
@@ -608,10 +759,15 @@ func (h *handler) twoStage(w http.ResponseWriter, r *http.Request, sp *shelf.Lib
 		h.writeError(w, r, shelf.Errorf(shelf.EINVALID, "%q is a directory", path))
 		return
 	}
-	u, err := h.svc.CreateWholeUpload(r.Context(), *fo.Size)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+	// An empty file needs no upload session: its URL names none, and the
+	// PUT of its zero bytes writes it.
+	u := &shelf.Upload{WorkspaceID: shelf.PrincipalFrom(r.Context()).WorkspaceID, ExpiresAt: time.Now().Add(emptyPutTTL)}
+	if *fo.Size > 0 {
+		var err error
+		if u, err = h.svc.CreateWholeUpload(r.Context(), *fo.Size); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
 	}
 	extra, err := json.Marshal(putTarget{Type: ct, Meta: fo.Meta})
 	if err != nil {
@@ -622,7 +778,9 @@ func (h *handler) twoStage(w http.ResponseWriter, r *http.Request, sp *shelf.Lib
 	urlPath := prefix(r) + "/space/" + url.PathEscape(sp.ID) + "/storage/upload/" + escapePath(path)
 	q := h.svc.Sign(library.Signed{Method: http.MethodPut, Path: urlPath, Workspace: u.WorkspaceID, Upload: u.ID,
 		Part: 1, Length: u.Size, Extra: x}, u.ExpiresAt)
-	q.Set("upload", u.ID)
+	if u.ID != "" {
+		q.Set("upload", u.ID)
+	}
 	q.Set("x", x)
 	name := path[strings.LastIndexByte(path, '/')+1:]
 	shelfhttp.WriteJSON(w, http.StatusOK, uploaded{ID: PathID(library.NameKey(path)), Path: library.NameKey(path), UploadRequest: &uploadRequest{
@@ -667,6 +825,14 @@ func (h *handler) putUpload(w http.ResponseWriter, r *http.Request, sp *shelf.Li
 		h.writeError(w, r, shelf.Errorf(shelf.EINVALID, "the upload needs a Content-Length"))
 		return
 	}
+	if r.URL.Query().Get("upload") == "" { // a two-stage upload of an empty file
+		if err := h.putEmpty(r, sp, path, t); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		shelfhttp.WriteJSON(w, http.StatusOK, uploaded{ID: PathID(library.NameKey(path)), Path: library.NameKey(path)})
+		return
+	}
 	_, err = h.svc.PutWhole(r.Context(), r.URL.Query().Get("upload"), shelfhttp.StreamBody(w, r, r.ContentLength, putIdle),
 		r.ContentLength, library.FileTarget{LibraryID: sp.ID, Path: path, Conflict: library.ConflictOverwrite,
 			ContentType: t.Type, XAttrs: t.Meta})
@@ -675,6 +841,25 @@ func (h *handler) putUpload(w http.ResponseWriter, r *http.Request, sp *shelf.Li
 		return
 	}
 	shelfhttp.WriteJSON(w, http.StatusOK, uploaded{ID: PathID(library.NameKey(path)), Path: library.NameKey(path)})
+}
+
+// emptyPutTTL is how long the PUT URL of an empty file's two-stage
+// upload lives, as long as an upload session's would.
+const emptyPutTTL = 24 * time.Hour
+
+// putEmpty writes the empty file of a two-stage upload whose size was 0,
+// with its type and meta; its signed URL (length 0) took no other body.
+func (h *handler) putEmpty(r *http.Request, sp *shelf.Library, path string, t putTarget) error {
+	if r.ContentLength != 0 {
+		return shelf.Errorf(shelf.EINVALID, "this upload takes 0 bytes, not %d", r.ContentLength)
+	}
+	up, err := h.svc.WriteFile(r.Context(), library.FileWrite{LibraryID: sp.ID, Path: path, Body: strings.NewReader(""),
+		Size: 0, ContentType: t.Type})
+	if err != nil || len(t.Meta) == 0 {
+		return err
+	}
+	_, err = h.svc.SetXAttrs(r.Context(), up.Item.ID, t.Meta)
+	return err
 }
 
 // list answers a directory's entries: its children, or with
@@ -686,13 +871,8 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request, sp *shelf.Library
 		token = q.Get("cursor")
 	}
 	limit := storagePage
-	if t := q.Get("take"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 {
-			h.writeError(w, r, shelf.Errorf(shelf.EINVALID, "take must be a positive integer"))
-			return
-		}
-		limit = min(n, storagePage)
+	if n, ok := parseTake(q.Get("take")); ok {
+		limit = min(max(n, 1), storagePage)
 	}
 	var items []*shelf.Item
 	var next string
@@ -777,11 +957,29 @@ func acceptsJSON(r *http.Request) bool {
 
 // delete removes a file, or with {"recursive": true} a directory and
 // everything below it.
+// jsonBool reads a flag given as a JSON boolean or as the string "true"
+// or "false" (what a form or a careless client sends); absent or null is
+// false.
+func jsonBool(name string, raw json.RawMessage) (bool, error) {
+	switch strings.TrimSpace(string(raw)) {
+	case "", "null", "false", `"false"`:
+		return false, nil
+	case "true", `"true"`:
+		return true, nil
+	}
+	return false, shelf.Errorf(shelf.EINVALID, "%s must be true or false", name)
+}
+
 func (h *handler) delete(w http.ResponseWriter, r *http.Request, sp *shelf.Library, path string) {
 	var body struct {
-		Recursive *bool `json:"recursive"`
+		Recursive json.RawMessage `json:"recursive"`
 	}
 	if err := h.decode(w, r, &body, true); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	recursive, err := jsonBool("recursive", body.Recursive)
+	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -789,7 +987,6 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request, sp *shelf.Libra
 		h.writeError(w, r, shelf.Errorf(shelf.ENOTFOUND, "Cannot delete the root path"))
 		return
 	}
-	recursive := body.Recursive != nil && *body.Recursive
 	it, err := h.svc.ItemAt(r.Context(), sp.ID, path)
 	if err == nil && (it.Type == shelf.TypeFolder) != recursive {
 		if recursive {

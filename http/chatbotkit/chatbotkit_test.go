@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -389,12 +390,50 @@ func TestSpaces(t *testing.T) {
 	if !slices.Equal(paged, desc) {
 		t.Fatalf("paged = %v, want %v", paged, desc)
 	}
-	if got, _ := list("order=asc&take=0"); !slices.Equal(got, ids) {
+	if got, _ := list("order=asc"); !slices.Equal(got, ids) {
 		t.Fatalf("asc = %v, want %v", got, ids)
 	}
 	if got, _ := list("take=nonsense&order=asc"); !slices.Equal(got, ids) {
 		t.Fatalf("take=NaN takes the default: %v", got)
 	}
+	// take below 1 is 1, a fractional take is truncated (parseInt).
+	for q, want := range map[string][]string{"take=0": ids[:1], "take=-5": ids[:1], "take=2.9": ids[:2], "take=+3abc": ids[:3]} {
+		if got, _ := list("order=asc&" + q); !slices.Equal(got, want) {
+			t.Fatalf("%s = %v, want %v", q, got, want)
+		}
+	}
+	// A contact's list: the spaces whose contactId is the path's, with
+	// the list's query.
+	var byContact struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	for _, p := range []string{"/api/v1", "/v1"} {
+		wantOK(t, "contact list", e.Do(t, "GET", p+"/contact/contact-1/space/list?order=asc", key, nil), &byContact)
+		if len(byContact.Items) != 1 || byContact.Items[0].ID != ids[0] {
+			t.Fatalf("%s contact list = %+v", p, byContact)
+		}
+	}
+	wantOK(t, "contact list", e.Do(t, "GET", "/api/v1/contact/nobody/space/list", key, nil), &byContact)
+	if len(byContact.Items) != 0 {
+		t.Fatalf("nobody's spaces = %+v", byContact)
+	}
+	// A space route with another method: 405 with Allow.
+	for _, c := range []struct{ method, path, allow string }{
+		{"GET", "/api/v1/space/create", "POST"},
+		{"POST", "/api/v1/space/list", "GET, HEAD"},
+		{"DELETE", "/v1/space/" + ids[0] + "/fetch", "GET, HEAD"},
+		{"GET", "/api/v1/space/" + ids[0] + "/delete", "POST"},
+		{"POST", "/api/v1/contact/c/space/list", "GET, HEAD"},
+	} {
+		r := e.Do(t, c.method, c.path, key, nil)
+		wantFailure(t, c.method+" "+c.path, r, 405, "METHOD_NOT_ALLOWED")
+		if r.Header.Get("Allow") != c.allow {
+			t.Fatalf("%s %s: Allow %q", c.method, c.path, r.Header.Get("Allow"))
+		}
+	}
+	wantFailure(t, "unknown", e.Do(t, "GET", "/api/v1/space/"+ids[0]+"/nothing", key, nil), 404, "NOT_FOUND")
 	if got, _ := list("order=asc&meta.kind=odd"); !slices.Equal(got, []string{ids[1], ids[3]}) {
 		t.Fatalf("meta.kind=odd: %v", got)
 	}
@@ -416,15 +455,26 @@ func TestSpaces(t *testing.T) {
 		t.Fatalf("jsonl: %d %s", r.Status, r.Header.Get("Content-Type"))
 	}
 	var streamed []string
-	for _, line := range strings.Split(strings.TrimSpace(string(r.Body)), "\n") {
+	lines := strings.Split(strings.TrimSpace(string(r.Body)), "\n")
+	for i, line := range lines {
 		var ev struct {
 			Type string `json:"type"`
 			Data struct {
-				ID string `json:"id"`
+				ID     string `json:"id"`
+				Cursor string `json:"cursor"`
 			} `json:"data"`
 		}
-		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Type != "item" {
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("jsonl line %q: %v", line, err)
+		}
+		if i == len(lines)-1 { // the result, with the last item's cursor
+			if ev.Type != "result" || ev.Data.Cursor != ids[len(ids)-1] {
+				t.Fatalf("jsonl's last line %q", line)
+			}
+			continue
+		}
+		if ev.Type != "item" {
+			t.Fatalf("jsonl line %q", line)
 		}
 		streamed = append(streamed, ev.Data.ID)
 	}
@@ -432,8 +482,53 @@ func TestSpaces(t *testing.T) {
 		t.Fatalf("streamed = %v", streamed)
 	}
 	r = send(t, e, "GET", "/api/v1/space/list?take=3", key, "", nil, "Accept", "application/jsonl")
-	if n := strings.Count(string(r.Body), "\n"); n != 3 {
-		t.Fatalf("jsonl with take=3: %d lines", n)
+	if n := strings.Count(string(r.Body), `"type":"item"`); n != 3 {
+		t.Fatalf("jsonl with take=3: %d items", n)
+	}
+
+	// Server-sent events: an "item" event per space, then "result".
+	r = send(t, e, "GET", "/api/v1/space/export?order=asc", key, "", nil, "Accept", "text/event-stream")
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("sse: %d %s", r.Status, r.Header.Get("Content-Type"))
+	}
+	streamed = nil
+	events := strings.Split(strings.TrimSpace(string(r.Body)), "\n\n")
+	for i, ev := range events {
+		name, data, ok := strings.Cut(ev, "\n")
+		var body struct {
+			ID     string `json:"id"`
+			Cursor string `json:"cursor"`
+		}
+		if !ok || !strings.HasPrefix(data, "data: ") || json.Unmarshal([]byte(strings.TrimPrefix(data, "data: ")), &body) != nil {
+			t.Fatalf("sse event %q", ev)
+		}
+		if i == len(events)-1 {
+			if name != "event: result" || body.Cursor != ids[len(ids)-1] {
+				t.Fatalf("sse's last event %q", ev)
+			}
+			continue
+		}
+		if name != "event: item" {
+			t.Fatalf("sse event %q", ev)
+		}
+		streamed = append(streamed, body.ID)
+	}
+	if !slices.Equal(streamed, ids) {
+		t.Fatalf("sse streamed = %v", streamed)
+	}
+	// CSV: a header row, then a row per space, quoted as RFC 4180 says.
+	r = send(t, e, "GET", "/api/v1/space/list?order=asc", key, "", nil, "Accept", "text/csv")
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %s", r.Status, r.Header.Get("Content-Type"))
+	}
+	rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
+	if err != nil || len(rows) != len(ids)+1 || strings.Join(rows[0], ",") != "id,alias,name,description,meta,blueprintId,contactId,createdAt,updatedAt" {
+		t.Fatalf("csv = %q, %v", rows, err)
+	}
+	for i, row := range rows[1:] {
+		if row[0] != ids[i] || (row[4] != "" && !json.Valid([]byte(row[4]))) {
+			t.Fatalf("csv row %d = %q", i, row)
+		}
 	}
 
 	// Update merges meta, null removing a key; null removes the contact.
@@ -524,6 +619,22 @@ func TestStorage(t *testing.T) {
 	if len(l.Items) != 5 || l.Items[4].Path != "f24.txt" || l.NextToken != "" {
 		t.Fatalf("flat page 2: %+v", l)
 	}
+	// A trailing slash names the folder; take below 1 is 1, a fractional
+	// take truncated.
+	wantOK(t, "docs/", f.get(t, f.base+"/list/docs/"), &l)
+	if len(l.Items) != 2 || l.Items[0].Path != "readme.md" || l.Items[1].Path != "sub" {
+		t.Fatalf("docs/ listing: %+v", l)
+	}
+	for take, want := range map[string]int{"0": 1, "-3": 1, "2.8": 2, "x": 20} {
+		l = storageList{}
+		wantOK(t, "take "+take, f.get(t, f.base+"/list/docs/sub?take="+url.QueryEscape(take)), &l)
+		if want == 20 {
+			want = 25 // NaN: the default page
+		}
+		if len(l.Items) != want {
+			t.Fatalf("take=%s lists %d", take, len(l.Items))
+		}
+	}
 	wantFailure(t, "list a file", f.get(t, f.base+"/list/top.bin"), 404, "NOT_FOUND")
 	wantFailure(t, "list missing", f.get(t, f.base+"/list/nope"), 404, "NOT_FOUND")
 	wantFailure(t, "bad token", f.get(t, f.base+"/list?recursive=true&nextToken=garbage"), 400, "BAD_REQUEST")
@@ -592,12 +703,37 @@ func TestStorage(t *testing.T) {
 	wantFailure(t, "delete root", f.e.Do(t, "POST", f.base+"/delete", f.key, `{"recursive":true}`), 404, "NOT_FOUND")
 	wantOK(t, "delete file", f.e.Do(t, "POST", f.base+"/delete/new/top.bin", f.key, nil), nil)
 	var del struct{ Path string }
-	wantOK(t, "delete dir", f.e.Do(t, "POST", f.base+"/delete/docs", f.key, `{"recursive":true}`), &del)
+	wantFailure(t, "delete dir, recursive not a flag", f.e.Do(t, "POST", f.base+"/delete/docs", f.key, `{"recursive":"yes"}`), 400, "BAD_REQUEST")
+	// recursive "true" (a string) is the flag; a trailing slash names the
+	// folder.
+	wantOK(t, "delete dir", f.e.Do(t, "POST", f.base+"/delete/docs/", f.key, `{"recursive":"true"}`), &del)
 	if del.Path != "docs" {
 		t.Fatalf("delete answered %+v", del)
 	}
 	if got := f.tree(t); len(got) != 0 {
 		t.Fatalf("after deleting everything: %v", got)
+	}
+
+	// A two-stage upload of size 0 makes an empty file, with its type and
+	// meta, when its URL takes the PUT of no bytes (and only then).
+	var up uploaded
+	wantOK(t, "two-stage, empty", send(t, f.e, "POST", f.base+"/upload/empty.txt", f.key, "application/json",
+		[]byte(`{"file":{"type":"text/plain","size":0,"meta":{"origin":"test"}}}`)), &up)
+	if up.UploadRequest == nil || up.UploadRequest.Headers["Content-Length"] != "0" {
+		t.Fatalf("two-stage, empty: %+v", up)
+	}
+	req, _ := http.NewRequest("PUT", up.UploadRequest.URL, strings.NewReader("x"))
+	req.Header.Set("Content-Type", "text/plain")
+	wantFailure(t, "a byte where none is due", do(t, req), 400, "BAD_REQUEST")
+	if got := f.tree(t); len(got) != 0 {
+		t.Fatalf("a refused PUT wrote: %v", got)
+	}
+	req, _ = http.NewRequest("PUT", up.UploadRequest.URL, http.NoBody)
+	req.Header.Set("Content-Type", "text/plain")
+	wantOK(t, "PUT no bytes", do(t, req), nil)
+	r = f.get(t, f.base+"/download/empty.txt")
+	if r.Status != 200 || len(r.Body) != 0 || r.Header.Get("Content-Type") != "text/plain" {
+		t.Fatalf("the empty file: %d %q %v", r.Status, r.Body, r.Header)
 	}
 }
 
@@ -659,7 +795,6 @@ func TestBadInput(t *testing.T) {
 		{"file a number", `5`},
 		{"two-stage without size", `{"type":"text/plain"}`},
 		{"two-stage with a bad type", `{"type":"not a type","size":3}`},
-		{"two-stage of 0 bytes", `{"type":"text/plain","size":0}`},
 		{"two-stage with meta not strings", `{"type":"text/plain","size":3,"meta":{"a":1}}`},
 	} {
 		post(c.what, f.base+"/upload/new.txt", "application/json", js(c.file), 400, "BAD_REQUEST")

@@ -97,6 +97,11 @@ type streamItem struct {
 	Data any    `json:"data"`
 }
 
+// streamResult ends a stream: the cursor of its last item ("" for none).
+type streamResult struct {
+	Cursor string `json:"cursor,omitempty"`
+}
+
 // storageItem is an entry of a storage listing. The spec names the path
 // id "id" and ChatBotKit's server "pathId": both are given.
 type storageItem struct {

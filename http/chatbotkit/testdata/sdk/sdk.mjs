@@ -45,7 +45,7 @@ async function listAll(spaceId, path, recursive) {
 
 const made = []
 const { id: spaceId } = await cbk.space.create({
-  name: 'Docs', description: 'Team documents', alias: 'team-docs', meta: { team: 'support', n: 1 },
+  name: 'Docs', description: 'Team documents', alias: 'team-docs', meta: { team: 'support', n: 1 }, contactId: 'contact-7',
 })
 assert.ok(spaceId, 'create returns an id')
 made.push(spaceId)
@@ -79,6 +79,11 @@ const asc = await cbk.space.list({ order: 'asc' })
 assert.deepEqual(asc.items.map((x) => x.id), made, 'list in ascending order')
 const support = await cbk.space.list({ meta: { team: 'support' } })
 assert.deepEqual(support.items.map((x) => x.id), [spaceId], 'meta filter')
+
+// A contact's spaces.
+const byContact = await cbk.contact.space.list('contact-7')
+assert.deepEqual(byContact.items.map((x) => x.id), [spaceId], "the contact's spaces")
+assert.deepEqual((await cbk.contact.space.list('nobody')).items, [], "nobody's spaces")
 
 const streamed = []
 for await (const ev of cbk.space.list({ order: 'asc' }).stream()) {
@@ -122,6 +127,7 @@ assert.equal(sha(await downloadBytes(spaceId, 'big/blob.bin')), sha(big), 'two-s
 
 assert.deepEqual(await listAll(spaceId), ['big/:0', 'notes/:0', 'web/:0'], 'root listing')
 assert.deepEqual(await listAll(spaceId, 'notes'), ['hello.txt:11'], 'one directory')
+assert.deepEqual(await listAll(spaceId, 'notes/'), ['hello.txt:11'], 'one directory, with a trailing slash')
 assert.deepEqual(await listAll(spaceId, undefined, true),
   [`big/blob.bin:${big.length}`, 'notes/hello.txt:11', 'web/page.html:16'], 'recursive listing')
 await rejects(st.list(spaceId, 'missing'), 'NOT_FOUND', 'listing a missing directory')
