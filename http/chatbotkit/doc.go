@@ -25,7 +25,17 @@
 // JSON {"file": {"type","size","meta"}}, which answers a PUT URL signed
 // for that path, exact size, type and metadata: an upload session of one
 // part that takes the bytes once (a second PUT is 409 CONFLICT) until it
-// expires with the session (the server's upload TTL; then 403).
+// expires with the session (the server's upload TTL; then 403). A size of
+// 0 needs no session: its URL names none, and its PUT of no bytes writes
+// the empty file.
+//
+// Lists (spaces, a contact's spaces, the export, storage listings) read
+// take as JavaScript's parseInt does and clamp it to 1..100 (1000 for
+// storage); Accept picks a stream: application/jsonl, text/event-stream
+// or text/csv, each ending with a result (the cursor) where the format
+// has room for one. A trailing slash of a storage path names the folder;
+// a delete's recursive is true or "true". A space route asked with
+// another method is 405 with Allow. docs/API.md lists every choice.
 //
 // Errors are ChatBotKit's {"message","code"} with its codes: BAD_REQUEST,
 // NOT_AUTHENTICATED, NOT_AUTHORIZED, NOT_FOUND, CONFLICT, and
