@@ -152,11 +152,22 @@ func jsonKind(t reflect.Type) string {
 // (206, coalesced and capped: coalesceRange) and If-None-Match (304)
 // handled by net/http, and nosniff.
 func (s *Server) ServeVersion(w http.ResponseWriter, r *http.Request, name string, v *shelf.Version) {
+	s.serveVersion(w, r, name, v, "attachment")
+}
+
+// ServeVersionInline is ServeVersion with Content-Disposition inline (the
+// file name still given), for APIs whose reads show a file rather than
+// download it. nosniff and the sandboxing CSP stay.
+func (s *Server) ServeVersionInline(w http.ResponseWriter, r *http.Request, name string, v *shelf.Version) {
+	s.serveVersion(w, r, name, v, "inline")
+}
+
+func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request, name string, v *shelf.Version, disposition string) {
 	h := w.Header()
 	h.Set("Content-Type", v.ContentType)
 	h.Set("ETag", `"`+v.Hash+`"`)
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))
 	h.Set("Cache-Control", "private, no-cache")
 	h.Set("Content-Security-Policy", "sandbox")
 	if rh := r.Header.Get("Range"); rh != "" {

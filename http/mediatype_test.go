@@ -25,7 +25,7 @@ func TestUploadTypes(t *testing.T) {
 		{"report", "application/x-www-form-urlencoded", pdf, "application/pdf"},
 		{"image", "application/octet-stream", png, "image/png"},
 		{"blob", "", []byte{0, 1, 2, 3}, "application/octet-stream"},
-		{"notes.md", "application/x-www-form-urlencoded", []byte("# Title"), "text/markdown; charset=utf-8"},
+		{"notes.md", "application/x-www-form-urlencoded", []byte("# Title"), "text/markdown"},
 		{"sheet.xlsx", "application/zip", []byte("PK\x03\x04"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
 		{"archive.zip", "application/zip", []byte("PK\x03\x04"), "application/zip"},
 		{"data.bin", "application/pdf", []byte("not really"), "application/pdf"}, // a real type stays

@@ -229,7 +229,7 @@ func TestContent(t *testing.T) {
 	}
 	h := r.Header
 	for k, want := range map[string]string{
-		"Content-Type":           "text/plain; charset=utf-8",
+		"Content-Type":           "text/plain",
 		"Content-Length":         fmt.Sprint(len(data)),
 		"Etag":                   `"` + sum + `"`,
 		"X-Content-Type-Options": "nosniff",

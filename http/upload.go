@@ -227,17 +227,13 @@ func fileType(ct string, strict bool) (string, error) {
 	if ct == "" {
 		return "", nil
 	}
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil {
+	if _, _, err := mime.ParseMediaType(ct); err != nil {
 		if strict {
 			return "", shelf.Errorf(shelf.EINVALID, "malformed Content-Type %q", ct)
 		}
 		return "", nil
 	}
-	if mt == "application/octet-stream" {
-		return "", nil
-	}
-	return mime.FormatMediaType(mt, params), nil
+	return ct, nil // as sent; the core decides what a generic type gives way to
 }
 
 // uploadBody returns the body of a direct upload capped at limit bytes: a

@@ -347,9 +347,8 @@ func (s *Service) EditFile(ctx context.Context, itemID string, maxSize int64, ed
 }
 
 // ItemProps are the recorded properties of an item a client may set
-// directly. Nil fields stay. Size and Directory can only be restated:
-// they are the content's and the item's kind, and a value that differs is
-// EINVALID.
+// directly. Nil fields stay. (An item's size and kind are derived from its
+// content and type: no client sets them.)
 type ItemProps struct {
 	ContentType *string
 	ModifiedAt  *time.Time
@@ -357,24 +356,16 @@ type ItemProps struct {
 	// The index timestamps and message; a zero time or "" clears one.
 	IndexedAt, IndexingStartedAt, IndexingErroredAt *time.Time
 	IndexingError                                   *string
-	Size                                            *int64
-	Directory                                       *bool
 }
 
 // empty reports whether p sets nothing.
 func (p *ItemProps) empty() bool {
 	return p.ContentType == nil && p.ModifiedAt == nil && len(p.XAttrs) == 0 && p.IndexedAt == nil &&
-		p.IndexingStartedAt == nil && p.IndexingErroredAt == nil && p.IndexingError == nil && p.Size == nil && p.Directory == nil
+		p.IndexingStartedAt == nil && p.IndexingErroredAt == nil && p.IndexingError == nil
 }
 
 // apply sets p's fields on it.
 func (p *ItemProps) apply(it *shelf.Item) error {
-	if p.Directory != nil && *p.Directory != (it.Type == shelf.TypeFolder) {
-		return shelf.Errorf(shelf.EINVALID, "%q is a %s; directory cannot change", it.Name, it.Type)
-	}
-	if p.Size != nil && *p.Size != it.Size {
-		return shelf.Errorf(shelf.EINVALID, "the size of %q is its content's (%d bytes); write new content to change it", it.Name, it.Size)
-	}
 	if p.ContentType != nil {
 		if it.Type != shelf.TypeFile {
 			return shelf.Errorf(shelf.EINVALID, "%q is a folder and has no content type", it.Name)

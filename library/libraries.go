@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	shelf "github.com/shelfmem/shelf"
@@ -121,8 +123,60 @@ func compactObject(what string, raw json.RawMessage) (json.RawMessage, error) {
 	return buf.Bytes(), nil
 }
 
+// maxDerivedSlug bounds a natural id made from a name, in bytes.
+const maxDerivedSlug = 64
+
+// slugOf makes a natural id from a name: its letters and digits, lower
+// case, every other run of characters one "-", at most maxDerivedSlug
+// bytes; "library" when nothing is left.
+func slugOf(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			if b.Len()+utf8.RuneLen(r) > maxDerivedSlug {
+				break
+			}
+			b.WriteRune(r)
+			continue
+		}
+		dash = true
+	}
+	if b.Len() == 0 {
+		return "library"
+	}
+	return b.String()
+}
+
+// freeSlugTx returns slug, or slug-2, slug-3, … the first not taken by a
+// library of kind in the workspace.
+func freeSlugTx(ctx context.Context, tx shelf.Tx, ws, kind, slug string) (string, error) {
+	for n := 1; n <= 1000; n++ {
+		try := slug
+		if n > 1 {
+			try = fmt.Sprintf("%s-%d", slug, n)
+		}
+		_, err := tx.LibraryBySlug(ctx, ws, slugPrefix(kind)+try)
+		switch shelf.ErrorCode(err) {
+		case shelf.ENOTFOUND:
+			return try, nil
+		case "":
+			continue
+		default:
+			return "", err
+		}
+	}
+	return "", shelf.Errorf(shelf.ECONFLICT, "no natural id is free for %q; give one", slug)
+}
+
 // CreateLibrary makes a library of a managed kind with its root folder.
-// A natural id taken by another library of the kind is ECONFLICT.
+// A natural id taken by another library of the kind is ECONFLICT. A
+// library of kind library made without one gets one from its name
+// (slugOf, then -2, -3, … while taken); a space without one has none.
 func (s *Service) CreateLibrary(ctx context.Context, spec LibrarySpec) (*shelf.Library, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
@@ -154,6 +208,13 @@ func (s *Service) CreateLibrary(ctx context.Context, spec LibrarySpec) (*shelf.L
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
 		id := newID()
 		slug := spec.Slug
+		if slug == "" && spec.Kind == shelf.KindLibrary && spec.Name != "" {
+			// A library of the library API always has a natural id:
+			// one made from its name, unique in the workspace.
+			if slug, err = freeSlugTx(ctx, tx, p.WorkspaceID, spec.Kind, slugOf(spec.Name)); err != nil {
+				return err
+			}
+		}
 		if slug == "" {
 			slug = id
 		}

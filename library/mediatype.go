@@ -57,8 +57,11 @@ const sniffLen = 512
 //     replaced by the type the name's extension names;
 //   - failing that, by the type the bytes show (http.DetectContentType),
 //     which is application/octet-stream when they show nothing.
+//
+// An inferred type carries no parameters (bare); a given one is kept
+// exactly as given.
 func mediaType(name, given string, head func() []byte) string {
-	byExt := mime.TypeByExtension(path.Ext(name))
+	byExt := bare(mime.TypeByExtension(path.Ext(name)))
 	if given != "" {
 		mt, _, _ := mime.ParseMediaType(given)
 		switch {
@@ -72,9 +75,17 @@ func mediaType(name, given string, head func() []byte) string {
 		return byExt
 	}
 	if b := head(); len(b) > 0 {
-		return http.DetectContentType(b)
+		return bare(http.DetectContentType(b))
 	}
 	return "application/octet-stream"
+}
+
+// bare is an inferred media type without its parameters: Shelf adds no
+// charset a client did not send (Go's tables give "text/plain;
+// charset=utf-8" for .txt, and its sniffing the same for text).
+func bare(ct string) string {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.TrimSpace(mt)
 }
 
 // headTx returns up to sniffLen leading bytes of a blob: of inline when

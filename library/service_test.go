@@ -255,7 +255,7 @@ func TestTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Path != "a/b/f.txt" || f.Size != 5 || f.ContentType != "text/plain; charset=utf-8" {
+	if f.Path != "a/b/f.txt" || f.Size != 5 || f.ContentType != "text/plain" {
 		t.Fatalf("file = %+v", f)
 	}
 	// Rename strategy, for folders and files.

@@ -99,7 +99,7 @@ func TestBulkPatch100k(t *testing.T) {
 		Total int
 	}
 	c.do("GET", "/api/libraries/big/files-list?start=99999&limit=2", nil, http.StatusOK, &hal)
-	if hal.Total != n+100 || len(hal.Embedded.Files) != 2 || hal.Embedded.Files[0].ModifiedAt != "2024-02-09T12:00:00Z" {
+	if hal.Total != n+100 || len(hal.Embedded.Files) != 2 || hal.Embedded.Files[0].ModifiedAt != "2024-02-09T12:00:00.000Z" {
 		t.Fatalf("after the patch: %+v", hal)
 	}
 }

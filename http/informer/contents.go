@@ -33,13 +33,24 @@ func (h *handler) getContents(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, it.ID)
 }
 
+// serve answers a file's bytes inline (a browser shows them, as
+// Informer's do), or as an attachment with ?download=1 (or true).
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, id string) {
+	download, err := queryBool(r, "download") // 1, true, …
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	it, v, err := h.svc.Content(r.Context(), id, 0)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	h.srv.ServeVersion(w, r, it.Name, v)
+	if download {
+		h.srv.ServeVersion(w, r, it.Name, v)
+		return
+	}
+	h.srv.ServeVersionInline(w, r, it.Name, v)
 }
 
 // body is the new content a PUT carries: a multipart/form-data form's

@@ -2,8 +2,11 @@ package informer
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,11 +65,54 @@ func (h *handler) libraryUpload(w http.ResponseWriter, r *http.Request) {
 
 // --- F2, F3 listings ---
 
+// pageLimitHeader tells a client its page was cut to the largest Shelf
+// serves (maxFilesPage), with that size as its value.
+const pageLimitHeader = "X-Page-Limit"
+
 // sortColumns maps Informer's column ids to the store's sort keys.
 var sortColumns = map[string]string{
 	"filename": shelf.ListByName, "name": shelf.ListByName, "path": shelf.ListByPath, "size": shelf.ListBySize,
 	"modifiedAt": shelf.ListByUpdated, "updatedAt": shelf.ListByUpdated, "createdAt": shelf.ListByCreated,
 	"directory": shelf.ListByType,
+}
+
+// parseSortQuery reads F2's sort from a query: sort=… (parseSort), or the
+// form the qs library gives the array, sort[0][colId]=…&sort[0][sort]=…
+// (its first entry counts). Any other sort[…] parameter, or one with no
+// colId, is EINVALID: a sort is never ignored.
+func parseSortQuery(q url.Values) (string, bool, error) {
+	entries := map[int]map[string]string{}
+	for k, vs := range q {
+		if k == "sort" || !strings.HasPrefix(k, "sort") {
+			continue
+		}
+		var i int
+		var field string
+		if n, err := fmt.Sscanf(k, "sort[%d][%s", &i, &field); err != nil || n != 2 || i < 0 || i > 100 ||
+			!strings.HasSuffix(field, "]") || len(vs) != 1 {
+			return "", false, shelf.Errorf(shelf.EINVALID, "unreadable sort parameter %q; use sort[0][colId]=filename&sort[0][sort]=asc", k)
+		}
+		field = strings.TrimSuffix(field, "]")
+		if field != "colId" && field != "sort" {
+			return "", false, shelf.Errorf(shelf.EINVALID, "unreadable sort parameter %q: an entry has colId and sort", k)
+		}
+		if entries[i] == nil {
+			entries[i] = map[string]string{}
+		}
+		entries[i][field] = vs[0]
+	}
+	if len(entries) == 0 {
+		return parseSort(q.Get("sort"))
+	}
+	if q.Has("sort") {
+		return "", false, shelf.Errorf(shelf.EINVALID, "give sort or sort[0][…], not both")
+	}
+	first, ok := entries[0]
+	if !ok || first["colId"] == "" {
+		return "", false, shelf.Errorf(shelf.EINVALID, "sort[0][colId] is required")
+	}
+	b, _ := json.Marshal([]map[string]string{first})
+	return parseSort(string(b))
 }
 
 // parseSort reads F2's sort: the array form [{"colId":"filename","sort":"asc"}]
@@ -115,20 +161,24 @@ func (h *handler) listFiles(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if end < start {
-		h.writeError(w, r, shelf.Errorf(shelf.EINVALID, "end (%d) is before start (%d)", end, start))
-		return
+	// The docs call end "Pagination limit (max results)": a client may
+	// mean an index or a count. Both readings are served where they can be
+	// told apart: past start, end is an exclusive end; at or before it, a
+	// count from start.
+	count := end - start
+	if end <= start {
+		count = end
 	}
-	if end-start > maxFilesPage {
-		h.writeError(w, r, shelf.Errorf(shelf.EINVALID, "at most %d files per request (end - start)", maxFilesPage))
-		return
+	if count > maxFilesPage { // served, capped, and said so
+		count = maxFilesPage
+		w.Header().Set(pageLimitHeader, strconv.Itoa(maxFilesPage))
 	}
 	dirOnly, err := queryBool(r, "dirOnly")
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	sort, desc, err := parseSort(q.Get("sort"))
+	sort, desc, err := parseSortQuery(q)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -139,12 +189,12 @@ func (h *handler) listFiles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []fileJSON{}
-	if end == start {
+	if count == 0 {
 		shelfhttp.WriteJSON(w, http.StatusOK, out)
 		return
 	}
 	fl := library.FolderList{LibraryID: lib.ID, FolderID: q.Get("parentId"), Dir: q.Get("dir"), NameContains: q.Get("q"),
-		Sort: sort, Desc: desc, Offset: start, Limit: end - start}
+		Sort: sort, Desc: desc, Offset: start, Limit: count}
 	if dirOnly {
 		fl.Type = shelf.TypeFolder
 	}
@@ -155,14 +205,14 @@ func (h *handler) listFiles(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, it := range items {
 		f := toFile(lib, it)
+		n := 0 // a file has no descendants: 0, on every row
 		if it.Type == shelf.TypeFolder {
-			n, err := h.svc.IndexingBelow(r.Context(), it.ID)
-			if err != nil {
+			if n, err = h.svc.IndexingBelow(r.Context(), it.ID); err != nil {
 				h.writeError(w, r, err)
 				return
 			}
-			f.RunningDescendantsCount = &n
 		}
+		f.RunningDescendantsCount = &n
 		out = append(out, f)
 	}
 	shelfhttp.WriteJSON(w, http.StatusOK, out)
@@ -200,8 +250,20 @@ func (h *handler) flatList(w http.ResponseWriter, r *http.Request) {
 	for i, it := range items {
 		out[i] = toFile(lib, it)
 	}
+	// HAL links: self is the route's template; next and prev are the
+	// queries that continue, so that walking next from the first page
+	// visits every item once.
+	base := "/api/libraries/" + lib.ID + "/files-list"
+	links := map[string]link{"self": {Href: base + "{?start,limit}", Templated: true}}
+	page := func(at int) link { return link{Href: fmt.Sprintf("%s?start=%d&limit=%d", base, at, limit)} }
+	if len(out) > 0 && start+len(out) < total {
+		links["next"] = page(start + len(out))
+	}
+	if start > 0 {
+		links["prev"] = page(max(start-limit, 0))
+	}
 	shelfhttp.WriteJSON(w, http.StatusOK, map[string]any{
-		"_links":    map[string]link{"self": {Href: "/api/libraries/" + lib.ID + "/files-list"}},
+		"_links":    links,
 		"_embedded": map[string]any{"inf:file": out},
 		"start":     start, "count": len(out), "total": total,
 	})
@@ -239,8 +301,8 @@ type patchOp struct {
 }
 
 // settable are the properties a patch may replace (Informer's list).
-var settable = []string{"filename", "directory", "contentType", "remoteUrl", "modifiedAt", "indexingErroredAt",
-	"indexingErrorMessage", "indexingStartedAt", "indexedAt", "size"}
+var settable = []string{"filename", "contentType", "remoteUrl", "modifiedAt", "indexingErroredAt",
+	"indexingErrorMessage", "indexingStartedAt", "indexedAt"}
 
 // maxFilePatchOps bounds the operations of one file's patch.
 const maxFilePatchOps = 100
@@ -323,18 +385,11 @@ func (e *edit) set(prop string, value json.RawMessage) error {
 			s, err = str()
 		}
 		e.props.IndexingError = &s
-	case "size":
-		var n int64
-		if err = json.Unmarshal(value, &n); err != nil {
-			return shelf.Errorf(shelf.EINVALID, "size must be a whole number")
-		}
-		e.props.Size = &n
-	case "directory":
-		var b bool
-		if err = json.Unmarshal(value, &b); err != nil {
-			return shelf.Errorf(shelf.EINVALID, "directory must be true or false")
-		}
-		e.props.Directory = &b
+	case "size", "directory":
+		// Informer's docs list them, but they are derived: a file's size
+		// is its content's, and a file or a directory stays one.
+		return shelf.Errorf(shelf.EINVALID, "%s cannot be patched: it is derived (size from the content, which a PUT of "+
+			"…/contents replaces; directory from the item's kind)", prop)
 	case "indexed":
 		return shelf.Errorf(shelf.EINVALID, "indexed cannot be patched; use PUT …/files/{fileId}/indexed or POST …/files/_bulk-index")
 	default:
@@ -581,5 +636,5 @@ func (h *handler) retryIndexing(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	shelfhttp.WriteJSON(w, http.StatusOK, map[string]any{"status": "queued", "indexingStartedAt": queued})
+	shelfhttp.WriteJSON(w, http.StatusOK, map[string]any{"status": "queued", "indexingStartedAt": jsTime(queued)})
 }

@@ -147,6 +147,16 @@ func queryBool(r *http.Request, name string) (bool, error) {
 
 // --- libraries ---
 
+// owner names the caller's workspace, the owner of every library it sees.
+func (h *handler) owner(r *http.Request) (string, error) {
+	p := shelf.PrincipalFrom(r.Context())
+	ws, err := h.svc.Workspace(r.Context(), p.WorkspaceID)
+	if err != nil {
+		return "", err
+	}
+	return ws.Name, nil
+}
+
 func (h *handler) searchLibraries(w http.ResponseWriter, r *http.Request) {
 	start, err := queryInt(r, "start", 0)
 	if err != nil {
@@ -165,9 +175,14 @@ func (h *handler) searchLibraries(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	owner, err := h.owner(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	out := make([]libraryJSON, len(libs))
 	for i, l := range libs {
-		out[i] = toLibrary(l)
+		out[i] = toLibrary(l, owner)
 	}
 	shelfhttp.WriteJSON(w, http.StatusOK, map[string]any{
 		"_links":    map[string]link{"self": {Href: "/api/libraries{?sort,limit,start,q}", Templated: true}},
@@ -182,9 +197,14 @@ func (h *handler) listLibraries(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	owner, err := h.owner(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	out := make([]libraryJSON, len(libs))
 	for i, l := range libs {
-		out[i] = toLibrary(l)
+		out[i] = toLibrary(l, owner)
 		out[i].Links = nil
 	}
 	shelfhttp.WriteJSON(w, http.StatusOK, out)
@@ -251,7 +271,7 @@ func (h *handler) createLibrary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/libraries/"+l.ID)
-	shelfhttp.WriteJSON(w, http.StatusCreated, toLibrary(l))
+	h.writeLibrary(w, r, http.StatusCreated, l)
 }
 
 func (h *handler) getLibrary(w http.ResponseWriter, r *http.Request) {
@@ -260,7 +280,7 @@ func (h *handler) getLibrary(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	shelfhttp.WriteJSON(w, http.StatusOK, toLibrary(l))
+	h.writeLibrary(w, r, http.StatusOK, l)
 }
 
 func (h *handler) updateLibrary(w http.ResponseWriter, r *http.Request) {
@@ -280,7 +300,7 @@ func (h *handler) updateLibrary(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	shelfhttp.WriteJSON(w, http.StatusOK, toLibrary(l))
+	h.writeLibrary(w, r, http.StatusOK, l)
 }
 
 func (h *handler) deleteLibrary(w http.ResponseWriter, r *http.Request) {
@@ -371,4 +391,14 @@ func (h *handler) deleteSnapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// writeLibrary answers a library with status.
+func (h *handler) writeLibrary(w http.ResponseWriter, r *http.Request, status int, l *shelf.Library) {
+	owner, err := h.owner(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	shelfhttp.WriteJSON(w, status, toLibrary(l, owner))
 }

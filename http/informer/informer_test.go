@@ -3,10 +3,12 @@ package informer_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -231,7 +233,7 @@ func TestLibraryUpload(t *testing.T) {
 	var f file
 	c.do("POST", "/_library-upload", map[string]any{"uploadId": id, "libraryId": my.ID, "path": "docs/api/overview.md"}, http.StatusCreated, &f)
 	if f.Filename != "overview.md" || f.LibraryID != my.ID || f.ParentID == nil || f.Directory || f.Size != int64(len(data)) ||
-		*f.ContentType != "text/markdown; charset=utf-8" || f.Embedded || !f.CanIndex {
+		*f.ContentType != "text/markdown" || f.Embedded || !f.CanIndex {
 		t.Fatalf("upload answer %+v", f)
 	}
 	if got := c.get("/api/libraries/my-lib/contents/docs/api/overview.md"); got != string(data) {
@@ -338,7 +340,9 @@ func TestFiles(t *testing.T) {
 	if hal.Total != 9 || hal.Count != 3 || hal.Embedded.Files[0].Path != "/assets/images/logo.png" {
 		t.Fatalf("files-list = %+v", hal)
 	}
-	for _, q := range []string{"?start=-1", "?end=-5", "?start=10&end=5", "?start=0&end=5000", "?sort=colour", "?sort=%5Bnope",
+	for _, q := range []string{"?start=-1", "?end=-5", "?sort=colour", "?sort=%5Bnope",
+		"?sort%5B0%5D%5Bsort%5D=asc", "?sort%5B0%5D%5Bcolour%5D=x", "?sort%5Bx%5D=1", "?sort%5B0%5D%5BcolId%5D=nope",
+		"?sort=filename&sort%5B0%5D%5BcolId%5D=filename",
 		"?dirOnly=maybe", "?dir=/nope", "?dir=/../etc", "?parentId=nope"} {
 		want := http.StatusBadRequest
 		if strings.HasPrefix(q, "?dir=/nope") || strings.HasPrefix(q, "?parentId") {
@@ -449,7 +453,7 @@ func TestBulkPatch(t *testing.T) {
 	got := byPath()
 	for p, f := range got {
 		wantMod := p == "/docs/a.md" || p == "/docs/guide/b.md"
-		if (f.ModifiedAt == "2024-02-09T12:00:00Z") != wantMod {
+		if (f.ModifiedAt == "2024-02-09T12:00:00.000Z") != wantMod {
 			t.Errorf("%s modifiedAt %s", p, f.ModifiedAt)
 		}
 		wantPNG := strings.HasSuffix(p, ".png")
@@ -700,5 +704,137 @@ func TestSnapshots(t *testing.T) {
 	c.fails("POST", "/api/libraries/my-lib/snapshots/"+sn.ID+"/_restore", nil, http.StatusNotFound)
 	for _, body := range []any{map[string]any{"limit": 0}, map[string]any{"limit": 101}, map[string]any{"trigger": "hourly"}, map[string]any{"keep": 1}} {
 		c.fails("POST", "/api/libraries/my-lib/snapshots", body, http.StatusBadRequest)
+	}
+}
+
+// TestRoundTwo checks the Informer details a client written from the docs
+// hit: end read as an index or a count, a page over 1000 capped and said
+// so, files-list walked by its next links, the qs form of sort, every
+// timestamp with three fractional digits, runningDescendantsCount on every
+// row, a slug made from the name, ownerName, inline contents, and derived
+// properties refused by a bulk patch.
+func TestRoundTwo(t *testing.T) {
+	c := newClient(t)
+	var my lib
+	c.do("POST", "/api/libraries", map[string]any{"name": "Project Documentation"}, http.StatusCreated, &my)
+	if my.Slug != "project-documentation" || my.NaturalID != my.OwnerID+":project-documentation" {
+		t.Fatalf("a library made without a slug: %+v", my)
+	}
+	var again lib
+	c.do("POST", "/api/libraries", map[string]any{"name": "Project  documentation!"}, http.StatusCreated, &again)
+	if again.Slug != "project-documentation-2" {
+		t.Fatalf("the second one's slug = %q", again.Slug)
+	}
+	var raw map[string]any
+	c.do("GET", "/api/libraries/project-documentation", nil, http.StatusOK, &raw)
+	if raw["ownerName"] != "default" {
+		t.Fatalf("ownerName = %v", raw["ownerName"])
+	}
+	for i := range 25 {
+		c.put(my.ID, fmt.Sprintf("docs/f%02d.md", i), fmt.Sprintf("# file %d\n", i), http.StatusCreated)
+	}
+	names := func(q string) []string {
+		t.Helper()
+		var fs []file
+		c.do("GET", "/api/libraries/"+my.ID+"/files?dir=/docs"+q, nil, http.StatusOK, &fs)
+		var out []string
+		for _, f := range fs {
+			out = append(out, f.Filename)
+			if f.RunningDescendantsCount == nil || *f.RunningDescendantsCount != 0 {
+				t.Fatalf("runningDescendantsCount of %s = %v", f.Filename, f.RunningDescendantsCount)
+			}
+		}
+		return out
+	}
+	// end past start is an exclusive end; at or before it, a count.
+	if got := names("&start=5&end=8"); !slices.Equal(got, []string{"f05.md", "f06.md", "f07.md"}) {
+		t.Fatalf("start=5&end=8 = %q", got)
+	}
+	if got := names("&start=10&end=10"); len(got) != 10 || got[0] != "f10.md" {
+		t.Fatalf("start=10&end=10 = %q", got)
+	}
+	if got := names("&start=20&end=3"); !slices.Equal(got, []string{"f20.md", "f21.md", "f22.md"}) {
+		t.Fatalf("start=20&end=3 = %q", got)
+	}
+	// A page over 1000 is served, capped, and says so.
+	r := c.do("GET", "/api/libraries/"+my.ID+"/files?dir=/docs&start=0&end=5000", nil, http.StatusOK, nil)
+	if r.Header.Get("X-Page-Limit") != "1000" {
+		t.Fatalf("a page of 5000: X-Page-Limit %q", r.Header.Get("X-Page-Limit"))
+	}
+	if r := c.do("GET", "/api/libraries/"+my.ID+"/files?dir=/docs&end=10", nil, http.StatusOK, nil); r.Header.Get("X-Page-Limit") != "" {
+		t.Fatalf("a page of 10 says it was capped")
+	}
+	// The qs form of sort.
+	if got := names("&sort%5B0%5D%5BcolId%5D=filename&sort%5B0%5D%5Bsort%5D=desc&end=2"); !slices.Equal(got, []string{"f24.md", "f23.md"}) {
+		t.Fatalf("qs sort desc = %q", got)
+	}
+	// files-list: walking next visits every item once.
+	seen := map[string]int{}
+	next := "/api/libraries/" + my.ID + "/files-list?limit=7"
+	pages := 0
+	for next != "" && pages < 20 {
+		var hal struct {
+			Links map[string]struct {
+				Href      string `json:"href"`
+				Templated bool   `json:"templated"`
+			} `json:"_links"`
+			Embedded struct {
+				Files []file `json:"inf:file"`
+			} `json:"_embedded"`
+			Start, Count, Total int
+		}
+		c.do("GET", next, nil, http.StatusOK, &hal)
+		if self := hal.Links["self"]; !self.Templated || self.Href != "/api/libraries/"+my.ID+"/files-list{?start,limit}" {
+			t.Fatalf("self = %+v", self)
+		}
+		if _, ok := hal.Links["prev"]; ok != (hal.Start > 0) {
+			t.Fatalf("prev at start %d: %v", hal.Start, hal.Links)
+		}
+		for _, f := range hal.Embedded.Files {
+			seen[f.Path]++
+		}
+		next = hal.Links["next"].Href
+		pages++
+	}
+	if len(seen) != 26 { // docs and its 25 files
+		t.Fatalf("files-list walked %d items in %d pages", len(seen), pages)
+	}
+	for p, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s seen %d times", p, n)
+		}
+	}
+	// Every timestamp: RFC 3339 with three fractional digits, UTC.
+	stamp := regexp.MustCompile(`"(createdAt|updatedAt|modifiedAt|indexedAt|indexingStartedAt|indexingErroredAt|syncedAt|expiresAt)":"([^"]*)"`)
+	fixed := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+	for _, path := range []string{"/api/libraries/" + my.ID, "/api/libraries", "/api/libraries-list", "/api/libraries/" + my.ID + "/files?dir=/docs",
+		"/api/libraries/" + my.ID + "/files-list", "/api/libraries/" + my.ID + "/snapshots"} {
+		body := c.do("GET", path, nil, http.StatusOK, nil).Body
+		for _, m := range stamp.FindAllSubmatch(body, -1) {
+			if !fixed.Match(m[2]) {
+				t.Fatalf("%s: %s is %q", path, m[1], m[2])
+			}
+		}
+	}
+	// Contents: inline with the file name, an attachment with ?download=1.
+	fid := c.put(my.ID, "page.html", "<p>hi</p>", http.StatusCreated).ID
+	for _, path := range []string{"/api/libraries/" + my.ID + "/contents/page.html", "/api/libraries/" + my.ID + "/files/" + fid + "/contents"} {
+		if cd := c.raw("GET", path, "", nil, http.StatusOK).Header.Get("Content-Disposition"); cd != "inline; filename=page.html" {
+			t.Fatalf("%s: Content-Disposition %q", path, cd)
+		}
+		if cd := c.raw("GET", path+"?download=1", "", nil, http.StatusOK).Header.Get("Content-Disposition"); cd != "attachment; filename=page.html" {
+			t.Fatalf("%s?download=1: Content-Disposition %q", path, cd)
+		}
+	}
+	// A file of an embedded library reads indexed, with an indexedAt.
+	var emb lib
+	c.do("POST", "/api/libraries", map[string]any{"name": "Assets", "embedded": true}, http.StatusCreated, &emb)
+	ef := c.put(emb.ID, "logo.md", "# logo", http.StatusCreated)
+	if !ef.Indexed || ef.IndexedAt == nil || !fixed.MatchString(*ef.IndexedAt) {
+		t.Fatalf("a file of an embedded library: %+v", ef)
+	}
+	// size and directory are derived: a bulk patch of either is refused.
+	for _, prop := range []string{"size", "directory"} {
+		c.fails("PATCH", "/api/libraries/"+my.ID+"/files", []map[string]any{{"op": "replace", "path": "/docs/*.md/" + prop, "value": 1}}, http.StatusBadRequest)
 	}
 }

@@ -54,23 +54,26 @@ type libraryJSON struct {
 	NaturalID       string          `json:"naturalId"`
 	Description     string          `json:"description"`
 	OwnerID         string          `json:"ownerId"`
+	OwnerName       string          `json:"ownerName"`
 	Shared          bool            `json:"shared"`
 	AssistantAccess bool            `json:"assistantAccess"`
 	Embedded        bool            `json:"embedded"`
-	SyncedAt        *time.Time      `json:"syncedAt"`
+	SyncedAt        *jsTime         `json:"syncedAt"`
 	SyncInterval    *int            `json:"syncInterval"`
-	CreatedAt       time.Time       `json:"createdAt"`
-	UpdatedAt       time.Time       `json:"updatedAt"`
+	CreatedAt       jsTime          `json:"createdAt"`
+	UpdatedAt       jsTime          `json:"updatedAt"`
 }
 
-func toLibrary(l *shelf.Library) libraryJSON {
+// toLibrary shapes a library of the workspace named owner (its ownerName;
+// ownerId is the workspace's id).
+func toLibrary(l *shelf.Library, owner string) libraryJSON {
 	slug := library.NaturalID(l)
 	self := "/api/libraries/" + l.ID
 	return libraryJSON{
 		Links: map[string]link{"self": {Href: self}, "inf:files": {Href: self + "/files"},
 			"inf:snapshots": {Href: self + "/snapshots"}},
 		ID: l.ID, Type: "local", Name: l.Name, Slug: slug, NaturalID: naturalID(l), Description: l.Description,
-		OwnerID: l.WorkspaceID, Shared: l.Shared, Embedded: l.Embedded, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
+		OwnerID: l.WorkspaceID, OwnerName: owner, Shared: l.Shared, Embedded: l.Embedded, CreatedAt: jsTime(l.CreatedAt), UpdatedAt: jsTime(l.UpdatedAt),
 	}
 }
 
@@ -85,40 +88,53 @@ func naturalID(l *shelf.Library) string {
 
 // fileJSON is a file or directory as Informer shows it.
 type fileJSON struct {
-	ID                      string     `json:"id"`
-	Filename                string     `json:"filename"`
-	Path                    string     `json:"path"`
-	LibraryID               string     `json:"libraryId"`
-	ParentID                *string    `json:"parentId"`
-	Directory               bool       `json:"directory"`
-	ContentType             *string    `json:"contentType"`
-	Size                    int64      `json:"size"`
-	Indexed                 bool       `json:"indexed"`
-	IndexingState           string     `json:"indexingState,omitempty"`
-	IndexedAt               *time.Time `json:"indexedAt"`
-	IndexingStartedAt       *time.Time `json:"indexingStartedAt"`
-	IndexingErroredAt       *time.Time `json:"indexingErroredAt"`
-	IndexingErrorMessage    *string    `json:"indexingErrorMessage"`
-	ModifiedAt              time.Time  `json:"modifiedAt"`
-	CreatedAt               time.Time  `json:"createdAt"`
-	RemoteURL               *string    `json:"remoteUrl"`
-	RemoteID                *string    `json:"remoteId"`
-	OwnerID                 string     `json:"ownerId"`
-	Embedded                bool       `json:"embedded"`
-	ExpiresAt               *time.Time `json:"expiresAt"`
-	CanIndex                bool       `json:"canIndex"`
-	Version                 int64      `json:"version,omitempty"`
-	RunningDescendantsCount *int       `json:"runningDescendantsCount,omitempty"`
+	ID                      string  `json:"id"`
+	Filename                string  `json:"filename"`
+	Path                    string  `json:"path"`
+	LibraryID               string  `json:"libraryId"`
+	ParentID                *string `json:"parentId"`
+	Directory               bool    `json:"directory"`
+	ContentType             *string `json:"contentType"`
+	Size                    int64   `json:"size"`
+	Indexed                 bool    `json:"indexed"`
+	IndexingState           string  `json:"indexingState,omitempty"`
+	IndexedAt               *jsTime `json:"indexedAt"`
+	IndexingStartedAt       *jsTime `json:"indexingStartedAt"`
+	IndexingErroredAt       *jsTime `json:"indexingErroredAt"`
+	IndexingErrorMessage    *string `json:"indexingErrorMessage"`
+	ModifiedAt              jsTime  `json:"modifiedAt"`
+	CreatedAt               jsTime  `json:"createdAt"`
+	RemoteURL               *string `json:"remoteUrl"`
+	RemoteID                *string `json:"remoteId"`
+	OwnerID                 string  `json:"ownerId"`
+	Embedded                bool    `json:"embedded"`
+	ExpiresAt               *jsTime `json:"expiresAt"`
+	CanIndex                bool    `json:"canIndex"`
+	Version                 int64   `json:"version,omitempty"`
+	RunningDescendantsCount *int    `json:"runningDescendantsCount,omitempty"`
 }
 
 // remoteURLKey is the x_attr that holds a file's remoteUrl.
 const remoteURLKey = "remoteUrl"
 
-func timePtr(t time.Time) *time.Time {
+// jsTime is a time as every Informer body writes it, the way JavaScript's
+// Date.toISOString does: UTC and exactly three fractional digits
+// (2024-02-09T10:05:00.000Z), a fixed width a client can compare as text.
+type jsTime time.Time
+
+// jsLayout is Date.toISOString's layout.
+const jsLayout = "2006-01-02T15:04:05.000Z"
+
+func (t jsTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format(jsLayout) + `"`), nil
+}
+
+func timePtr(t time.Time) *jsTime {
 	if t.IsZero() {
 		return nil
 	}
-	return &t
+	j := jsTime(t)
+	return &j
 }
 
 func strPtr(s string) *string {
@@ -135,7 +151,7 @@ func toFile(lib *shelf.Library, it *shelf.Item) fileJSON {
 		Directory: it.Type == shelf.TypeFolder, Size: it.Size, IndexingState: it.Index.State,
 		IndexedAt: timePtr(it.Index.IndexedAt), IndexingStartedAt: timePtr(it.Index.StartedAt),
 		IndexingErroredAt: timePtr(it.Index.ErroredAt), IndexingErrorMessage: strPtr(it.Index.Error),
-		ModifiedAt: it.UpdatedAt, CreatedAt: it.CreatedAt, RemoteURL: strPtr(it.XAttrs[remoteURLKey]),
+		ModifiedAt: jsTime(it.UpdatedAt), CreatedAt: jsTime(it.CreatedAt), RemoteURL: strPtr(it.XAttrs[remoteURLKey]),
 		OwnerID: it.Owner, Embedded: lib.Embedded, Version: it.Head}
 	if it.ParentID != "" && it.ParentID != lib.RootID {
 		f.ParentID = &it.ParentID
@@ -147,18 +163,23 @@ func toFile(lib *shelf.Library, it *shelf.Item) fileJSON {
 		f.ContentType = &it.ContentType
 		f.Indexed = it.Index.State == shelf.IndexIndexed || lib.Embedded
 		f.CanIndex = !lib.Embedded && extract.Supported(it.ContentType, it.Name)
+		if lib.Embedded && f.IndexedAt == nil {
+			// Informer sets indexed at once for embedded libraries, which
+			// index nothing: the content's own time stands for it.
+			f.IndexedAt = timePtr(it.UpdatedAt)
+		}
 	}
 	return f
 }
 
 // indexedJSON is F11's status.
 type indexedJSON struct {
-	Indexed              bool       `json:"indexed"`
-	State                string     `json:"state"`
-	IndexedAt            *time.Time `json:"indexedAt"`
-	IndexingStartedAt    *time.Time `json:"indexingStartedAt"`
-	IndexingErroredAt    *time.Time `json:"indexingErroredAt"`
-	IndexingErrorMessage *string    `json:"indexingErrorMessage"`
+	Indexed              bool    `json:"indexed"`
+	State                string  `json:"state"`
+	IndexedAt            *jsTime `json:"indexedAt"`
+	IndexingStartedAt    *jsTime `json:"indexingStartedAt"`
+	IndexingErroredAt    *jsTime `json:"indexingErroredAt"`
+	IndexingErrorMessage *string `json:"indexingErrorMessage"`
 }
 
 func toIndexed(lib *shelf.Library, it *shelf.Item) indexedJSON {
@@ -169,12 +190,12 @@ func toIndexed(lib *shelf.Library, it *shelf.Item) indexedJSON {
 
 // snapshotJSON is a snapshot as Informer shows it.
 type snapshotJSON struct {
-	ID        string    `json:"id"`
-	Trigger   string    `json:"trigger"`
-	FileCount int       `json:"fileCount"`
-	CreatedAt time.Time `json:"createdAt"`
+	ID        string `json:"id"`
+	Trigger   string `json:"trigger"`
+	FileCount int    `json:"fileCount"`
+	CreatedAt jsTime `json:"createdAt"`
 }
 
 func toSnapshot(sn *shelf.Snapshot) snapshotJSON {
-	return snapshotJSON{ID: sn.ID, Trigger: sn.Trigger, FileCount: sn.FileCount, CreatedAt: sn.CreatedAt}
+	return snapshotJSON{ID: sn.ID, Trigger: sn.Trigger, FileCount: sn.FileCount, CreatedAt: jsTime(sn.CreatedAt)}
 }
