@@ -26,6 +26,8 @@ type searchRequest struct {
 		ContentType   json.RawMessage            `json:"content_type"`
 		CreatedAfter  string                     `json:"created_after"`
 		CreatedBefore string                     `json:"created_before"`
+		// Assistant: only libraries whose owner allows assistants.
+		Assistant bool `json:"assistant"`
 	} `json:"filters"`
 }
 
@@ -108,7 +110,7 @@ func (req *searchRequest) query() (library.SearchQuery, error) {
 		q.TopK = *req.TopK
 	}
 	f := req.Filters
-	q.Filters = library.SearchFilters{Library: f.Library, PathPrefix: f.PathPrefix, Project: f.Project}
+	q.Filters = library.SearchFilters{Library: f.Library, PathPrefix: f.PathPrefix, Project: f.Project, Assistant: f.Assistant}
 	if len(f.Metadata) > 0 {
 		q.Filters.Metadata = make(map[string]string, len(f.Metadata))
 		for k, raw := range f.Metadata {

@@ -38,6 +38,7 @@ type FileBody struct {
 	Body        io.Reader
 	Size        int64
 	ContentType string
+	Name        string // the file name a form part gives, "" for none
 	closer      io.Closer
 }
 
@@ -117,7 +118,7 @@ func (s *Server) FormFileBody(w http.ResponseWriter, r *http.Request, field stri
 			if err != nil {
 				return nil, err
 			}
-			return &FileBody{Body: &formReader{part}, Size: -1, ContentType: ct}, nil
+			return &FileBody{Body: &formReader{part}, Size: -1, ContentType: ct, Name: part.FileName()}, nil
 		}
 		m, err := io.Copy(io.Discard, io.LimitReader(part, s.opts.MaxJSONBytes-skipped+1))
 		skipped += m

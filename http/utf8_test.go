@@ -21,6 +21,7 @@ var rawBodyRoutes = map[string]bool{
 	"POST /v1/space/{spaceId}/storage/{rest...}":      true,
 	"PUT /api/v1/space/{spaceId}/storage/{rest...}":   true,
 	"PUT /v1/space/{spaceId}/storage/{rest...}":       true,
+	"POST /api/files":                                 true, // a multipart form's file
 }
 
 // TestInvalidUTF8JSON sends every route that reads a JSON body one whose

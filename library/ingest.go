@@ -682,11 +682,16 @@ type FileWrite struct {
 	Body        io.Reader
 	Size        int64 // -1 when unknown; the limit holds while reading either way
 	ContentType string
+	// Conflict says what a file already at the path does: "" (or
+	// ConflictOverwrite) takes a new version; ConflictRename makes a new
+	// file under a free name beside it (name_1.ext, …).
+	Conflict Conflict
 }
 
 // WriteFile writes a file by path, making the folders above it: a new
 // file, or a new version of the file there (the same bytes are
-// unchanged). A folder at the path is refused. The body streams to the
+// unchanged), or with ConflictRename a new file beside it. A folder at
+// the path is refused. The body streams to the
 // blob store and is never held whole in memory.
 func (s *Service) WriteFile(ctx context.Context, w FileWrite) (*Upserted, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
@@ -699,6 +704,11 @@ func (s *Service) WriteFile(ctx context.Context, w FileWrite) (*Upserted, error)
 	}
 	if err := CheckMediaType(d.ContentType); err != nil {
 		return nil, err
+	}
+	switch w.Conflict {
+	case "", ConflictOverwrite, ConflictRename:
+	default:
+		return nil, shelf.Errorf(shelf.EINVALID, "a write by path overwrites or renames, not %q", w.Conflict)
 	}
 	lib, err := s.library(ctx, p, w.LibraryID)
 	if err != nil {
@@ -724,7 +734,11 @@ func (s *Service) WriteFile(ctx context.Context, w FileWrite) (*Upserted, error)
 	}
 	var out *Upserted
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
-		out, err = s.upsertTx(ctx, tx, p, lib, &d, &c)
+		if w.Conflict == ConflictRename {
+			out, err = s.createAtTx(ctx, tx, p, lib, &d, &c, ConflictRename)
+		} else {
+			out, err = s.upsertTx(ctx, tx, p, lib, &d, &c)
+		}
 		return err
 	})
 	return out, err

@@ -58,6 +58,9 @@ type LibrarySpec struct {
 	XAttrs      map[string]string
 	Embedded    bool
 	Shared      bool
+	// AssistantAccess lets assistants search the library
+	// (library.AssistantAccess).
+	AssistantAccess bool
 }
 
 func checkKind(kind string) error {
@@ -222,6 +225,7 @@ func (s *Service) CreateLibrary(ctx context.Context, spec LibrarySpec) (*shelf.L
 		l = &shelf.Library{ID: id, WorkspaceID: p.WorkspaceID, Slug: slugPrefix(spec.Kind) + slug, Name: spec.Name,
 			Description: spec.Description, Kind: spec.Kind, Embedded: spec.Embedded, Shared: spec.Shared,
 			Metadata: spec.Metadata, XAttrs: copyAttrs(spec.XAttrs), CreatedAt: now, UpdatedAt: now}
+		setAssistantAccess(l, spec.AssistantAccess)
 		root := &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: id, Type: shelf.TypeFolder, Name: spec.Name,
 			Scope: shelf.VisibleWorkspace, XAttrs: map[string]string{}, CreatedAt: now, UpdatedAt: now}
 		l.RootID = root.ID
@@ -289,6 +293,9 @@ type LibraryUpdate struct {
 	DelXAttrs     []string
 	Embedded      *bool
 	Shared        *bool
+	// AssistantAccess allows (true) or forbids (false) assistants to
+	// search the library (library.AssistantAccess).
+	AssistantAccess *bool
 }
 
 // UpdateLibrary changes a library of kind named by id or natural id.
@@ -369,6 +376,9 @@ func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u Library
 		}
 		if u.Shared != nil {
 			l.Shared = *u.Shared
+		}
+		if u.AssistantAccess != nil {
+			setAssistantAccess(l, *u.AssistantAccess)
 		}
 		l.UpdatedAt = s.now()
 		if err := tx.UpdateLibrary(ctx, l); err != nil {

@@ -2,6 +2,7 @@ package library
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -43,6 +44,9 @@ type SearchFilters struct {
 	ContentTypes  []string          // media types, parameters ignored
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
+	// Assistant searches as an assistant: only libraries whose owner
+	// allows assistants (SetAssistantAccess).
+	Assistant bool
 	// libraryIDs, set by the core alone, searches these libraries
 	// (internal ones included) instead of Library's.
 	libraryIDs []string
@@ -192,6 +196,23 @@ func (s *Service) chunkQuery(ctx context.Context, p *shelf.Principal, q SearchQu
 	}
 	if f.libraryIDs != nil {
 		cq.LibraryIDs = f.libraryIDs
+	}
+	if f.Assistant {
+		var allowed []string
+		err := s.store.View(ctx, func(tx shelf.Tx) (err error) {
+			allowed, err = assistantLibrariesTx(ctx, tx, p.WorkspaceID)
+			return err
+		})
+		if err != nil {
+			return cq, false, err
+		}
+		if cq.LibraryIDs != nil { // only those of the libraries named that allow it
+			allowed = slices.DeleteFunc(allowed, func(id string) bool { return !slices.Contains(cq.LibraryIDs, id) })
+		}
+		if len(allowed) == 0 {
+			return cq, false, nil
+		}
+		cq.LibraryIDs = allowed
 	}
 	return cq, true, nil
 }

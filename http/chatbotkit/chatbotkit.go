@@ -63,6 +63,9 @@ func Register(srv *shelfhttp.Server) {
 		srv.Handle(p+"/space/", shelf.ScopeRead, h.d, h.noRoute)
 		srv.Handle(p+"/contact/", shelf.ScopeRead, h.d, h.noRoute)
 	}
+	// The rest of /api/v1/ is ChatBotKit's too (the rest of /api/ answers
+	// in Informer's shape; /v1/ is the native API's).
+	srv.Handle("/api/v1/", shelf.ScopeRead, h.d, h.noRoute)
 }
 
 // spaceRoutes are the space routes' paths below a prefix, the method

@@ -70,8 +70,10 @@ func Register(srv *shelfhttp.Server) {
 	for _, rt := range routes {
 		srv.Handle(rt.pattern, rt.scope, h.d, rt.fn)
 	}
-	// Anything else under /api/libraries answers in this dialect's format.
-	srv.Handle("/api/libraries/", read, h.d, h.noRoute)
+	h.extraRoutes(read, write)
+	// Anything else under /api/ answers in this dialect's format (Boom);
+	// ChatBotKit's /api/v1/ keeps its own.
+	srv.Handle("/api/", read, h.d, h.noRoute)
 }
 
 func (h *handler) noRoute(w http.ResponseWriter, r *http.Request) {
@@ -236,9 +238,6 @@ func (req *libraryRequest) checkType() error {
 	if req.Type != nil && *req.Type != "local" {
 		return shelf.Errorf(shelf.EINVALID, "type %q is not served here; Shelf's libraries are \"local\"", *req.Type)
 	}
-	if req.AssistantAccess != nil && *req.AssistantAccess {
-		return shelf.Errorf(shelf.EINVALID, "assistantAccess is not served here")
-	}
 	return nil
 }
 
@@ -264,6 +263,9 @@ func (h *handler) createLibrary(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Shared != nil {
 		spec.Shared = *req.Shared
+	}
+	if req.AssistantAccess != nil {
+		spec.AssistantAccess = *req.AssistantAccess
 	}
 	l, err := h.svc.CreateLibrary(r.Context(), spec)
 	if err != nil {
@@ -295,7 +297,7 @@ func (h *handler) updateLibrary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, err = h.svc.UpdateLibrary(r.Context(), shelf.KindLibrary, l.ID, library.LibraryUpdate{Slug: req.Slug, Name: req.Name,
-		Description: req.Description, Embedded: req.Embedded, Shared: req.Shared})
+		Description: req.Description, Embedded: req.Embedded, Shared: req.Shared, AssistantAccess: req.AssistantAccess})
 	if err != nil {
 		h.writeError(w, r, err)
 		return

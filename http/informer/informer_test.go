@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	shelf "github.com/shelfmem/shelf"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -836,5 +837,174 @@ func TestRoundTwo(t *testing.T) {
 	// size and directory are derived: a bulk patch of either is refused.
 	for _, prop := range []string{"size", "directory"} {
 		c.fails("PATCH", "/api/libraries/"+my.ID+"/files", []map[string]any{{"op": "replace", "path": "/docs/*.md/" + prop, "value": 1}}, http.StatusBadRequest)
+	}
+}
+
+// TestStorageAPI checks Informer's Storage API: a multipart upload is a
+// file of its own (201 with Location), read, downloaded and found by name.
+func TestStorageAPI(t *testing.T) {
+	c := newClient(t)
+	upload := func(name, body string) map[string]any {
+		t.Helper()
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		part, _ := mw.CreateFormFile("file", name)
+		part.Write([]byte(body))
+		mw.Close()
+		r := c.raw("POST", "/api/files", mw.FormDataContentType(), buf.Bytes(), http.StatusCreated)
+		var f map[string]any
+		r.JSON(t, &f)
+		if r.Header.Get("Location") != "/api/files/"+f["id"].(string) {
+			t.Fatalf("Location %q for %v", r.Header.Get("Location"), f)
+		}
+		return f
+	}
+	a := upload("document.pdf", "%PDF-1.4 first")
+	b := upload("document.pdf", "%PDF-1.4 second") // the same name: another file
+	upload("notes.txt", "notes")
+	if a["id"] == b["id"] || a["filename"] != "document.pdf" || b["filename"] != "document_1.pdf" || a["contentType"] != "application/pdf" ||
+		a["size"] != float64(14) {
+		t.Fatalf("uploads: %v, %v", a, b)
+	}
+	links := a["_links"].(map[string]any)
+	if links["inf:download"].(map[string]any)["href"] != "/api/files/"+a["id"].(string)+"/download" {
+		t.Fatalf("links: %v", links)
+	}
+	var got map[string]any
+	c.do("GET", "/api/files/"+a["id"].(string), nil, http.StatusOK, &got)
+	if got["embedded"] != false || got["updatedAt"] == nil || got["filename"] != "document.pdf" {
+		t.Fatalf("get: %v", got)
+	}
+	r := c.raw("GET", "/api/files/"+b["id"].(string)+"/download", "", nil, http.StatusOK)
+	if string(r.Body) != "%PDF-1.4 second" || r.Header.Get("Content-Disposition") != "attachment; filename=document_1.pdf" {
+		t.Fatalf("download: %q %v", r.Body, r.Header)
+	}
+	var found struct {
+		Embedded struct {
+			Files []map[string]any `json:"inf:file"`
+		} `json:"_embedded"`
+		Total int
+	}
+	c.do("GET", "/api/files?q=DOCUMENT", nil, http.StatusOK, &found)
+	if found.Total != 2 || len(found.Embedded.Files) != 2 {
+		t.Fatalf("search: %+v", found)
+	}
+	// A library file is not a Storage API file; another workspace's is
+	// not found.
+	var l lib
+	c.do("POST", "/api/libraries", map[string]any{"name": "L"}, http.StatusCreated, &l)
+	lf := c.put(l.ID, "x.md", "# x", http.StatusCreated)
+	c.fails("GET", "/api/files/"+lf.ID, nil, http.StatusNotFound)
+	_, other := c.e.Workspace(t, "other", shelf.ScopeWrite)
+	if r := c.e.Do(t, "GET", "/api/files/"+a["id"].(string), other, nil); r.Status != http.StatusNotFound {
+		t.Fatalf("another workspace's file: %d", r.Status)
+	}
+	c.fails("POST", "/api/files", map[string]any{"file": "x"}, http.StatusBadRequest)
+}
+
+// TestAssistantAccessSharesAndCloud checks assistant access (a flag the
+// native search honours), shares as the workspace's keys, the cloud-drive
+// routes' 501 and Boom's shape for every unknown /api/ route.
+func TestAssistantAccessSharesAndCloud(t *testing.T) {
+	c := newClient(t)
+	var open, closed lib
+	c.do("POST", "/api/libraries", map[string]any{"name": "Open", "assistantAccess": true}, http.StatusCreated, &open)
+	c.do("POST", "/api/libraries", map[string]any{"name": "Closed"}, http.StatusCreated, &closed)
+	c.put(open.ID, "a.md", "the zebra runs", http.StatusCreated)
+	c.put(closed.ID, "b.md", "the zebra sleeps", http.StatusCreated)
+	var acc map[string]bool
+	c.do("GET", "/api/libraries/"+open.ID+"/assistant-access", nil, http.StatusOK, &acc)
+	if !acc["enabled"] {
+		t.Fatalf("open library: %v", acc)
+	}
+	c.do("GET", "/api/libraries/"+closed.ID+"/assistant-access", nil, http.StatusOK, &acc)
+	if acc["enabled"] {
+		t.Fatalf("closed library: %v", acc)
+	}
+	c.e.WaitIndexed(t, master)
+	search := func(assistant bool) []string {
+		t.Helper()
+		var res struct {
+			Hits []struct {
+				Path string `json:"path"`
+			} `json:"hits"`
+		}
+		c.do("POST", "/v1/search", map[string]any{"query": "zebra", "filters": map[string]any{"assistant": assistant}}, http.StatusOK, &res)
+		var out []string
+		for _, h := range res.Hits {
+			out = append(out, h.Path)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := search(false); !slices.Equal(got, []string{"a.md", "b.md"}) {
+		t.Fatalf("a search = %q", got)
+	}
+	if got := search(true); !slices.Equal(got, []string{"a.md"}) {
+		t.Fatalf("an assistant's search = %q", got)
+	}
+	c.do("PUT", "/api/libraries/"+closed.ID+"/assistant-access", map[string]any{"enabled": true}, http.StatusOK, &acc)
+	if got := search(true); !acc["enabled"] || !slices.Equal(got, []string{"a.md", "b.md"}) {
+		t.Fatalf("after enabling: %v %q", acc, got)
+	}
+	c.do("DELETE", "/api/libraries/"+open.ID+"/assistant-access", nil, http.StatusNoContent, nil)
+	var raw map[string]any
+	c.do("GET", "/api/libraries/"+open.ID, nil, http.StatusOK, &raw)
+	if raw["assistantAccess"] != false || search(true)[0] != "b.md" {
+		t.Fatalf("after disabling: %v", raw)
+	}
+	c.fails("PUT", "/api/libraries/"+open.ID+"/assistant-access", map[string]any{}, http.StatusBadRequest)
+
+	// Shares: the workspace's keys at the level of their scope.
+	ctx := c.e.Context(t)
+	ws := shelf.PrincipalFrom(ctx).WorkspaceID
+	reader, _, err := c.e.Service.CreateKey(ctx, ws, "reader", []shelf.Scope{shelf.ScopeRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, wtoken, err := c.e.Service.CreateKey(ctx, ws, "writer", []shelf.Scope{shelf.ScopeWrite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shares struct {
+		Embedded struct {
+			Shares []map[string]any `json:"inf:share"`
+		} `json:"_embedded"`
+		Total int
+	}
+	c.do("GET", "/api/libraries/"+open.ID+"/shares", nil, http.StatusOK, &shares)
+	levels := map[string]float64{}
+	for _, s := range shares.Embedded.Shares {
+		levels[s["principalId"].(string)] = s["accessLevel"].(float64)
+		if s["libraryId"] != open.ID {
+			t.Fatalf("share %v", s)
+		}
+	}
+	if levels[reader.ID] != 1 || levels[writer.ID] != 2 || shares.Total < 2 {
+		t.Fatalf("shares = %v", shares)
+	}
+	var sh map[string]any
+	c.do("GET", "/api/libraries/"+open.ID+"/shares/"+reader.ID, nil, http.StatusOK, &sh)
+	c.do("PUT", "/api/libraries/"+open.ID+"/shares/"+reader.ID, map[string]any{"accessLevel": 1}, http.StatusOK, &sh)
+	c.fails("PUT", "/api/libraries/"+open.ID+"/shares/"+reader.ID, map[string]any{"accessLevel": 2}, http.StatusNotImplemented)
+	c.fails("DELETE", "/api/libraries/"+open.ID+"/shares/"+reader.ID, nil, http.StatusNotImplemented)
+	c.fails("GET", "/api/libraries/"+open.ID+"/shares/nobody", nil, http.StatusNotFound)
+	if r := c.e.Do(t, "GET", "/api/libraries/"+open.ID+"/shares", wtoken, nil); r.Status != http.StatusForbidden {
+		t.Fatalf("shares with a write key: %d", r.Status)
+	}
+
+	// Cloud drives: 501 in Boom's shape; unknown routes: Boom's 404.
+	for _, rt := range []struct{ method, path string }{
+		{"GET", "/integration"}, {"PUT", "/integration"}, {"GET", "/connection"}, {"DELETE", "/connection"}, {"POST", "/_sync"},
+	} {
+		c.fails(rt.method, "/api/libraries/"+open.ID+rt.path, map[string]any{"integrationId": "x"}, http.StatusNotImplemented)
+	}
+	c.fails("GET", "/api/libraries/nope/integration", nil, http.StatusNotFound)
+	c.fails("GET", "/api/nothing-here", nil, http.StatusNotFound)
+	c.fails("POST", "/api/users/me", nil, http.StatusNotFound)
+	var cbk map[string]any
+	r := c.e.Do(t, "GET", "/api/v1/nothing", master, nil)
+	if r.Status != http.StatusNotFound || json.Unmarshal(r.Body, &cbk) != nil || cbk["code"] != "NOT_FOUND" {
+		t.Fatalf("an unknown ChatBotKit route: %d %s", r.Status, r.Body)
 	}
 }

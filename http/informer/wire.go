@@ -73,7 +73,7 @@ func toLibrary(l *shelf.Library, owner string) libraryJSON {
 		Links: map[string]link{"self": {Href: self}, "inf:files": {Href: self + "/files"},
 			"inf:snapshots": {Href: self + "/snapshots"}},
 		ID: l.ID, Type: "local", Name: l.Name, Slug: slug, NaturalID: naturalID(l), Description: l.Description,
-		OwnerID: l.WorkspaceID, OwnerName: owner, Shared: l.Shared, Embedded: l.Embedded, CreatedAt: jsTime(l.CreatedAt), UpdatedAt: jsTime(l.UpdatedAt),
+		OwnerID: l.WorkspaceID, OwnerName: owner, Shared: l.Shared, AssistantAccess: library.AssistantAccess(l), Embedded: l.Embedded, CreatedAt: jsTime(l.CreatedAt), UpdatedAt: jsTime(l.UpdatedAt),
 	}
 }
 
