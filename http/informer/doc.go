@@ -19,6 +19,14 @@
 //	GET|PUT|DELETE /libraries/{id}/files/{fileId}/indexed    F11
 //	POST /libraries/{id}/files/{fileId}/_retry-indexing      F12
 //	GET|POST /libraries/{id}/snapshots, POST …/{sid}/_restore, DELETE …/{sid}   N1–N3
+//	GET|PUT|DELETE /libraries/{id}/assistant-access          A1 (a flag the native search honours)
+//	GET /libraries/{id}/shares, GET|PUT|DELETE …/shares/{principalId}   H1–H2 (the workspace's keys)
+//	…/integration, …/connection, POST …/_sync                I1–I3 (501: no cloud drives)
+//	POST /files, GET /files?q, GET /files/{id}, GET /files/{id}/download   S1–S2 (the uploads library)
+//
+// Every other path under /api/ answers Boom's 404 (but /api/v1/, which is
+// ChatBotKit's). Bodies write times as JavaScript's toISOString does
+// (jsTime: UTC, three fractional digits).
 //
 // Errors are hapi's Boom shape, {"statusCode","error","message"}, which the
 // Informer server (a hapi application) answers with. Where Informer's docs
