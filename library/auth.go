@@ -35,12 +35,22 @@ type masterKey struct {
 	hash []byte // sha256 of the master key; nil until EnsureMasterKey
 }
 
+// MinMasterKeyLen is the fewest characters a master key given to
+// EnsureMasterKey may have: the master key administers every workspace, and
+// a short one is guessed from its stored hash or by trying.
+const MinMasterKeyLen = 32
+
 // EnsureMasterKey sets the server's master key. With env set (from
-// SHELF_MASTER_KEY) that is the key. Without it, the hash kept from an
-// earlier start is used, and on the very first start a key is generated,
-// its hash kept, and the key returned so the caller can print it once.
+// SHELF_MASTER_KEY) that is the key; shorter than MinMasterKeyLen
+// characters it is refused (EINVALID) and nothing changes. Without it, the
+// hash kept from an earlier start is used, and on the very first start a
+// key is generated, its hash kept, and the key returned so the caller can
+// print it once.
 func (s *Service) EnsureMasterKey(ctx context.Context, env string) (generated string, err error) {
 	if env != "" {
+		if n := utf8.RuneCountInString(env); n < MinMasterKeyLen {
+			return "", shelf.Errorf(shelf.EINVALID, "the master key has %d characters; it must have at least %d (e.g. the output of `openssl rand -hex 32`)", n, MinMasterKeyLen)
+		}
 		sum := sha256.Sum256([]byte(env))
 		s.setMaster(sum[:])
 		return "", nil

@@ -55,8 +55,8 @@ Usage:
   shelf fsck [--data DIR] [--deep]
 
 Environment:
-  SHELF_MASTER_KEY  the admin key; when unset on the first start one is
-                    generated and printed once
+  SHELF_MASTER_KEY  the admin key, at least 32 characters; when unset on the
+                    first start one is generated and printed once
   SHELF_FETCH_ALLOW comma-separated CIDRs or host names the server may fetch
                     from although they are internal (for tests and labs)
 `
@@ -174,7 +174,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer b.close()
 	b.db.SetKeywordIndexLimit(*kwLimit)
 	generated, err := b.svc.EnsureMasterKey(ctx, getenv("SHELF_MASTER_KEY"))
-	if err != nil {
+	if shelf.ErrorCode(err) == shelf.EINVALID {
+		return fmt.Errorf("SHELF_MASTER_KEY: %s", shelf.ErrorMessage(err))
+	} else if err != nil {
 		return err
 	}
 	if generated != "" {

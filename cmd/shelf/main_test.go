@@ -134,6 +134,33 @@ func TestServeGeneratesMasterKeyOnce(t *testing.T) {
 	}
 }
 
+// TestServeRefusesShortMasterKey: a SHELF_MASTER_KEY shorter than 32
+// characters stops serve before it listens, saying why.
+func TestServeRefusesShortMasterKey(t *testing.T) {
+	dir := t.TempDir()
+	for _, key := range []string{"x", "hunter2", strings.Repeat("k", 31), strings.Repeat("é", 31)} {
+		out, err := runCLI(t, map[string]string{"SHELF_MASTER_KEY": key}, "serve", "--addr", "127.0.0.1:0", "--data", dir)
+		if err == nil || !strings.Contains(err.Error(), "SHELF_MASTER_KEY") || !strings.Contains(err.Error(), "at least 32") {
+			t.Fatalf("a %d-character master key: err = %v", len([]rune(key)), err)
+		}
+		if strings.Contains(out, "listening on") {
+			t.Fatalf("serve listened with a short master key:\n%s", out)
+		}
+	}
+	// crashMaster (38 characters) is what the other serve tests run with.
+	srv := startShelf(t, dir, "")
+	req, _ := http.NewRequest("GET", srv.url+"/v1/items/root", nil)
+	req.Header.Set("Authorization", "Bearer "+crashMaster)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("a long enough master key: GET = %d", resp.StatusCode)
+	}
+}
+
 func TestFsckCleanDataDir(t *testing.T) {
 	out, err := runCLI(t, nil, "fsck", "--data", t.TempDir(), "--deep")
 	if err != nil || !strings.Contains(out, "no problems") {

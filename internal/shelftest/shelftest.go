@@ -28,7 +28,7 @@ import (
 )
 
 // MasterKey is the master key every test server runs with.
-const MasterKey = "test-master-key"
+const MasterKey = "test-master-key-0123456789abcdef0123"
 
 // Env is a running test server.
 type Env struct {
