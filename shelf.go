@@ -63,6 +63,10 @@ type Principal struct {
 	Scope       Scope  // the highest scope held
 	Master      bool
 	Signed      bool // authenticated by a signed URL rather than a key
+	// IssuedBy is, for a signed URL, the id of the key that issued it
+	// ("master" for the master key): the URL works only while that key
+	// does, and its requests count against that key's rate limit.
+	IssuedBy string
 }
 
 // Owner names the principal as the owner of the private items it writes:

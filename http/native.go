@@ -496,7 +496,11 @@ func (s *Server) PartURLs(r *http.Request, u *shelf.Upload, numbers []int) ([]Pa
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, PartURL{Number: n, Size: sd.Length, URL: base + path + "?" + s.svc.Sign(sd, exp).Encode()})
+		q, err := s.svc.Sign(r.Context(), sd, exp)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, PartURL{Number: n, Size: sd.Length, URL: base + path + "?" + q.Encode()})
 	}
 	return out, nil
 }
@@ -575,7 +579,7 @@ func (s *Server) verifyPart(r *http.Request, vals map[string]string) (*shelf.Pri
 	if err != nil {
 		return nil, shelf.Errorf(shelf.EFORBIDDEN, "signed URL does not match")
 	}
-	p, _, err := s.svc.Verify(library.Signed{Method: r.Method, Path: r.URL.EscapedPath(), Upload: vals["id"], Part: n}, r.URL.Query())
+	p, _, err := s.svc.Verify(r.Context(), library.Signed{Method: r.Method, Path: r.URL.EscapedPath(), Upload: vals["id"], Part: n}, r.URL.Query())
 	return p, err
 }
 
@@ -583,7 +587,7 @@ func (s *Server) verifyPart(r *http.Request, vals map[string]string) (*shelf.Pri
 // binds the version it reads.
 func (s *Server) verifyDownload(r *http.Request, vals map[string]string) (*shelf.Principal, error) {
 	q := r.URL.Query()
-	p, _, err := s.svc.Verify(library.Signed{Method: http.MethodGet, Path: r.URL.EscapedPath(), Upload: vals["id"],
+	p, _, err := s.svc.Verify(r.Context(), library.Signed{Method: http.MethodGet, Path: r.URL.EscapedPath(), Upload: vals["id"],
 		Extra: "v=" + q.Get("version")}, q)
 	return p, err
 }
@@ -596,7 +600,10 @@ func (s *Server) SignedContentURL(r *http.Request, id string, v int64) (string, 
 	if err != nil {
 		return "", err
 	}
-	q := s.svc.Sign(sd, exp)
+	q, err := s.svc.Sign(r.Context(), sd, exp)
+	if err != nil {
+		return "", err
+	}
 	q.Set("version", strconv.FormatInt(v, 10))
 	return s.BaseURL(r) + path + "?" + q.Encode(), nil
 }

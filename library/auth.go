@@ -86,10 +86,24 @@ func (s *Service) setMaster(h []byte) {
 	s.master.mu.Unlock()
 }
 
-func (s *Service) isMaster(token string) bool {
+// masterHash is the sha256 of the master key; nil until EnsureMasterKey.
+func (s *Service) masterHash() []byte {
 	s.master.mu.Lock()
-	h := s.master.hash
-	s.master.mu.Unlock()
+	defer s.master.mu.Unlock()
+	return s.master.hash
+}
+
+// keyRank is the rank of the highest scope k holds.
+func keyRank(k *shelf.Key) int {
+	r := 0
+	for _, sc := range k.Scopes {
+		r = max(r, sc.Rank())
+	}
+	return r
+}
+
+func (s *Service) isMaster(token string) bool {
+	h := s.masterHash()
 	if h == nil {
 		return false
 	}
