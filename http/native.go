@@ -318,7 +318,9 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, version in
 		s.nativeError(w, r, err)
 		return
 	}
-	s.ServeVersion(w, r, it.Name, v)
+	if err := s.ServeVersion(w, r, it.Name, v); err != nil {
+		s.nativeError(w, r, err)
+	}
 }
 
 // versionNumber parses a version number: a positive integer.

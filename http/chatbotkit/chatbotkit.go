@@ -763,7 +763,9 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request, sp *shelf.Lib
 		h.writeError(w, r, err)
 		return
 	}
-	h.srv.ServeVersion(w, r, it.Name, v)
+	if err := h.srv.ServeVersion(w, r, it.Name, v); err != nil {
+		h.writeError(w, r, err)
+	}
 }
 
 func acceptsJSON(r *http.Request) bool {

@@ -38,7 +38,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, id string) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.srv.ServeVersion(w, r, it.Name, v)
+	if err := h.srv.ServeVersion(w, r, it.Name, v); err != nil {
+		h.writeError(w, r, err)
+	}
 }
 
 // body is the new content a PUT carries: a multipart/form-data form's
