@@ -147,7 +147,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*shelf.Princi
 		return nil, shelf.Errorf(shelf.EUNAUTHORIZED, "API key expired")
 	}
 	s.keyUse.touch(k.ID, now)
-	p := &shelf.Principal{WorkspaceID: k.WorkspaceID, KeyID: k.ID}
+	p := &shelf.Principal{WorkspaceID: k.WorkspaceID, KeyID: k.ID, RateLimit: k.RateLimit}
 	for _, sc := range k.Scopes {
 		if sc.Rank() > p.Scope.Rank() {
 			p.Scope = sc

@@ -203,6 +203,7 @@ func (s *Service) Verify(ctx context.Context, sd Signed, q url.Values) (*shelf.P
 	if sd.Method == "GET" || sd.Method == "HEAD" {
 		scope = shelf.ScopeRead
 	}
+	var own *shelf.RateLimit
 	if by != issuerMaster {
 		var k *shelf.Key
 		err := s.store.View(ctx, func(tx shelf.Tx) error {
@@ -222,6 +223,7 @@ func (s *Service) Verify(ctx context.Context, sd Signed, q url.Values) (*shelf.P
 		case keyRank(k) < scope.Rank():
 			return deny(fmt.Sprintf("was issued by a key that no longer holds the %q scope", scope))
 		}
+		own = k.RateLimit
 	}
-	return &shelf.Principal{WorkspaceID: sd.Workspace, Scope: scope, Signed: true, IssuedBy: by}, sd, nil
+	return &shelf.Principal{WorkspaceID: sd.Workspace, Scope: scope, Signed: true, IssuedBy: by, RateLimit: own}, sd, nil
 }
