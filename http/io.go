@@ -35,6 +35,7 @@ var statusOf = map[string]int{
 	shelf.EGONE:         http.StatusGone,
 	shelf.ENOTIMPL:      http.StatusBadRequest,
 	shelf.ETIMEOUT:      http.StatusGatewayTimeout,
+	shelf.ERATELIMIT:    http.StatusTooManyRequests,
 	shelf.EINTERNAL:     http.StatusInternalServerError,
 }
 

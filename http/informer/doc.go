@@ -21,7 +21,8 @@
 //	GET|POST /libraries/{id}/snapshots, POST …/{sid}/_restore, DELETE …/{sid}   N1–N3
 //
 // Errors are hapi's Boom shape, {"statusCode","error","message"}, which the
-// Informer server (a hapi application) answers with. Where Informer's docs
+// Informer server (a hapi application) answers with; a rate limit is Boom's
+// 429 with Retry-After. Where Informer's docs
 // are silent (library create/update, the upload session, conflicts), the
 // choices are in docs/API.md.
 package informer
