@@ -9,6 +9,10 @@
 // asking GET /healthz: the HTTP stack and the loopback, no key, no store.
 //
 //	go run ./bench/load [-clients 256] [-duration 20s] [-workspaces 8] [-files 200]
+//	                    [-shelf BIN -limiter=false]
+//
+// -shelf runs a shelf binary built elsewhere (an older commit, to compare);
+// -limiter=false skips the second phase, for a binary without --rate-limit.
 //
 // The mix per client: 40% GET a file's content (2 KiB), 20% list a folder
 // (50 entries), 10% GET an item, 15% keyword search, 15% PUT a file (a new
@@ -43,8 +47,10 @@ func main() {
 	workspaces := flag.Int("workspaces", 8, "workspaces (one key each); client i uses key i mod this")
 	files := flag.Int("files", 200, "files written in each workspace before the load")
 	dir := flag.String("dir", "", "work directory (default: a temporary one)")
+	shelfBin := flag.String("shelf", "", "shelf binary to run (default: built from this checkout)")
+	limiter := flag.Bool("limiter", true, "run the second phase, with --rate-limit")
 	flag.Parse()
-	if err := run(*clients, *duration, *workspaces, *files, *dir); err != nil {
+	if err := run(*clients, *duration, *workspaces, *files, *dir, *shelfBin, *limiter); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -58,7 +64,7 @@ type tenant struct {
 	files []string // item ids
 }
 
-func run(clients int, duration time.Duration, workspaces, files int, dir string) error {
+func run(clients int, duration time.Duration, workspaces, files int, dir, bin string, limiter bool) error {
 	ctx := context.Background()
 	root, err := harness.ModuleRoot()
 	if err != nil {
@@ -70,9 +76,13 @@ func run(clients int, duration time.Duration, workspaces, files int, dir string)
 		}
 		defer os.RemoveAll(dir)
 	}
-	bin, err := harness.BuildShelf(root, dir)
-	if err != nil {
-		return err
+	rev := harness.Revision(root)
+	if bin == "" {
+		if bin, err = harness.BuildShelf(root, dir); err != nil {
+			return err
+		}
+	} else {
+		rev = "the binary " + bin
 	}
 	fmt.Println("# bench/load")
 	fmt.Println()
@@ -82,7 +92,7 @@ func run(clients int, duration time.Duration, workspaces, files int, dir string)
 		fmt.Println("-", l)
 	}
 	fmt.Printf("- shelf: %s\n- %d clients (one keep-alive connection each), %s per phase, %d workspaces of %d files\n\n",
-		harness.Revision(root), clients, duration, workspaces, files)
+		rev, clients, duration, workspaces, files)
 
 	data := filepath.Join(dir, "data")
 	phases := []struct {
@@ -91,6 +101,9 @@ func run(clients int, duration time.Duration, workspaces, files int, dir string)
 	}{
 		{"defaults (rate limits off, --max-connections 4096)", nil},
 		{"--rate-limit 1000000 (the limiter on every request, never refusing)", []string{"--rate-limit", "1000000"}},
+	}
+	if !limiter {
+		phases = phases[:1]
 	}
 	fmt.Println("| phase | requests | requests/s | errors | p50 | p99 | max |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
