@@ -122,7 +122,7 @@ func run(clients int, duration time.Duration, workspaces, files int, dir, bin st
 				return fmt.Errorf("setup: %w", err)
 			}
 			ceil := load(c, clients, duration, func(_ int, _ *rand.Rand) (string, error) {
-				return "healthz", expect(c.Get(p.URL+"/healthz"))(200)
+				return "healthz", expect(c.Get(p.URL + "/healthz"))(200)
 			})
 			fmt.Println(ceil.row("ceiling: GET /healthz, same clients"))
 		}
