@@ -250,6 +250,7 @@ func (s *Server) clientAddr(r *http.Request) string {
 			}
 		}
 	}
+	ip = ip.WithZone("")
 	if ip.Is6() {
 		if p, err := ip.Prefix(64); err == nil {
 			return p.String()
