@@ -100,7 +100,7 @@ func (c *Config) setDefaults() {
 		c.Logger = slog.Default()
 	}
 	if c.RateLimiter == nil {
-		c.RateLimiter = NewMemoryLimiter(1<<20, c.Now)
+		c.RateLimiter = NewMemoryLimiter(1<<18, c.Now)
 	}
 	c.Index.setDefaults()
 }
