@@ -21,6 +21,7 @@ const (
 	EGONE         = "gone"          // existed, but expired or finished
 	ENOTIMPL      = "not_supported" // the operation does not apply to this thing
 	ETIMEOUT      = "timeout"       // a remote server did not finish in time
+	ERATELIMIT    = "rate_limited"  // too many requests; retry after a while
 )
 
 // Error is the only error type that crosses package boundaries with a

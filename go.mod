@@ -15,3 +15,5 @@ require (
 )
 
 require github.com/kljensen/snowball v0.10.0
+
+require golang.org/x/time v0.16.0

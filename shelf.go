@@ -52,6 +52,9 @@ type Key struct {
 	CreatedAt   time.Time `json:"created_at"`
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`   // zero: never; refused from this instant on
 	LastUsedAt  time.Time `json:"last_used_at,omitzero"` // zero: never used (kept about to the minute)
+	// RateLimit is the key's own request rate limit; nil: the server's.
+	// PerSecond 0 exempts the key.
+	RateLimit *RateLimit `json:"rate_limit,omitempty"`
 }
 
 // Principal is who a request acts as: a workspace key, the master key
@@ -63,6 +66,13 @@ type Principal struct {
 	Scope       Scope  // the highest scope held
 	Master      bool
 	Signed      bool // authenticated by a signed URL rather than a key
+	// IssuedBy is, for a signed URL, the id of the key that issued it
+	// ("master" for the master key): the URL works only while that key
+	// does, and its requests count against that key's rate limit.
+	IssuedBy string
+	// RateLimit is the own limit of the key the principal acts for (the
+	// issuing key for a signed URL); nil: the server's.
+	RateLimit *RateLimit
 }
 
 // Owner names the principal as the owner of the private items it writes:

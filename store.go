@@ -129,8 +129,9 @@ type Tx interface {
 	Workspace(ctx context.Context, id string) (*Workspace, error)
 	Workspaces(ctx context.Context) ([]*Workspace, error)
 
-	// CreateKey inserts a key with every field of k; ECONFLICT if its id
-	// is taken, ENOTFOUND if its workspace does not exist.
+	// CreateKey inserts a key with every field of k (a nil RateLimit, and
+	// one whose PerSecond is 0, are kept apart); ECONFLICT if its id is
+	// taken, ENOTFOUND if its workspace does not exist.
 	CreateKey(ctx context.Context, k *Key) error
 	// Key finds a key by id in any workspace (authentication needs this).
 	Key(ctx context.Context, id string) (*Key, error)
@@ -140,8 +141,9 @@ type Tx interface {
 	// ordered by (CreatedAt, ID), and how many keys q's name filter keeps
 	// in all pages.
 	ListKeys(ctx context.Context, workspaceID string, q KeyQuery) ([]*Key, int, error)
-	// UpdateKey writes Name, Scopes, Hash and ExpiresAt of the key k.ID of
-	// k.WorkspaceID; ENOTFOUND if there is none.
+	// UpdateKey writes Name, Scopes, Hash, ExpiresAt and RateLimit (nil
+	// clears it) of the key k.ID of k.WorkspaceID; ENOTFOUND if there is
+	// none.
 	UpdateKey(ctx context.Context, k *Key) error
 	// TouchKeys sets each named key's LastUsedAt to the later of its own
 	// and the time given (never back); ids that name no key are ignored.

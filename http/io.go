@@ -6,11 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf16"
@@ -33,6 +36,7 @@ var statusOf = map[string]int{
 	shelf.EGONE:         http.StatusGone,
 	shelf.ENOTIMPL:      http.StatusBadRequest,
 	shelf.ETIMEOUT:      http.StatusGatewayTimeout,
+	shelf.ERATELIMIT:    http.StatusTooManyRequests,
 	shelf.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -151,25 +155,38 @@ func jsonKind(t reflect.Type) string {
 // its Content-Type, Content-Length, ETag (the quoted SHA-256), ranges
 // (206, coalesced and capped: coalesceRange) and If-None-Match (304)
 // handled by net/http, and nosniff.
-func (s *Server) ServeVersion(w http.ResponseWriter, r *http.Request, name string, v *shelf.Version) {
-	s.serveVersion(w, r, name, v, "attachment")
+//
+// The content is opened before the status line is written: when it cannot
+// be (a blob missing or unreadable), nothing has been written and the error
+// is returned for the caller to answer in its dialect's shape (a missing
+// blob is EINTERNAL: the item exists, its bytes do not). A failure once
+// the headers are out (the blob ends early, a read fails) is logged and
+// the connection cut, so the client sees a truncated transfer, never a
+// response that looks complete.
+func (s *Server) ServeVersion(w http.ResponseWriter, r *http.Request, name string, v *shelf.Version) error {
+	return s.serveVersion(w, r, name, v, "attachment")
 }
 
 // ServeVersionInline is ServeVersion with Content-Disposition inline (the
 // file name still given), for APIs whose reads show a file rather than
 // download it. nosniff and the sandboxing CSP stay.
-func (s *Server) ServeVersionInline(w http.ResponseWriter, r *http.Request, name string, v *shelf.Version) {
-	s.serveVersion(w, r, name, v, "inline")
+func (s *Server) ServeVersionInline(w http.ResponseWriter, r *http.Request, name string, v *shelf.Version) error {
+	return s.serveVersion(w, r, name, v, "inline")
 }
 
-func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request, name string, v *shelf.Version, disposition string) {
+func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request, name string, v *shelf.Version, disposition string) error {
 	h := w.Header()
-	h.Set("Content-Type", v.ContentType)
-	h.Set("ETag", `"`+v.Hash+`"`)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))
-	h.Set("Cache-Control", "private, no-cache")
-	h.Set("Content-Security-Policy", "sandbox")
+	set := map[string]string{
+		"Content-Type":            v.ContentType,
+		"ETag":                    `"` + v.Hash + `"`,
+		"X-Content-Type-Options":  "nosniff",
+		"Content-Disposition":     mime.FormatMediaType(disposition, map[string]string{"filename": name}),
+		"Cache-Control":           "private, no-cache",
+		"Content-Security-Policy": "sandbox",
+	}
+	for k, val := range set {
+		h.Set(k, val)
+	}
 	if rh := r.Header.Get("Range"); rh != "" {
 		if c, ok := coalesceRange(rh, v.Size); ok {
 			r.Header.Set("Range", c)
@@ -179,37 +196,159 @@ func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request, name strin
 	}
 	rs := &versionReader{ctx: r.Context(), s: s, v: v}
 	defer rs.Close()
-	http.ServeContent(w, r, "", v.CreatedAt, rs)
+	ow := &openingWriter{ResponseWriter: w, r: r, vr: rs}
+	http.ServeContent(ow, r, "", v.CreatedAt, rs)
+	if ow.openErr != nil {
+		// Nothing went out: take back what ServeContent and this
+		// function set, so the error answer stands alone.
+		for _, k := range []string{"Content-Length", "Content-Range", "Accept-Ranges", "Last-Modified", "Content-Encoding"} {
+			h.Del(k)
+		}
+		for k := range set {
+			h.Del(k)
+		}
+		return readError(v, ow.openErr)
+	}
+	if err := rs.failure(); err != nil && ow.wrote {
+		s.log.Error("serving a file failed after its headers were sent; the connection is cut",
+			"method", r.Method, "path", r.URL.Path, "sha256", v.Hash, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
 }
+
+// readError is the answer for content that could not be opened: the
+// request was right and the item exists, so a blob that is missing or
+// shorter than its version is the server's fault (EINTERNAL, logged);
+// other codes (a store that is unavailable) keep theirs.
+func readError(v *shelf.Version, err error) error {
+	switch shelf.ErrorCode(err) {
+	case shelf.ENOTFOUND, shelf.EINVALID, shelf.EINTERNAL:
+		return &shelf.Error{Code: shelf.EINTERNAL, Message: "the file's content cannot be read",
+			Err: fmt.Errorf("content %s of %d bytes: %w", v.Hash, v.Size, err)}
+	}
+	return err
+}
+
+// openingWriter opens the version before a 200 or 206 goes out, so that a
+// failure to open is an error answer instead of a success with no body.
+// The multi-range answer (multipart/byteranges) reads its parts from
+// another goroutine and is left alone: a failure there cuts the
+// connection.
+type openingWriter struct {
+	http.ResponseWriter
+	r       *http.Request
+	vr      *versionReader
+	openErr error // the open failed; nothing was written
+	wrote   bool  // the status line went out
+}
+
+func (o *openingWriter) WriteHeader(code int) {
+	if (code == http.StatusOK || code == http.StatusPartialContent) && o.r.Method != http.MethodHead &&
+		!strings.HasPrefix(o.Header().Get("Content-Type"), "multipart/byteranges") {
+		if err := o.vr.open(); err != nil {
+			o.openErr = err
+			return
+		}
+	}
+	o.wrote = true
+	o.ResponseWriter.WriteHeader(code)
+}
+
+func (o *openingWriter) Write(p []byte) (int, error) {
+	if o.openErr != nil {
+		return 0, o.openErr
+	}
+	if !o.wrote {
+		o.WriteHeader(http.StatusOK)
+		if o.openErr != nil {
+			return 0, o.openErr
+		}
+	}
+	return o.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (o *openingWriter) Unwrap() http.ResponseWriter { return o.ResponseWriter }
 
 // versionReader is an io.ReadSeeker over a version that opens the blob
 // lazily at the offset last sought, so http.ServeContent reads only the
-// ranges it serves.
+// ranges it serves. It remembers the first read failure, including a blob
+// that ends before the version's size. Its methods lock: a multi-range
+// answer reads it from another goroutine.
 type versionReader struct {
 	ctx context.Context
 	s   *Server
 	v   *shelf.Version
+	mu  sync.Mutex
 	pos int64
 	rc  io.ReadCloser
+	err error
+	// closed is set by Close: a multi-range goroutine that outlives the
+	// answer (the client left) must not open the content again.
+	closed bool
+}
+
+// open opens the content at the current position unless it is open or at
+// the end.
+func (vr *versionReader) open() error {
+	vr.mu.Lock()
+	defer vr.mu.Unlock()
+	return vr.openLocked()
+}
+
+func (vr *versionReader) openLocked() error {
+	if vr.closed {
+		return errors.New("the content reader is closed")
+	}
+	if vr.rc != nil || vr.pos >= vr.v.Size {
+		return nil
+	}
+	rc, err := vr.s.svc.Read(vr.ctx, vr.v, vr.pos, -1)
+	if err != nil {
+		return err
+	}
+	vr.rc = rc
+	return nil
 }
 
 func (vr *versionReader) Read(p []byte) (int, error) {
-	if vr.rc == nil {
-		if vr.pos >= vr.v.Size {
-			return 0, io.EOF
-		}
-		rc, err := vr.s.svc.Read(vr.ctx, vr.v, vr.pos, -1)
-		if err != nil {
-			return 0, err
-		}
-		vr.rc = rc
+	vr.mu.Lock()
+	defer vr.mu.Unlock()
+	if vr.pos >= vr.v.Size {
+		return 0, io.EOF
+	}
+	if err := vr.openLocked(); err != nil {
+		vr.fail(err)
+		return 0, err
 	}
 	n, err := vr.rc.Read(p)
 	vr.pos += int64(n)
+	if err == io.EOF && vr.pos < vr.v.Size {
+		err = fmt.Errorf("the content ends at byte %d of %d: %w", vr.pos, vr.v.Size, io.ErrUnexpectedEOF)
+	}
+	if err != nil && err != io.EOF {
+		vr.fail(err)
+	}
 	return n, err
 }
 
+func (vr *versionReader) fail(err error) {
+	if vr.err == nil && vr.ctx.Err() == nil { // a client that left is no failure
+		vr.err = err
+	}
+}
+
+// failure is the first read failure, nil if none.
+func (vr *versionReader) failure() error {
+	vr.mu.Lock()
+	defer vr.mu.Unlock()
+	return vr.err
+}
+
 func (vr *versionReader) Seek(off int64, whence int) (int64, error) {
+	vr.mu.Lock()
+	defer vr.mu.Unlock()
 	var abs int64
 	switch whence {
 	case io.SeekStart:
@@ -223,13 +362,20 @@ func (vr *versionReader) Seek(off int64, whence int) (int64, error) {
 		return 0, errors.New("negative position")
 	}
 	if abs != vr.pos {
-		vr.Close()
+		vr.closeLocked()
 		vr.pos = abs
 	}
 	return abs, nil
 }
 
 func (vr *versionReader) Close() error {
+	vr.mu.Lock()
+	defer vr.mu.Unlock()
+	vr.closed = true
+	return vr.closeLocked()
+}
+
+func (vr *versionReader) closeLocked() error {
 	if vr.rc != nil {
 		err := vr.rc.Close()
 		vr.rc = nil

@@ -23,6 +23,7 @@ func (s *Server) nativeRoutes() {
 	s.Handle("GET /v1/workspaces/{id}", shelf.ScopeRead, d, s.getWorkspace)
 	s.Handle("POST /v1/keys", shelf.ScopeAdmin, d, s.createKey)
 	s.Handle("GET /v1/keys", shelf.ScopeAdmin, d, s.listKeys)
+	s.Handle("PATCH /v1/keys/{id}", shelf.ScopeAdmin, d, s.patchKey)
 	s.Handle("DELETE /v1/keys/{id}", shelf.ScopeAdmin, d, s.revokeKey)
 
 	s.Handle("GET /v1/libraries/default", shelf.ScopeRead, d, s.getDefaultLibrary)
@@ -107,6 +108,9 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		Name        string        `json:"name"`
 		Scopes      []shelf.Scope `json:"scopes"`
 		ExpiresAt   *time.Time    `json:"expires_at"` // RFC 3339; absent or null: never
+		// RateLimit is the key's own limit (master key only); absent or
+		// null: the server's.
+		RateLimit *shelf.RateLimit `json:"rate_limit"`
 	}
 	if err := DecodeJSON(w, r, s.opts.MaxJSONBytes, &req); err != nil {
 		s.nativeError(w, r, err)
@@ -115,7 +119,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	if len(req.Scopes) == 0 {
 		req.Scopes = []shelf.Scope{} // required here: refused, not defaulted
 	}
-	spec := library.KeySpec{Name: req.Name, Scopes: req.Scopes}
+	spec := library.KeySpec{Name: req.Name, Scopes: req.Scopes, RateLimit: req.RateLimit}
 	if req.ExpiresAt != nil {
 		spec.ExpiresAt = *req.ExpiresAt
 	}
@@ -141,6 +145,34 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 		keys = []*shelf.Key{}
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"keys": keys})
+}
+
+// patchKey sets a key's own rate limit: {"rate_limit": {"per_second",
+// "burst"}} or {"rate_limit": null} to follow the server's again. Only the
+// master key may (the core says so).
+func (s *Server) patchKey(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		RateLimit json.RawMessage `json:"rate_limit"`
+	}
+	if err := DecodeJSON(w, r, s.opts.MaxJSONBytes, &req); err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	if req.RateLimit == nil {
+		s.nativeError(w, r, shelf.Errorf(shelf.EINVALID, "rate_limit is required: an object, or null for the server's"))
+		return
+	}
+	var l *shelf.RateLimit
+	if err := json.Unmarshal(req.RateLimit, &l); err != nil {
+		s.nativeError(w, r, shelf.Errorf(shelf.EINVALID, "rate_limit must be {\"per_second\": number, \"burst\": integer} or null"))
+		return
+	}
+	k, err := s.svc.SetKeyRateLimit(r.Context(), r.PathValue("id"), l)
+	if err != nil {
+		s.nativeError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, k)
 }
 
 func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
@@ -318,7 +350,9 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, version in
 		s.nativeError(w, r, err)
 		return
 	}
-	s.ServeVersion(w, r, it.Name, v)
+	if err := s.ServeVersion(w, r, it.Name, v); err != nil {
+		s.nativeError(w, r, err)
+	}
 }
 
 // versionNumber parses a version number: a positive integer.
@@ -496,7 +530,11 @@ func (s *Server) PartURLs(r *http.Request, u *shelf.Upload, numbers []int) ([]Pa
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, PartURL{Number: n, Size: sd.Length, URL: base + path + "?" + s.svc.Sign(sd, exp).Encode()})
+		q, err := s.svc.Sign(r.Context(), sd, exp)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, PartURL{Number: n, Size: sd.Length, URL: base + path + "?" + q.Encode()})
 	}
 	return out, nil
 }
@@ -575,7 +613,7 @@ func (s *Server) verifyPart(r *http.Request, vals map[string]string) (*shelf.Pri
 	if err != nil {
 		return nil, shelf.Errorf(shelf.EFORBIDDEN, "signed URL does not match")
 	}
-	p, _, err := s.svc.Verify(library.Signed{Method: r.Method, Path: r.URL.EscapedPath(), Upload: vals["id"], Part: n}, r.URL.Query())
+	p, _, err := s.svc.Verify(r.Context(), library.Signed{Method: r.Method, Path: r.URL.EscapedPath(), Upload: vals["id"], Part: n}, r.URL.Query())
 	return p, err
 }
 
@@ -583,7 +621,7 @@ func (s *Server) verifyPart(r *http.Request, vals map[string]string) (*shelf.Pri
 // binds the version it reads.
 func (s *Server) verifyDownload(r *http.Request, vals map[string]string) (*shelf.Principal, error) {
 	q := r.URL.Query()
-	p, _, err := s.svc.Verify(library.Signed{Method: http.MethodGet, Path: r.URL.EscapedPath(), Upload: vals["id"],
+	p, _, err := s.svc.Verify(r.Context(), library.Signed{Method: http.MethodGet, Path: r.URL.EscapedPath(), Upload: vals["id"],
 		Extra: "v=" + q.Get("version")}, q)
 	return p, err
 }
@@ -596,7 +634,10 @@ func (s *Server) SignedContentURL(r *http.Request, id string, v int64) (string, 
 	if err != nil {
 		return "", err
 	}
-	q := s.svc.Sign(sd, exp)
+	q, err := s.svc.Sign(r.Context(), sd, exp)
+	if err != nil {
+		return "", err
+	}
 	q.Set("version", strconv.FormatInt(v, 10))
 	return s.BaseURL(r) + path + "?" + q.Encode(), nil
 }

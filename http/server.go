@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,7 +47,21 @@ type Options struct {
 	// MaxJSONBytes caps a JSON request body. Default 1 MiB.
 	MaxJSONBytes int64
 	Logger       *slog.Logger
+	// AuthFailures throttles failed authentications per client address:
+	// each failure (a missing, unknown, revoked or expired key, a refused
+	// signed URL) takes a token, and an address with none left is answered
+	// 429 before its key is even read. It cannot be turned off. Default
+	// DefaultAuthFailures.
+	AuthFailures shelf.RateLimit
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For names the client. Empty: the client is the
+	// connection's peer, and X-Forwarded-For is ignored.
+	TrustedProxies []netip.Prefix
 }
+
+// DefaultAuthFailures is the failed authentications a client address may
+// make: 10 a second, in bursts of 20.
+var DefaultAuthFailures = shelf.RateLimit{PerSecond: 10, Burst: 20}
 
 // Server is Shelf's HTTP handler.
 type Server struct {
@@ -55,6 +71,9 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	native *Dialect
+	// authFails holds a bucket of failed authentications per client
+	// address (in memory: each replica throttles on its own).
+	authFails *library.MemoryLimiter
 }
 
 // New returns a Server with /healthz and the native /v1 API mounted.
@@ -66,8 +85,13 @@ func New(svc *library.Service, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.AuthFailures.PerSecond <= 0 {
+		opts.AuthFailures = DefaultAuthFailures
+	}
+	opts.AuthFailures.Burst = max(1, opts.AuthFailures.Burst)
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
-	s := &Server{svc: svc, mux: http.NewServeMux(), routes: map[string]route{}, opts: opts, log: opts.Logger}
+	s := &Server{svc: svc, mux: http.NewServeMux(), routes: map[string]route{}, opts: opts, log: opts.Logger,
+		authFails: library.NewMemoryLimiter(1<<16, svc.Config().Now)}
 	s.native = &Dialect{Name: "native", WriteError: s.writeNativeError}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -121,7 +145,10 @@ func (s *Server) RouteDialect(pattern string) string {
 
 // ServeHTTP authenticates every request but /healthz before routing it:
 // no key or an unknown one is 401, a scope too small 403, in the error
-// format of the dialect that owns the route.
+// format of the dialect that owns the route. A client address that failed
+// to authenticate too often is 429 before its key is read; a key over its
+// rate limit is 429 with Retry-After, and while a key is limited every
+// answer to it carries X-RateLimit-Limit, -Remaining and -Reset.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/healthz" {
 		s.mux.ServeHTTP(w, r)
@@ -139,14 +166,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !known {
 		d = s.dialectFor(r.URL.Path)
 	}
+	client := "addr/" + s.clientAddr(r)
+	if st := s.authFails.Check(client, s.opts.AuthFailures); !st.Allowed {
+		w.Header().Set("Retry-After", strconv.FormatInt(library.RetryAfterSeconds(st.RetryAfter), 10))
+		d.WriteError(w, r, shelf.Errorf(shelf.ERATELIMIT, "too many failed authentications from this address; retry in %d s",
+			library.RetryAfterSeconds(st.RetryAfter)))
+		return
+	}
 	var p *shelf.Principal
 	var err error
-	if known && rt.signed != nil && r.URL.Query().Has("sig") {
+	signed := known && rt.signed != nil && r.URL.Query().Has("sig")
+	if signed {
 		p, err = rt.signed(r, patternValues(pattern, r.URL.Path))
 	} else {
 		p, err = s.svc.Authenticate(r.Context(), bearer(r))
 	}
 	if err != nil {
+		if code := shelf.ErrorCode(err); code == shelf.EUNAUTHORIZED || (signed && code == shelf.EFORBIDDEN) {
+			_, _ = s.authFails.Take(r.Context(), client, s.opts.AuthFailures)
+		}
+		d.WriteError(w, r, err)
+		return
+	}
+	st, err := s.svc.Admit(r.Context(), p)
+	if st.Limit > 0 {
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", strconv.Itoa(st.Limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(st.Remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(ceilUnix(st.Reset), 10))
+	}
+	if err != nil {
+		if shelf.ErrorCode(err) == shelf.ERATELIMIT {
+			w.Header().Set("Retry-After", strconv.FormatInt(library.RetryAfterSeconds(st.RetryAfter), 10))
+		}
 		d.WriteError(w, r, err)
 		return
 	}
@@ -163,6 +215,57 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer s.svc.Foreground()()
 	}
 	s.mux.ServeHTTP(w, r.WithContext(shelf.NewContext(r.Context(), p)))
+}
+
+// ceilUnix is t in Unix seconds, rounded up.
+func ceilUnix(t time.Time) int64 {
+	u := t.Unix()
+	if t.Nanosecond() > 0 {
+		u++
+	}
+	return u
+}
+
+// clientAddr is the address failed authentications are counted against:
+// the connection's peer, or, when the peer is a trusted proxy, the
+// rightmost X-Forwarded-For address that is not one (a client can prepend
+// anything, so only what the proxies appended counts). An IPv6 address
+// counts as its /64, which one host usually holds whole.
+func (s *Server) clientAddr(r *http.Request) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	ip := ap.Addr().Unmap()
+	if s.trusted(ip) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break
+			}
+			ip = a.Unmap()
+			if !s.trusted(ip) {
+				break
+			}
+		}
+	}
+	ip = ip.WithZone("")
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
+}
+
+func (s *Server) trusted(ip netip.Addr) bool {
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // cleanURLPath reports whether p is already in the form the mux routes,
@@ -240,6 +343,9 @@ func (s *Server) BaseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
+// maxHeaderBytes caps a request's head.
+const maxHeaderBytes = 64 << 10
+
 // NewHTTPServer wraps h in an http.Server with the timeouts and limits of
 // DESIGN §5: slow headers are cut, bodies are streamed with per-request
 // deadlines pushed forward by the handlers that read large bodies.
@@ -249,7 +355,7 @@ func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.Background() },
 	}

@@ -35,12 +35,22 @@ type masterKey struct {
 	hash []byte // sha256 of the master key; nil until EnsureMasterKey
 }
 
+// MinMasterKeyLen is the fewest characters a master key given to
+// EnsureMasterKey may have: the master key administers every workspace, and
+// a short one is guessed from its stored hash or by trying.
+const MinMasterKeyLen = 32
+
 // EnsureMasterKey sets the server's master key. With env set (from
-// SHELF_MASTER_KEY) that is the key. Without it, the hash kept from an
-// earlier start is used, and on the very first start a key is generated,
-// its hash kept, and the key returned so the caller can print it once.
+// SHELF_MASTER_KEY) that is the key; shorter than MinMasterKeyLen
+// characters it is refused (EINVALID) and nothing changes. Without it, the
+// hash kept from an earlier start is used, and on the very first start a
+// key is generated, its hash kept, and the key returned so the caller can
+// print it once.
 func (s *Service) EnsureMasterKey(ctx context.Context, env string) (generated string, err error) {
 	if env != "" {
+		if n := utf8.RuneCountInString(env); n < MinMasterKeyLen {
+			return "", shelf.Errorf(shelf.EINVALID, "the master key has %d characters; it must have at least %d (e.g. the output of `openssl rand -hex 32`)", n, MinMasterKeyLen)
+		}
 		sum := sha256.Sum256([]byte(env))
 		s.setMaster(sum[:])
 		return "", nil
@@ -76,10 +86,24 @@ func (s *Service) setMaster(h []byte) {
 	s.master.mu.Unlock()
 }
 
-func (s *Service) isMaster(token string) bool {
+// masterHash is the sha256 of the master key; nil until EnsureMasterKey.
+func (s *Service) masterHash() []byte {
 	s.master.mu.Lock()
-	h := s.master.hash
-	s.master.mu.Unlock()
+	defer s.master.mu.Unlock()
+	return s.master.hash
+}
+
+// keyRank is the rank of the highest scope k holds.
+func keyRank(k *shelf.Key) int {
+	r := 0
+	for _, sc := range k.Scopes {
+		r = max(r, sc.Rank())
+	}
+	return r
+}
+
+func (s *Service) isMaster(token string) bool {
+	h := s.masterHash()
 	if h == nil {
 		return false
 	}
@@ -123,7 +147,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*shelf.Princi
 		return nil, shelf.Errorf(shelf.EUNAUTHORIZED, "API key expired")
 	}
 	s.keyUse.touch(k.ID, now)
-	p := &shelf.Principal{WorkspaceID: k.WorkspaceID, KeyID: k.ID}
+	p := &shelf.Principal{WorkspaceID: k.WorkspaceID, KeyID: k.ID, RateLimit: k.RateLimit}
 	for _, sc := range k.Scopes {
 		if sc.Rank() > p.Scope.Rank() {
 			p.Scope = sc

@@ -38,6 +38,9 @@ type KeySpec struct {
 	// ExpiresAt is when the key stops working; zero for never. It must be
 	// in the future and at most MaxKeyLifetime ahead.
 	ExpiresAt time.Time
+	// RateLimit is the key's own request rate limit; nil: the server's.
+	// Only the master key may set one (see SetKeyRateLimit).
+	RateLimit *shelf.RateLimit
 }
 
 // KeyPage is one page of a workspace's keys.
@@ -108,9 +111,20 @@ func (s *Service) IssueKey(ctx context.Context, wsID string, spec KeySpec) (*she
 			return nil, "", shelf.Errorf(shelf.EINVALID, "expires_at must be at most 100 years ahead")
 		}
 	}
+	var own *shelf.RateLimit
+	if spec.RateLimit != nil {
+		if !p.Master {
+			return nil, "", shelf.Errorf(shelf.EFORBIDDEN, "only the master key may set a key's rate limit")
+		}
+		c := *spec.RateLimit
+		if err := checkRateLimit(&c); err != nil {
+			return nil, "", err
+		}
+		own = &c
+	}
 	id, secret, token := newKeyToken()
 	sum := sha256.Sum256([]byte(secret))
-	k := &shelf.Key{ID: id, WorkspaceID: wsID, Name: spec.Name, Scopes: clean, Hash: sum[:], CreatedAt: now, ExpiresAt: exp}
+	k := &shelf.Key{ID: id, WorkspaceID: wsID, Name: spec.Name, Scopes: clean, Hash: sum[:], CreatedAt: now, ExpiresAt: exp, RateLimit: own}
 	if err := s.store.Update(ctx, func(tx shelf.Tx) error { return tx.CreateKey(ctx, k) }); err != nil {
 		return nil, "", err
 	}

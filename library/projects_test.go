@@ -244,7 +244,7 @@ func TestProjectsUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.svc = svc
-	if _, err := svc.EnsureMasterKey(ctx, "master"); err != nil {
+	if _, err := svc.EnsureMasterKey(ctx, testMasterKey); err != nil {
 		t.Fatal(err)
 	}
 	d, err := svc.GetDocument(e.ctx, legacy.ID, doc.ID)

@@ -59,6 +59,12 @@ type Config struct {
 	// MaxRemove caps the items one RemoveItems call deletes or hides,
 	// the attachments that go with documents included. Default 10,000.
 	MaxRemove int
+	// RateLimit is every key's request rate limit unless the key has its
+	// own; zero: keys without their own are not limited (the default).
+	RateLimit shelf.RateLimit
+	// RateLimiter keeps the keys' buckets. Nil: a MemoryLimiter of this
+	// process (each replica limits on its own).
+	RateLimiter shelf.RateLimiter
 }
 
 // MaxParts is the most parts a chunked upload may have (S3's limit).
@@ -93,6 +99,9 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.RateLimiter == nil {
+		c.RateLimiter = NewMemoryLimiter(1<<18, c.Now)
+	}
 	c.Index.setDefaults()
 }
 
@@ -120,6 +129,9 @@ type Service struct {
 // signing key. Call EnsureMasterKey before serving requests.
 func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Config) (*Service, error) {
 	cfg.setDefaults()
+	if err := checkRateLimit(&cfg.RateLimit); err != nil {
+		return nil, err
+	}
 	s := &Service{store: store, blobs: blobs, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), fg: foreground{start: time.Now()}}
 	if _, err := s.defaultWorkspace(ctx); err != nil {
 		return nil, err

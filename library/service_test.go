@@ -34,6 +34,9 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// testMasterKey is the master key of the test services.
+const testMasterKey = "library-test-master-key-0123456789abcdef"
+
 type env struct {
 	svc   *library.Service
 	store shelf.Store
@@ -63,10 +66,10 @@ func newEnv(t testing.TB, cfg library.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.EnsureMasterKey(context.Background(), "master"); err != nil {
+	if _, err := svc.EnsureMasterKey(context.Background(), testMasterKey); err != nil {
 		t.Fatal(err)
 	}
-	p, err := svc.Authenticate(context.Background(), "master")
+	p, err := svc.Authenticate(context.Background(), testMasterKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,6 +192,30 @@ func TestKeysAndScopes(t *testing.T) {
 	for _, bad := range []string{"", "nope", token + "x", "master "} {
 		_, err := e.svc.Authenticate(context.Background(), bad)
 		wantCode(t, err, shelf.EUNAUTHORIZED)
+	}
+}
+
+// TestMasterKeyLength: a master key of fewer than 32 characters (not
+// bytes) is refused and sets nothing; 32 are enough.
+func TestMasterKeyLength(t *testing.T) {
+	e := newEnv(t, library.Config{})
+	for _, short := range []string{"k", strings.Repeat("k", 31), strings.Repeat("é", 31)} {
+		_, err := e.svc.EnsureMasterKey(context.Background(), short)
+		wantCode(t, err, shelf.EINVALID)
+		if _, err := e.svc.Authenticate(context.Background(), short); shelf.ErrorCode(err) != shelf.EUNAUTHORIZED {
+			t.Fatalf("a refused master key authenticates: %v", err)
+		}
+	}
+	if _, err := e.svc.Authenticate(context.Background(), testMasterKey); err != nil {
+		t.Fatalf("the master key before the refusals stopped working: %v", err)
+	}
+	for _, ok := range []string{strings.Repeat("k", 32), strings.Repeat("é", 32)} {
+		if _, err := e.svc.EnsureMasterKey(context.Background(), ok); err != nil {
+			t.Fatalf("a 32-character master key: %v", err)
+		}
+		if p, err := e.svc.Authenticate(context.Background(), ok); err != nil || !p.Master {
+			t.Fatalf("a 32-character master key does not authenticate: %v", err)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,11 +15,21 @@ import (
 	shelf "github.com/shelfmem/shelf"
 )
 
-// Signed URLs let a client PUT a part (or, later, GET a download) without
-// an Authorization header. The HMAC-SHA256 covers the method, the path, the
-// workspace, the upload id, the part number, the exact length, the expiry
-// and the key id, so no field can be changed. Keys live in the store (every
-// replica shares them) and are named by a kid so they can be rotated.
+// Signed URLs let a client PUT a part, take a two-stage upload or GET a
+// download without an Authorization header. The HMAC-SHA256 covers the
+// method, the path, the workspace, the upload id, the part number, the
+// exact length, the expiry, the signing key id and the API key that issued
+// the URL, so no field can be changed. Signing keys live in the store
+// (every replica shares them) and are named by a kid so they can be
+// rotated.
+//
+// A URL is only as good as the key that issued it: Verify checks at every
+// use that the issuing key still exists, has not expired and still holds
+// the scope the operation needs, so revoking a key ends its URLs at once.
+// A URL the master key issued binds the master key itself (its hash is
+// signed, never sent): a server restarted with another SHELF_MASTER_KEY
+// refuses them. Rotating a key keeps its id, so its URLs keep working;
+// revoke it to end them.
 
 const (
 	settingSignKeyCurrent = "signing_key_current"
@@ -75,14 +86,22 @@ type Signed struct {
 	Extra string
 }
 
-func (sd Signed) canonical(exp int64, kid string) string {
+// canonical is what the MAC covers. by names the issuing key; bound is
+// secret material bound without being sent (the master key's hash for a
+// URL the master key issued, else empty).
+func (sd Signed) canonical(exp int64, kid, by string, bound []byte) string {
 	c := strings.Join([]string{sd.Method, sd.Path, sd.Workspace, sd.Upload,
-		strconv.Itoa(sd.Part), strconv.FormatInt(sd.Length, 10), strconv.FormatInt(exp, 10), kid}, "\n")
+		strconv.Itoa(sd.Part), strconv.FormatInt(sd.Length, 10), strconv.FormatInt(exp, 10), kid,
+		by, hex.EncodeToString(bound)}, "\n")
 	if sd.Extra != "" {
 		c += "\n" + sd.Extra
 	}
 	return c
 }
+
+// issuerMaster is the "by" of a URL the master key issued; key ids are hex
+// and never collide with it.
+const issuerMaster = "master"
 
 func mac(key []byte, msg string) []byte {
 	m := hmac.New(sha256.New, key)
@@ -90,16 +109,37 @@ func mac(key []byte, msg string) []byte {
 	return m.Sum(nil)
 }
 
-// Sign returns the query parameters that authorize sd until exp.
-func (s *Service) Sign(sd Signed, exp time.Time) url.Values {
+// Sign returns the query parameters that authorize sd until exp, issued
+// by the caller's key (or the master key), whose id the URL carries in
+// "by". A caller that is itself a signed URL cannot issue one
+// (EFORBIDDEN).
+func (s *Service) Sign(ctx context.Context, sd Signed, exp time.Time) (url.Values, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var by string
+	var bound []byte
+	switch {
+	case p.Signed:
+		return nil, shelf.Errorf(shelf.EFORBIDDEN, "a signed URL cannot issue another")
+	case p.Master:
+		by, bound = issuerMaster, s.masterHash()
+		if bound == nil {
+			return nil, shelf.Errorf(shelf.EINTERNAL, "the master key is not set")
+		}
+	default:
+		by = p.KeyID
+	}
 	e := exp.Unix()
 	q := url.Values{}
 	q.Set("w", sd.Workspace)
 	q.Set("len", strconv.FormatInt(sd.Length, 10))
 	q.Set("exp", strconv.FormatInt(e, 10))
 	q.Set("kid", s.signer.kid)
-	q.Set("sig", base64.RawURLEncoding.EncodeToString(mac(s.signer.keys[s.signer.kid], sd.canonical(e, s.signer.kid))))
-	return q
+	q.Set("by", by)
+	q.Set("sig", base64.RawURLEncoding.EncodeToString(mac(s.signer.keys[s.signer.kid], sd.canonical(e, s.signer.kid, by, bound))))
+	return q, nil
 }
 
 // SignDownload returns the signing input and expiry of a link that reads
@@ -115,9 +155,13 @@ func (s *Service) SignDownload(ctx context.Context, id string, v int64, path str
 }
 
 // Verify checks that q authorizes sd now, with sd.Workspace and sd.Length
-// taken from q. It returns the principal the URL stands for: write access
-// to that one operation. Any failure is EFORBIDDEN.
-func (s *Service) Verify(sd Signed, q url.Values) (*shelf.Principal, Signed, error) {
+// taken from q, and that the key that issued the URL is still live: not
+// revoked, not expired, of that workspace, and holding the scope the
+// operation needs. It returns the principal the URL stands for: access to
+// that one operation, on behalf of the issuing key (IssuedBy). Any failure
+// is EFORBIDDEN; a URL without "by" (made before URLs named their key) is
+// refused too.
+func (s *Service) Verify(ctx context.Context, sd Signed, q url.Values) (*shelf.Principal, Signed, error) {
 	deny := func(why string) (*shelf.Principal, Signed, error) {
 		return nil, sd, shelf.Errorf(shelf.EFORBIDDEN, "signed URL %s", why)
 	}
@@ -141,13 +185,45 @@ func (s *Service) Verify(sd Signed, q url.Values) (*shelf.Principal, Signed, err
 	if !ok {
 		return deny("names an unknown key")
 	}
+	by := q.Get("by")
+	if by == "" {
+		return deny("names no issuing key (it was made by an older server); ask for a new one")
+	}
+	var bound []byte
+	if by == issuerMaster {
+		if bound = s.masterHash(); bound == nil {
+			return deny("signature does not match")
+		}
+	}
 	sig, err := base64.RawURLEncoding.DecodeString(q.Get("sig"))
-	if err != nil || !hmac.Equal(sig, mac(key, sd.canonical(exp, kid))) {
+	if err != nil || !hmac.Equal(sig, mac(key, sd.canonical(exp, kid, by, bound))) {
 		return deny("signature does not match")
 	}
 	scope := shelf.ScopeWrite
 	if sd.Method == "GET" || sd.Method == "HEAD" {
 		scope = shelf.ScopeRead
 	}
-	return &shelf.Principal{WorkspaceID: sd.Workspace, Scope: scope, Signed: true}, sd, nil
+	var own *shelf.RateLimit
+	if by != issuerMaster {
+		var k *shelf.Key
+		err := s.store.View(ctx, func(tx shelf.Tx) error {
+			var err error
+			k, err = tx.Key(ctx, by)
+			return err
+		})
+		switch {
+		case shelf.ErrorCode(err) == shelf.ENOTFOUND:
+			return deny("was issued by a key that has been revoked")
+		case err != nil:
+			return nil, sd, err
+		case k.WorkspaceID != sd.Workspace:
+			return deny("signature does not match")
+		case keyExpired(k, now):
+			return deny("was issued by a key that has expired")
+		case keyRank(k) < scope.Rank():
+			return deny(fmt.Sprintf("was issued by a key that no longer holds the %q scope", scope))
+		}
+		own = k.RateLimit
+	}
+	return &shelf.Principal{WorkspaceID: sd.Workspace, Scope: scope, Signed: true, IssuedBy: by, RateLimit: own}, sd, nil
 }

@@ -39,7 +39,7 @@ import (
 	"github.com/shelfmem/shelf/store/sqlite"
 )
 
-const masterKey = "bench-files-master-key"
+const masterKey = "bench-files-master-key-0123456789abcdef"
 
 // Targets of issue 6.
 const (

@@ -30,7 +30,7 @@ import (
 	"github.com/shelfmem/shelf/bench/internal/harness"
 )
 
-const master = "bench-master-key"
+const master = "bench-master-key-0123456789abcdef0123"
 
 func main() {
 	docs := flag.Int("docs", 20000, "documents to ingest")

@@ -45,7 +45,7 @@ func main() {
 }
 
 const (
-	masterKey = "bench-master-key"
+	masterKey = "bench-master-key-0123456789abcdef0123"
 	target    = 5 * time.Millisecond
 )
 

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-const masterKey = "bench-master-key"
+const masterKey = "bench-master-key-0123456789abcdef0123"
 
 // client talks to one shelf server with the master key.
 type client struct {

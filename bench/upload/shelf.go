@@ -13,7 +13,7 @@ import (
 )
 
 // masterKey is the SHELF_MASTER_KEY of the benchmark's servers.
-const masterKey = "bench-master-key"
+const masterKey = "bench-master-key-0123456789abcdef0123"
 
 var auth = http.Header{"Authorization": {"Bearer " + masterKey}}
 

@@ -24,7 +24,7 @@ import (
 // every acknowledged write is readable byte for byte, nothing is
 // duplicated, retries finish what was cut, and fsck finds nothing wrong.
 
-const crashMaster = "crash-test-master-key"
+const crashMaster = "crash-test-master-key-0123456789abcdef"
 
 var (
 	binOnce sync.Once

@@ -12,9 +12,11 @@ import (
 	"net"
 	"net/http"
 	_ "net/http/pprof" // served only with --debug-addr
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -48,15 +50,17 @@ const usage = `Shelf: a self-hosted memory library for AI applications.
 Usage:
   shelf serve  [--addr 127.0.0.1:8080] [--data ./shelf-data] [flags]
   shelf keys create [--data DIR] [--workspace ID] --name NAME --scopes read,write,admin [--expires-at RFC3339]
+                    [--rate-limit N --rate-burst B]
   shelf keys list   [--data DIR] [--workspace ID]
   shelf keys rotate [--data DIR] [--workspace ID] KEY_ID
+  shelf keys limit  [--data DIR] --rate-limit N|0|default [--rate-burst B] KEY_ID
   shelf keys revoke [--data DIR] KEY_ID
   shelf workspaces create [--data DIR] NAME
   shelf fsck [--data DIR] [--deep]
 
 Environment:
-  SHELF_MASTER_KEY  the admin key; when unset on the first start one is
-                    generated and printed once
+  SHELF_MASTER_KEY  the admin key, at least 32 characters; when unset on the
+                    first start one is generated and printed once
   SHELF_FETCH_ALLOW comma-separated CIDRs or host names the server may fetch
                     from although they are internal (for tests and labs)
 `
@@ -140,8 +144,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	chunkOverlap := fs.Int("chunk-overlap", 150, "characters of a chunk repeated at the start of the next (negative: none)")
 	kwLimit := fs.Int("keyword-index-max-chunks", sqlite.DefaultKeywordIndexLimit, "most chunks ranked by the in-memory keyword index (≈ 400 bytes of memory each for chunks of 1,000 characters); beyond it, or at 0, keyword search ranks with SQLite FTS5 alone, slower on large collections")
 	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty")
+	maxConns := fs.Int("max-connections", shelfhttp.DefaultMaxConnections, "most connections held at once; one more is answered 503 with Retry-After and closed")
+	rateLimit := fs.Float64("rate-limit", 0, "requests a second each key may make (0: no limit, the default); a key's own limit (shelf keys limit) wins")
+	rateBurst := fs.Int("rate-burst", 0, "requests a key may make at once within --rate-limit (default: one second's worth)")
+	authFailRate := fs.Float64("auth-fail-rate", shelfhttp.DefaultAuthFailures.PerSecond, "failed authentications a second allowed per client address; beyond, the address is answered 429")
+	authFailBurst := fs.Int("auth-fail-burst", shelfhttp.DefaultAuthFailures.Burst, "failed authentications a client address may make at once")
+	trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (default: none; the header is ignored)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *rateLimit < 0 || *rateBurst < 0 {
+		return errors.New("--rate-limit and --rate-burst must be 0 or more")
+	}
+	if *maxConns < 1 {
+		return errors.New("--max-connections must be at least 1")
+	}
+	if *authFailRate <= 0 || *authFailBurst < 1 {
+		return errors.New("--auth-fail-rate must be above 0 and --auth-fail-burst at least 1: failed authentications are always throttled")
+	}
+	proxies, err := parsePrefixes(*trustedProxy)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxy: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	allow, err := fetch.ParseAllow(getenv("SHELF_FETCH_ALLOW"))
@@ -149,7 +172,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("SHELF_FETCH_ALLOW: %s", shelf.ErrorMessage(err))
 	}
 	fetcher := fetch.New(fetch.Config{MaxBytes: *fetchMax, Timeout: *fetchTimeout, Allow: allow})
-	cfg := library.Config{UploadTTL: *uploadTTL, MaxFileSize: *maxFile, Logger: log, Fetcher: fetcher}
+	cfg := library.Config{UploadTTL: *uploadTTL, MaxFileSize: *maxFile, Logger: log, Fetcher: fetcher,
+		RateLimit: shelf.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}}
 	cfg.Index.Workers, cfg.Index.Lease = *indexWorkers, *indexLease
 	cfg.Index.Chunk = chunk.Options{Target: *chunkSize, Overlap: *chunkOverlap}
 	if *embedURL != "" {
@@ -174,22 +198,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer b.close()
 	b.db.SetKeywordIndexLimit(*kwLimit)
 	generated, err := b.svc.EnsureMasterKey(ctx, getenv("SHELF_MASTER_KEY"))
-	if err != nil {
+	if shelf.ErrorCode(err) == shelf.EINVALID {
+		return fmt.Errorf("SHELF_MASTER_KEY: %s", shelf.ErrorMessage(err))
+	} else if err != nil {
 		return err
 	}
 	if generated != "" {
 		fmt.Fprintf(stderr, "Generated the master key; it is shown only this once, keep it safe:\n\n    %s\n\nSet SHELF_MASTER_KEY to use your own.\n\n", generated)
 	}
-	srv := shelfhttp.New(b.svc, shelfhttp.Options{PublicURL: *publicURL, Logger: log})
+	srv := shelfhttp.New(b.svc, shelfhttp.Options{PublicURL: *publicURL, Logger: log,
+		AuthFailures: shelf.RateLimit{PerSecond: *authFailRate, Burst: *authFailBurst}, TrustedProxies: proxies})
 	memorylake.Register(srv)
 	memoryinc.Register(srv)
 	chatbotkit.Register(srv)
 	informer.Register(srv)
 
-	ln, err := net.Listen("tcp", *addr)
+	tcp, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
+	ln := shelfhttp.LimitListener(tcp, *maxConns)
 	hs := shelfhttp.NewHTTPServer(*addr, srv, log)
 	bg, cancelBG := context.WithCancel(ctx)
 	defer cancelBG()
@@ -278,6 +306,27 @@ func housekeeping(ctx context.Context, svc *library.Service, log *slog.Logger, s
 	}
 }
 
+// parsePrefixes reads a comma-separated list of addresses and CIDRs.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
 // failpoint returns a hook that, at the named point, says so on stderr and
 // blocks forever, so a crash test can kill the process exactly there.
 func failpoint(name string, stderr io.Writer) func(string) {
@@ -291,7 +340,7 @@ func failpoint(name string, stderr io.Writer) func(string) {
 
 func keys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("keys: want create, list, rotate or revoke")
+		return errors.New("keys: want create, list, rotate, limit or revoke")
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
 	data := fs.String("data", "./shelf-data", "data directory")
@@ -299,8 +348,14 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 	name := fs.String("name", "", "key name")
 	scopes := fs.String("scopes", "read", "comma-separated scopes: read, write, admin")
 	expires := fs.String("expires-at", "", "when the key stops working, RFC 3339 (default: never)")
+	rateLimit := fs.String("rate-limit", "", "the key's own request rate limit, requests a second (0: not limited; default: the server's --rate-limit)")
+	rateBurst := fs.Int("rate-burst", 0, "requests the key may make at once within its own rate limit (default: one second's worth)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	own, err := rateFlag(*rateLimit, *rateBurst)
+	if err != nil {
+		return fmt.Errorf("keys %s: %v", args[0], err)
 	}
 	b, err := openBackend(ctx, *data, library.Config{Logger: quietLog()}, false)
 	if err != nil {
@@ -318,7 +373,7 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		for _, s := range strings.Split(*scopes, ",") {
 			sc = append(sc, shelf.Scope(strings.TrimSpace(s)))
 		}
-		spec := library.KeySpec{Name: *name, Scopes: sc}
+		spec := library.KeySpec{Name: *name, Scopes: sc, RateLimit: own}
 		if *expires != "" {
 			if spec.ExpiresAt, err = time.Parse(time.RFC3339, *expires); err != nil {
 				return fmt.Errorf("keys create: --expires-at must be an RFC 3339 time, like 2030-01-02T15:04:05Z")
@@ -335,10 +390,10 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 			return cliError(err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tEXPIRES\tLAST USED")
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tEXPIRES\tLAST USED\tRATE LIMIT")
 		for _, k := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, joinScopes(k.Scopes), k.CreatedAt.Format(time.RFC3339),
-				timeOr(k.ExpiresAt, "never"), timeOr(k.LastUsedAt, "-"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, joinScopes(k.Scopes), k.CreatedAt.Format(time.RFC3339),
+				timeOr(k.ExpiresAt, "never"), timeOr(k.LastUsedAt, "-"), rateString(k.RateLimit))
 		}
 		return tw.Flush()
 	case "rotate":
@@ -350,6 +405,15 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 			return cliError(err)
 		}
 		fmt.Fprintf(stdout, "id:        %s\nworkspace: %s\nkey:       %s\n\nThe old key no longer works; the new one is shown only this once.\n", k.ID, k.WorkspaceID, token)
+	case "limit":
+		if fs.NArg() != 1 || *rateLimit == "" {
+			return errors.New("keys limit: name one key id and give --rate-limit (requests a second, 0 for none, or default)")
+		}
+		k, err := b.svc.SetKeyRateLimit(actx, fs.Arg(0), own)
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "id:         %s\nrate limit: %s\n", k.ID, rateString(k.RateLimit))
 	case "revoke":
 		if fs.NArg() != 1 {
 			return errors.New("keys revoke: name one key id")
@@ -359,9 +423,37 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		fmt.Fprintf(stdout, "revoked %s\n", fs.Arg(0))
 	default:
-		return fmt.Errorf("keys: unknown command %q (want create, list, rotate or revoke)", args[0])
+		return fmt.Errorf("keys: unknown command %q (want create, list, rotate, limit or revoke)", args[0])
 	}
 	return nil
+}
+
+// rateFlag reads --rate-limit and --rate-burst: "" or "default" is the
+// server's limit (nil), a number of requests a second the key's own (0:
+// none).
+func rateFlag(rate string, burst int) (*shelf.RateLimit, error) {
+	if rate == "" || rate == "default" {
+		if burst != 0 {
+			return nil, errors.New("--rate-burst needs --rate-limit")
+		}
+		return nil, nil
+	}
+	ps, err := strconv.ParseFloat(rate, 64)
+	if err != nil {
+		return nil, fmt.Errorf("--rate-limit must be a number of requests a second, or default")
+	}
+	return &shelf.RateLimit{PerSecond: ps, Burst: burst}, nil
+}
+
+// rateString shows a key's own rate limit.
+func rateString(l *shelf.RateLimit) string {
+	switch {
+	case l == nil:
+		return "server's"
+	case l.PerSecond == 0:
+		return "none"
+	}
+	return fmt.Sprintf("%s/s, bursts of %d", strconv.FormatFloat(l.PerSecond, 'g', -1, 64), l.Burst)
 }
 
 // timeOr formats t, or says none when it is zero.

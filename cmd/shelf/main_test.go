@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -131,6 +132,98 @@ func TestServeGeneratesMasterKeyOnce(t *testing.T) {
 	}
 	if second := serveOnce(); strings.Contains(second, "shelf_master_") {
 		t.Fatalf("second start printed a key again:\n%s", second)
+	}
+}
+
+// TestServeRefusesShortMasterKey: a SHELF_MASTER_KEY shorter than 32
+// characters stops serve before it listens, saying why.
+func TestServeRefusesShortMasterKey(t *testing.T) {
+	dir := t.TempDir()
+	for _, key := range []string{"x", "hunter2", strings.Repeat("k", 31), strings.Repeat("é", 31)} {
+		out, err := runCLI(t, map[string]string{"SHELF_MASTER_KEY": key}, "serve", "--addr", "127.0.0.1:0", "--data", dir)
+		if err == nil || !strings.Contains(err.Error(), "SHELF_MASTER_KEY") || !strings.Contains(err.Error(), "at least 32") {
+			t.Fatalf("a %d-character master key: err = %v", len([]rune(key)), err)
+		}
+		if strings.Contains(out, "listening on") {
+			t.Fatalf("serve listened with a short master key:\n%s", out)
+		}
+	}
+	// crashMaster (38 characters) is what the other serve tests run with.
+	srv := startShelf(t, dir, "")
+	req, _ := http.NewRequest("GET", srv.url+"/v1/items/root", nil)
+	req.Header.Set("Authorization", "Bearer "+crashMaster)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("a long enough master key: GET = %d", resp.StatusCode)
+	}
+}
+
+// TestServeEdgeFlags: --rate-limit and --rate-burst limit every key but
+// those given their own limit (keys limit), and --max-connections answers
+// a connection over the cap 503 at once.
+func TestServeEdgeFlags(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, nil, "keys", "create", "--data", dir, "--name", "app", "--scopes", "read")
+	if err != nil {
+		t.Fatalf("keys create: %v\n%s", err, out)
+	}
+	key := regexp.MustCompile(`key:\s+(shelf_\S+)`).FindStringSubmatch(out)[1]
+	out, err = runCLI(t, nil, "keys", "create", "--data", dir, "--name", "batch", "--scopes", "read", "--rate-limit", "5")
+	if err != nil {
+		t.Fatalf("keys create --rate-limit: %v\n%s", err, out)
+	}
+	batchID := regexp.MustCompile(`id:\s+(\S+)`).FindStringSubmatch(out)[1]
+	batch := regexp.MustCompile(`key:\s+(shelf_\S+)`).FindStringSubmatch(out)[1]
+	if out, err := runCLI(t, nil, "keys", "limit", "--data", dir, "--rate-limit", "0", batchID); err != nil || !strings.Contains(out, "rate limit: none") {
+		t.Fatalf("keys limit: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, nil, "keys", "list", "--data", dir); err != nil || !strings.Contains(out, "server's") || !strings.Contains(out, "none") {
+		t.Fatalf("keys list: %v\n%s", err, out)
+	}
+	if _, err := runCLI(t, nil, "keys", "limit", "--data", dir, "--rate-limit", "fast", batchID); err == nil {
+		t.Fatal("keys limit took --rate-limit fast")
+	}
+	srv := startShelfArgs(t, dir, "", "--rate-limit", "1", "--rate-burst", "2", "--max-connections", "3")
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func(key string) *http.Response {
+		req, _ := http.NewRequest("GET", srv.url+"/v1/libraries/default", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := 0; i < 2; i++ {
+		if r := get(key); r.StatusCode != 200 || r.Header.Get("X-RateLimit-Limit") != "2" {
+			t.Fatalf("request %d: %d %v", i+1, r.StatusCode, r.Header)
+		}
+	}
+	if r := get(key); r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("third request: %d %v", r.StatusCode, r.Header)
+	}
+	for i := 0; i < 5; i++ {
+		if r := get(batch); r.StatusCode != 200 || r.Header.Get("X-RateLimit-Limit") != "" {
+			t.Fatalf("exempt key, request %d: %d %v", i+1, r.StatusCode, r.Header)
+		}
+	}
+	// Three idle connections fill the cap.
+	addr := strings.TrimPrefix(srv.url, "http://")
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	start := time.Now()
+	if r := get(batch); r.StatusCode != 503 || r.Header.Get("Retry-After") != "1" || time.Since(start) > 2*time.Second {
+		t.Fatalf("over the connection cap: %d %v after %v", r.StatusCode, r.Header, time.Since(start))
 	}
 }
 

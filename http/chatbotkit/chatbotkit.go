@@ -779,8 +779,12 @@ func (h *handler) twoStage(w http.ResponseWriter, r *http.Request, sp *shelf.Lib
 	}
 	x := base64.RawURLEncoding.EncodeToString(extra)
 	urlPath := prefix(r) + "/space/" + url.PathEscape(sp.ID) + "/storage/upload/" + escapePath(path)
-	q := h.svc.Sign(library.Signed{Method: http.MethodPut, Path: urlPath, Workspace: u.WorkspaceID, Upload: u.ID,
+	q, err := h.svc.Sign(r.Context(), library.Signed{Method: http.MethodPut, Path: urlPath, Workspace: u.WorkspaceID, Upload: u.ID,
 		Part: 1, Length: u.Size, Extra: x}, u.ExpiresAt)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	if u.ID != "" {
 		q.Set("upload", u.ID)
 	}
@@ -802,7 +806,7 @@ type putTarget struct {
 // verifyPut authenticates the two-stage PUT by its signature.
 func (h *handler) verifyPut(r *http.Request, _ map[string]string) (*shelf.Principal, error) {
 	q := r.URL.Query()
-	p, _, err := h.svc.Verify(library.Signed{Method: http.MethodPut, Path: r.URL.EscapedPath(), Upload: q.Get("upload"),
+	p, _, err := h.svc.Verify(r.Context(), library.Signed{Method: http.MethodPut, Path: r.URL.EscapedPath(), Upload: q.Get("upload"),
 		Part: 1, Extra: q.Get("x")}, q)
 	return p, err
 }
@@ -946,7 +950,9 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request, sp *shelf.Lib
 		h.writeError(w, r, err)
 		return
 	}
-	h.srv.ServeVersion(w, r, it.Name, v)
+	if err := h.srv.ServeVersion(w, r, it.Name, v); err != nil {
+		h.writeError(w, r, err)
+	}
 }
 
 func acceptsJSON(r *http.Request) bool {

@@ -39,6 +39,8 @@
 //
 // Errors are ChatBotKit's {"message","code"} with its codes: BAD_REQUEST,
 // NOT_AUTHENTICATED, NOT_AUTHORIZED, NOT_FOUND, CONFLICT, and
-// LIMITS_REACHED (429) for a file over the size limit. A URL the server
-// will not fetch (an internal address) is BAD_REQUEST.
+// LIMITS_REACHED (429) for a file over the size limit and for a key over
+// its rate limit or an address over its failed authentications (with
+// Retry-After). A URL the server will not fetch (an internal address) is
+// BAD_REQUEST.
 package chatbotkit

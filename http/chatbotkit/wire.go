@@ -32,6 +32,7 @@ var wireErrors = shelfhttp.ErrorTable{
 	shelf.ENOTIMPL:      {Status: http.StatusNotImplemented, Code: "NOT_IMPLEMENTED"},
 	shelf.EUNAVAILABLE:  {Status: http.StatusServiceUnavailable, Code: "SERVICE_UNAVAILABLE"},
 	shelf.EINSUFFICIENT: {Status: http.StatusInsufficientStorage, Code: "INSUFFICIENT_STORAGE"},
+	shelf.ERATELIMIT:    {Status: http.StatusTooManyRequests, Code: "LIMITS_REACHED"},
 	shelf.EINTERNAL:     {Status: http.StatusInternalServerError, Code: "INTERNAL_SERVER_ERROR"},
 }
 

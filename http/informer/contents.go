@@ -46,11 +46,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, id string) {
 		h.writeError(w, r, err)
 		return
 	}
+	serve := h.srv.ServeVersionInline
 	if download {
-		h.srv.ServeVersion(w, r, it.Name, v)
-		return
+		serve = h.srv.ServeVersion
 	}
-	h.srv.ServeVersionInline(w, r, it.Name, v)
+	if err := serve(w, r, it.Name, v); err != nil {
+		h.writeError(w, r, err)
+	}
 }
 
 // body is the new content a PUT carries: a multipart/form-data form's

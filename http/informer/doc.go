@@ -29,7 +29,8 @@
 // (jsTime: UTC, three fractional digits).
 //
 // Errors are hapi's Boom shape, {"statusCode","error","message"}, which the
-// Informer server (a hapi application) answers with. Where Informer's docs
+// Informer server (a hapi application) answers with; a rate limit is Boom's
+// 429 with Retry-After. Where Informer's docs
 // are silent (library create/update, the upload session, conflicts), the
 // choices are in docs/API.md.
 package informer

@@ -133,7 +133,9 @@ func (h *handler) downloadStoredFile(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.srv.ServeVersion(w, r, it.Name, v)
+	if err := h.srv.ServeVersion(w, r, it.Name, v); err != nil {
+		h.writeError(w, r, err)
+	}
 }
 
 // searchStoredFiles is GET /api/files?q&start&limit: Storage API files

@@ -23,6 +23,7 @@ var wireErrors = shelfhttp.ErrorTable{
 	shelf.EINSUFFICIENT: {Status: http.StatusInsufficientStorage},
 	shelf.EUNAVAILABLE:  {Status: http.StatusServiceUnavailable},
 	shelf.ETIMEOUT:      {Status: http.StatusGatewayTimeout},
+	shelf.ERATELIMIT:    {Status: http.StatusTooManyRequests},
 	shelf.EINTERNAL:     {Status: http.StatusInternalServerError},
 }
 

@@ -35,10 +35,11 @@
 //     external_id held by another key's private item; a write onto an
 //     attachment's path), EGONE 410 gone, ETOOLARGE 413 too_large (an
 //     attachment over the fetch cap, content over the maximum file size, a
-//     body over its cap, a delete of more than 10,000 items), EUNAVAILABLE
-//     503 unavailable, ETIMEOUT 504 timeout, EINSUFFICIENT 507
-//     insufficient_storage, EINTERNAL 500 internal with a fixed message
-//     (the cause is logged, never sent).
+//     body over its cap, a delete of more than 10,000 items), ERATELIMIT
+//     429 rate_limited (with Retry-After), EUNAVAILABLE 503 unavailable,
+//     ETIMEOUT 504 timeout, EINSUFFICIENT 507 insufficient_storage,
+//     EINTERNAL 500 internal with a fixed message (the cause is logged,
+//     never sent).
 //   - Another path under /sources/api/ is 404 not_found; a known path with
 //     another method is 405 method_not_allowed with an Allow header. Both
 //     come after authentication, like every route.

@@ -42,6 +42,7 @@ var wireErrors = shelfhttp.ErrorTable{
 	shelf.EUNAVAILABLE:  {Status: http.StatusServiceUnavailable, Code: "unavailable"},
 	shelf.ETIMEOUT:      {Status: http.StatusGatewayTimeout, Code: "timeout"},
 	shelf.EINSUFFICIENT: {Status: http.StatusInsufficientStorage, Code: "insufficient_storage"},
+	shelf.ERATELIMIT:    {Status: http.StatusTooManyRequests, Code: "rate_limited"},
 }
 
 // Answers that come from the router rather than the core, and the fixed

@@ -93,8 +93,11 @@
 //     Permission failures are 403 ACCESS_DENIED (the Errors page; the
 //     authentication page's FORBIDDEN is not used). A missing or unknown
 //     key is 401 UNAUTHORIZED with the documented message "Invalid or
-//     missing API key". A busy server (EUNAVAILABLE) is 503
-//     SERVICE_UNAVAILABLE, a code MemoryLake does not list. Internal
+//     missing API key". A key over its rate limit, or an address over its
+//     failed authentications (ERATELIMIT), is 429 RATE_LIMIT_EXCEEDED with
+//     Retry-After, as MemoryLake's rate-limit page says. A busy server
+//     (EUNAVAILABLE) is 503 SERVICE_UNAVAILABLE, a code MemoryLake does
+//     not list. Internal
 //     errors are 500 INTERNAL_ERROR with a fixed message; the cause is
 //     logged, never sent. Expired things (EGONE) are 404 NOT_FOUND: an
 //     expired upload session is, as the docs say, to be started over.

@@ -251,7 +251,9 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 	}
 	switch shelf.ErrorCode(err) {
 	case "":
-		h.srv.ServeVersion(w, r, it.Name, v)
+		if err := h.srv.ServeVersion(w, r, it.Name, v); err != nil {
+			h.writeError(w, r, err) // never ENOTFOUND: the item was found
+		}
 	case shelf.ENOTFOUND:
 		w.WriteHeader(http.StatusNotFound) // the docs' 404 has no body
 	case shelf.ENOTIMPL:

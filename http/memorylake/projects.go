@@ -308,7 +308,9 @@ func (h *handler) downloadDocument(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.srv.ServeVersion(w, r, it.Name, v)
+	if err := h.srv.ServeVersion(w, r, it.Name, v); err != nil {
+		h.writeError(w, r, err)
+	}
 }
 
 // searchResult is one D6 result. Shelf's chunks are all paragraphs: it

@@ -639,7 +639,9 @@ func (h *handler) downloadV3Document(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.srv.ServeVersion(w, r, it.Name, v)
+	if err := h.srv.ServeVersion(w, r, it.Name, v); err != nil {
+		h.writeError(w, r, err)
+	}
 }
 
 // deleteV3Documents is V4: DELETE …/memories/documents {ids}. Ids that

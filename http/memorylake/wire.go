@@ -44,6 +44,7 @@ var wireErrors = shelfhttp.ErrorTable{
 	shelf.EUNAUTHORIZED: {Status: http.StatusUnauthorized, Code: "UNAUTHORIZED"},
 	shelf.EINSUFFICIENT: {Status: http.StatusPaymentRequired, Code: "QUOTA_EXCEEDED"},
 	shelf.EUNAVAILABLE:  {Status: http.StatusServiceUnavailable, Code: "SERVICE_UNAVAILABLE"},
+	shelf.ERATELIMIT:    {Status: http.StatusTooManyRequests, Code: "RATE_LIMIT_EXCEEDED"},
 	shelf.EINTERNAL:     {Status: http.StatusInternalServerError, Code: "INTERNAL_ERROR"},
 }
 

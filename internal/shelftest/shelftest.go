@@ -28,7 +28,7 @@ import (
 )
 
 // MasterKey is the master key every test server runs with.
-const MasterKey = "test-master-key"
+const MasterKey = "test-master-key-0123456789abcdef0123"
 
 // Env is a running test server.
 type Env struct {
@@ -50,6 +50,15 @@ func New(tb testing.TB, cfg library.Config) *Env {
 
 // NewAt starts a server over the data in dir.
 func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
+	tb.Helper()
+	// Tests send many failing requests on purpose: the throttle of failed
+	// authentications, which has tests of its own, must not answer them.
+	return NewWith(tb, dir, cfg, shelfhttp.Options{AuthFailures: shelf.RateLimit{PerSecond: 1e6, Burst: 1e6}})
+}
+
+// NewWith starts a server over the data in dir whose HTTP layer takes opts
+// (its Logger defaults to cfg's).
+func NewWith(tb testing.TB, dir string, cfg library.Config, opts shelfhttp.Options) *Env {
 	tb.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(filepath.Join(dir, "shelf.db"))
@@ -78,7 +87,10 @@ func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
 	if _, err := svc.EnsureMasterKey(ctx, MasterKey); err != nil {
 		tb.Fatal(err)
 	}
-	srv := shelfhttp.New(svc, shelfhttp.Options{Logger: cfg.Logger})
+	if opts.Logger == nil {
+		opts.Logger = cfg.Logger
+	}
+	srv := shelfhttp.New(svc, opts)
 	memorylake.Register(srv)
 	memoryinc.Register(srv)
 	chatbotkit.Register(srv)

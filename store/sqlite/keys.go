@@ -58,8 +58,8 @@ func (t *tx) UpdateKey(ctx context.Context, k *shelf.Key) error {
 		hash = []byte{}
 	}
 	res, err := t.tx.ExecContext(ctx,
-		"UPDATE keys SET name = ?, scopes = ?, hash = ?, expires_at = ? WHERE id = ? AND workspace_id = ?",
-		k.Name, strings.Join(scopes, ","), hash, nanos(k.ExpiresAt), k.ID, k.WorkspaceID)
+		"UPDATE keys SET name = ?, scopes = ?, hash = ?, expires_at = ?, rate_per_second = ?, rate_burst = ? WHERE id = ? AND workspace_id = ?",
+		k.Name, strings.Join(scopes, ","), hash, nanos(k.ExpiresAt), ratePerSecond(k.RateLimit), rateBurst(k.RateLimit), k.ID, k.WorkspaceID)
 	if err != nil {
 		return classify(err, "key")
 	}

@@ -236,3 +236,41 @@ func TestContentTypesMigration(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateKeyRateLimits: a key made before keys had their own rate
+// limit follows the server's (nil) after the migration, and its other
+// fields are kept.
+func TestMigrateKeyRateLimits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shelf.db")
+	db, err := sql.Open("sqlite3", dsn(path, writerParams))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := migrate(t.Context(), db, migrationsBefore(t, "_key_rate_limits.sql")); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO workspaces (id, name, created_at) VALUES ('w', 'w', 0)`,
+		`INSERT INTO keys (id, workspace_id, name, scopes, hash, created_at, expires_at, last_used_at)
+			VALUES ('0123456789abcdef', 'w', 'old', 'read,write', x'00', 5, 7, 6)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := mustOpen(t, path)
+	var k *shelf.Key
+	if err := s.View(t.Context(), func(tx shelf.Tx) error {
+		k, err = tx.Key(t.Context(), "0123456789abcdef")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if k.RateLimit != nil || k.Name != "old" || len(k.Scopes) != 2 || k.ExpiresAt.UnixNano() != 7 {
+		t.Fatalf("key after the migration: %+v (rate limit %v)", k, k.RateLimit)
+	}
+}

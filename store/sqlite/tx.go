@@ -107,20 +107,41 @@ func (t *tx) CreateKey(ctx context.Context, k *shelf.Key) error {
 		hash = []byte{} // the driver binds a nil slice as NULL
 	}
 	_, err := t.tx.ExecContext(ctx,
-		"INSERT INTO keys ("+keyCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		"INSERT INTO keys ("+keyCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		k.ID, k.WorkspaceID, k.Name, strings.Join(scopes, ","), hash, nanos(k.CreatedAt),
-		nanos(k.ExpiresAt), nanos(k.LastUsedAt))
+		nanos(k.ExpiresAt), nanos(k.LastUsedAt), ratePerSecond(k.RateLimit), rateBurst(k.RateLimit))
 	return classify(err, "key")
 }
 
-const keyCols = "id, workspace_id, name, scopes, hash, created_at, expires_at, last_used_at"
+const keyCols = "id, workspace_id, name, scopes, hash, created_at, expires_at, last_used_at, rate_per_second, rate_burst"
+
+// ratePerSecond and rateBurst bind a key's own rate limit: NULL and 0 for
+// none.
+func ratePerSecond(l *shelf.RateLimit) sql.NullFloat64 {
+	if l == nil {
+		return sql.NullFloat64{}
+	}
+	return sql.NullFloat64{Float64: l.PerSecond, Valid: true}
+}
+
+func rateBurst(l *shelf.RateLimit) int {
+	if l == nil {
+		return 0
+	}
+	return l.Burst
+}
 
 func scanKey(s scanner) (*shelf.Key, error) {
 	var k shelf.Key
 	var scopes string
 	var created, expires, used int64
-	if err := s.Scan(&k.ID, &k.WorkspaceID, &k.Name, &scopes, &k.Hash, &created, &expires, &used); err != nil {
+	var perSecond sql.NullFloat64
+	var burst int
+	if err := s.Scan(&k.ID, &k.WorkspaceID, &k.Name, &scopes, &k.Hash, &created, &expires, &used, &perSecond, &burst); err != nil {
 		return nil, err
+	}
+	if perSecond.Valid {
+		k.RateLimit = &shelf.RateLimit{PerSecond: perSecond.Float64, Burst: burst}
 	}
 	k.ExpiresAt, k.LastUsedAt = fromNanos(expires), fromNanos(used)
 	if scopes != "" {

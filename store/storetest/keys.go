@@ -67,6 +67,74 @@ func testKeyFields(t *testing.T, s shelf.Store) {
 	})
 }
 
+// testKeyRateLimits checks that a key's own rate limit round-trips through
+// CreateKey, Key, Keys, ListKeys and UpdateKey, with none (nil) and an
+// exemption (PerSecond 0) kept apart.
+func testKeyRateLimits(t *testing.T, s shelf.Store) {
+	w := newWorld(t, s)
+	limited := newKey(w.a, "limited", at(time.Second), shelf.ScopeRead)
+	limited.RateLimit = &shelf.RateLimit{PerSecond: 2.5, Burst: 7}
+	exempt := newKey(w.a, "exempt", at(2*time.Second), shelf.ScopeRead)
+	exempt.RateLimit = &shelf.RateLimit{}
+	plain := newKey(w.a, "plain", at(3*time.Second), shelf.ScopeRead)
+	all := []*shelf.Key{limited, exempt, plain}
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		for _, k := range all {
+			if err := tx.CreateKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check := func(what string, want []*shelf.Key) {
+		t.Helper()
+		view(t, s, func(ctx context.Context, tx shelf.Tx) error {
+			for _, k := range want {
+				got, err := tx.Key(ctx, k.ID)
+				if err != nil {
+					t.Fatalf("%s: Key: %v", what, err)
+				}
+				same(t, what+": Key", got, k)
+			}
+			keys, err := tx.Keys(ctx, w.a.ID)
+			if err != nil {
+				t.Fatalf("%s: Keys: %v", what, err)
+			}
+			sameKeys(t, what+": Keys", keys, want)
+			page, _, err := tx.ListKeys(ctx, w.a.ID, shelf.KeyQuery{Limit: 10})
+			if err != nil {
+				t.Fatalf("%s: ListKeys: %v", what, err)
+			}
+			sameKeys(t, what+": ListKeys", page, want)
+			return nil
+		})
+	}
+	check("created", all)
+
+	// Set, changed and cleared by UpdateKey.
+	l2, e2, p2 := *limited, *exempt, *plain
+	l2.RateLimit, e2.RateLimit, p2.RateLimit = nil, &shelf.RateLimit{PerSecond: 100, Burst: 1}, &shelf.RateLimit{}
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		for _, k := range []*shelf.Key{&l2, &e2, &p2} {
+			if err := tx.UpdateKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check("updated", []*shelf.Key{&l2, &e2, &p2})
+}
+
+func sameKeys(t *testing.T, what string, got, want []*shelf.Key) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d keys, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		same(t, what, got[i], want[i])
+	}
+}
+
 func testTouchKeys(t *testing.T, s shelf.Store) {
 	w := newWorld(t, s)
 	a := newKey(w.a, "a", at(0), shelf.ScopeRead)

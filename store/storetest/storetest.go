@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"Workspaces", testWorkspaces},
 		{"Keys", testKeys},
 		{"KeyFields", testKeyFields},
+		{"KeyRateLimits", testKeyRateLimits},
 		{"TouchKeys", testTouchKeys},
 		{"ListKeys", testListKeys},
 		{"IdempotencyRecords", testIdempotencyRecords},
