@@ -11,6 +11,11 @@ const (
 	IndexRunning = "running" // a worker holds the job's lease
 	IndexIndexed = "indexed"
 	IndexFailed  = "failed" // retries used up; Error says why
+	// IndexSkipped: the file's type holds no text Shelf reads (an image, a
+	// binary), so there is nothing to index. It is not a failure: no error
+	// is recorded and no retry comes. IndexedAt, when set, marks that
+	// indexing was asked for (see library.Service.IndexFile).
+	IndexSkipped = "skipped"
 )
 
 // IndexStatus is a file's place in the indexing pipeline.

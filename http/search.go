@@ -175,7 +175,7 @@ func (s *Server) indexStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := map[string]any{}
-	for _, st := range []string{shelf.IndexQueued, shelf.IndexRunning, shelf.IndexIndexed, shelf.IndexFailed} {
+	for _, st := range []string{shelf.IndexQueued, shelf.IndexRunning, shelf.IndexIndexed, shelf.IndexFailed, shelf.IndexSkipped} {
 		out[st] = counts[st]
 	}
 	var emb any

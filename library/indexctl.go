@@ -55,7 +55,20 @@ func indexable(lib *shelf.Library, it *shelf.Item) error {
 
 // queueFileTx queues a job for the file's head, replacing any job it has,
 // and marks it queued; the chunks it has stay until the job replaces them.
+// A file whose type holds no text is not queued: it is IndexSkipped, and
+// IndexedAt records when indexing was asked for, so a client that asked
+// sees its request taken (there is still nothing to search).
 func (s *Service) queueFileTx(ctx context.Context, tx shelf.Tx, it *shelf.Item) error {
+	if !extractable(it) {
+		if err := tx.DeleteIndexJob(ctx, it.WorkspaceID, it.ID); err != nil {
+			return err
+		}
+		if err := tx.ReplaceChunks(ctx, it.WorkspaceID, it.ID, nil); err != nil {
+			return err
+		}
+		it.Index = shelf.IndexStatus{State: shelf.IndexSkipped, IndexedAt: s.now()}
+		return tx.SetIndexStatus(ctx, it.WorkspaceID, it.ID, it.Index)
+	}
 	it.Index.State = shelf.IndexQueued
 	if err := tx.SetIndexStatus(ctx, it.WorkspaceID, it.ID, it.Index); err != nil {
 		return err

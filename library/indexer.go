@@ -171,9 +171,30 @@ func (s *Service) queueIndexTx(ctx context.Context, tx shelf.Tx, lib *shelf.Libr
 	if err := tx.ReplaceChunks(ctx, it.WorkspaceID, it.ID, nil); err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
 		return err
 	}
+	if !extractable(it) {
+		// Nothing to index. A mark that indexing was asked for stays
+		// with a file that was skipped already; one left by an
+		// extractable version goes, since that version's chunks did.
+		mark := it.Index.IndexedAt
+		if it.Index.State != shelf.IndexSkipped {
+			mark = time.Time{}
+		}
+		it.Index = shelf.IndexStatus{State: shelf.IndexSkipped, IndexedAt: mark}
+		return nil
+	}
 	it.Index = shelf.IndexStatus{State: shelf.IndexQueued, IndexedAt: it.Index.IndexedAt}
 	return nil
 }
+
+// extractable reports whether Shelf reads text from files of it's type
+// and name; the others are IndexSkipped.
+func extractable(it *shelf.Item) bool {
+	return extract.Supported(it.ContentType, it.Name)
+}
+
+// errNoText is a job's result when its version's type holds no text
+// Shelf reads: the file is IndexSkipped, not failed.
+var errNoText = errors.New("no text to extract from this type")
 
 // putIndexJobTx queues the job for it's head if queueIndexTx marked it
 // queued. The item row must exist.
@@ -410,6 +431,14 @@ func (s *Service) finishJobs(ctx context.Context, results []jobResult, unrun []*
 				return err
 			}
 			switch {
+			case errors.Is(r.err, errNoText):
+				if err := tx.DeleteIndexJob(ctx, it.WorkspaceID, it.ID); err != nil {
+					return err
+				}
+				if err := tx.ReplaceChunks(ctx, it.WorkspaceID, it.ID, nil); err != nil {
+					return err
+				}
+				it.Index = shelf.IndexStatus{State: shelf.IndexSkipped}
 			case permanent(r.err) || cur.Attempts >= cfg.MaxAttempts:
 				if err := tx.DeleteIndexJob(ctx, it.WorkspaceID, it.ID); err != nil {
 					return err
@@ -576,7 +605,7 @@ func (s *Service) queueStaleEmbeddings(ctx context.Context) (int, error) {
 func (s *Service) extract(ctx context.Context, it *shelf.Item, v *shelf.Version) (*extract.Doc, error) {
 	lim := s.cfg.Index.Extract
 	if !extract.Supported(v.ContentType, it.Name) {
-		return nil, shelf.Errorf(shelf.ENOTIMPL, "files of type %q cannot be indexed", v.ContentType)
+		return nil, errNoText
 	}
 	if v.Size > lim.MaxInput {
 		return nil, shelf.Errorf(shelf.ETOOLARGE, "the file is %d bytes; the most that is indexed is %d", v.Size, lim.MaxInput)

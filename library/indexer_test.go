@@ -257,11 +257,38 @@ func TestIndexFailures(t *testing.T) {
 	if p.Index.Error == "" || p.Index.ErroredAt.IsZero() {
 		t.Fatalf("poison status %+v", p.Index)
 	}
+	// A file with no text to read is skipped, not failed: no error, no
+	// job. Asking for its indexing records the request (IndexedAt) and
+	// queues nothing; a new version keeps that mark.
 	b := e.item(t, bin.ID)
-	wantState(t, b, shelf.IndexFailed)
-	if !strings.Contains(b.Index.Error, "cannot be indexed") {
+	wantState(t, b, shelf.IndexSkipped)
+	if b.Index.Error != "" || !b.Index.ErroredAt.IsZero() || !b.Index.IndexedAt.IsZero() {
 		t.Fatalf("unsupported type status %+v", b.Index)
 	}
+	asked := e.clock.Now()
+	if b, err := e.svc.IndexFile(e.ctx, bin.ID); err != nil || b.Index.State != shelf.IndexSkipped || !b.Index.IndexedAt.Equal(asked) {
+		t.Fatalf("IndexFile(unsupported) = %+v, %v", b, err)
+	}
+	if n, err := e.svc.IndexOnce(e.ctx); err != nil || n != 0 {
+		t.Fatalf("a skipped file was queued: IndexOnce = %d, %v", n, err)
+	}
+	e.write(t, e.ctx, library.FileWrite{Path: "blob.bin", Body: strings.NewReader("\x00\x03"), Size: 2, ContentType: "application/octet-stream"})
+	if b := e.item(t, bin.ID); b.Index.State != shelf.IndexSkipped || !b.Index.IndexedAt.Equal(asked) || b.Head != 2 {
+		t.Fatalf("new version of a skipped file: %+v", b)
+	}
+	// A version the indexer can read is queued and indexed; one it cannot
+	// after that is skipped without the mark of the earlier, readable one.
+	e.write(t, e.ctx, library.FileWrite{Path: "blob.bin", Body: strings.NewReader("now plain words"), Size: 15, ContentType: "text/plain"})
+	e.drain(t)
+	wantState(t, e.item(t, bin.ID), shelf.IndexIndexed)
+	e.write(t, e.ctx, library.FileWrite{Path: "blob.bin", Body: strings.NewReader("\x00\x04"), Size: 2, ContentType: "application/octet-stream"})
+	if b := e.item(t, bin.ID); b.Index.State != shelf.IndexSkipped || !b.Index.IndexedAt.IsZero() || e.chunkCount(t, bin.ID) != 0 {
+		t.Fatalf("readable then unreadable: %+v, %d chunks", b.Index, e.chunkCount(t, bin.ID))
+	}
+	if counts, err := e.svc.IndexCounts(e.ctx); err != nil || counts[shelf.IndexSkipped] != 1 || counts[shelf.IndexFailed] != 1 {
+		t.Fatalf("IndexCounts = %v, %v", counts, err)
+	}
+	emb.calls.Store(0) // the readable version was embedded
 	if _, err := e.svc.IndexFile(e.ctx, poison.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +332,7 @@ func TestIndexFailures(t *testing.T) {
 		t.Fatalf("error kept after success: %+v", f.Index)
 	}
 	counts, err := e.svc.IndexCounts(e.ctx)
-	if err != nil || counts[shelf.IndexFailed] != 2 || counts[shelf.IndexIndexed] != 1 {
+	if err != nil || counts[shelf.IndexFailed] != 1 || counts[shelf.IndexIndexed] != 1 || counts[shelf.IndexSkipped] != 1 {
 		t.Fatalf("IndexCounts = %v, %v", counts, err)
 	}
 }

@@ -53,6 +53,8 @@ const (
 //	running → running
 //	indexed → okay    (searchable)
 //	failed  → error   (retries used up)
+//	skipped → error   (no text; not reached, as such files are never
+//	                   made documents)
 //	""      → error   (not indexed and nothing queued: its index was
 //	                   cleared, so it will not become searchable by itself;
 //	                   adding the file to the project again queues it)

@@ -578,7 +578,10 @@ func (h *handler) getIndexed(w http.ResponseWriter, r *http.Request) {
 }
 
 // putIndexed is F11's PUT: true queues the file's indexing (its state is
-// queued until a worker finishes it), false clears its index.
+// queued until a worker finishes it), false clears its index. A file
+// whose type holds no text is not queued: the request is recorded
+// (indexedAt) and the file reads indexed, with canIndex false saying
+// there is nothing in it to search.
 func (h *handler) putIndexed(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Indexed *bool `json:"indexed"`
@@ -620,7 +623,9 @@ func (h *handler) deleteIndexed(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// retryIndexing is F12: only a file whose indexing failed is retried.
+// retryIndexing is F12: a file whose indexing failed is queued again. On
+// a file without an error it changes nothing and answers the file's
+// current status ("none" when it has no index state).
 func (h *handler) retryIndexing(w http.ResponseWriter, r *http.Request) {
 	_, it, err := h.file(r)
 	if err != nil {
@@ -628,7 +633,11 @@ func (h *handler) retryIndexing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if it.Index.ErroredAt.IsZero() {
-		h.writeError(w, r, shelf.Errorf(shelf.ECONFLICT, "%q has no indexing error to retry", it.Name))
+		status := it.Index.State
+		if status == shelf.IndexNone {
+			status = "none"
+		}
+		shelfhttp.WriteJSON(w, http.StatusOK, map[string]any{"status": status, "indexingStartedAt": timePtr(it.Index.StartedAt)})
 		return
 	}
 	queued := time.Now().UTC()

@@ -605,8 +605,13 @@ func TestIndexingControl(t *testing.T) {
 	if retry["status"] != "queued" || retry["indexingStartedAt"] == nil {
 		t.Fatalf("retry = %v", retry)
 	}
-	c.fails("POST", "/api/libraries/my-lib/files/"+good.ID+"/_retry-indexing", nil, http.StatusConflict)
 	c.e.WaitIndexed(t, master)
+	// On a file without an error, a retry changes nothing and says where
+	// the file is.
+	c.do("POST", "/api/libraries/my-lib/files/"+good.ID+"/_retry-indexing", nil, http.StatusOK, &retry)
+	if retry["status"] != "indexed" {
+		t.Fatalf("retry of an indexed file = %v", retry)
+	}
 
 	// F11: DELETE clears the index (search no longer finds the file), PUT
 	// true queues it again.
@@ -660,6 +665,94 @@ func TestIndexingControl(t *testing.T) {
 		if f.Directory && (f.RunningDescendantsCount == nil || *f.RunningDescendantsCount != 0) {
 			t.Fatalf("directory after indexing: %+v", f)
 		}
+	}
+}
+
+// TestSkippedFiles: a file whose type holds no text (an image, a binary)
+// is skipped, never failed: canIndex false, no indexingErroredAt. Asking
+// for its indexing (F11 PUT, F10) records the request and reads indexed;
+// a retry is a no-op; /v1/index/status counts it as skipped.
+func TestSkippedFiles(t *testing.T) {
+	c := newClient(t)
+	c.do("POST", "/api/libraries", map[string]any{"name": "Docs", "slug": "my-lib"}, http.StatusCreated, nil)
+	png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+	var img, bin, md file
+	c.raw("PUT", "/api/libraries/my-lib/contents/assets/logo.png", "image/png", []byte(png), http.StatusCreated).JSON(t, &img)
+	c.raw("PUT", "/api/libraries/my-lib/contents/assets/blob.bin", "application/octet-stream", []byte{0, 1, 2, 3}, http.StatusCreated).JSON(t, &bin)
+	c.raw("PUT", "/api/libraries/my-lib/contents/assets/notes.md", "text/markdown", []byte("# Notes\ngamma words"), http.StatusCreated).JSON(t, &md)
+	c.e.WaitIndexed(t, master)
+	get := func(id string) file {
+		var f file
+		c.do("GET", "/api/libraries/my-lib/files/"+id, nil, http.StatusOK, &f)
+		return f
+	}
+	for _, id := range []string{img.ID, bin.ID} {
+		f := get(id)
+		if f.CanIndex || f.Indexed || f.IndexedAt != nil || f.IndexingErroredAt != nil || f.IndexingErrorMessage != nil {
+			t.Fatalf("a file with no text after upload: %+v", f)
+		}
+	}
+	if f := get(md.ID); !f.CanIndex || !f.Indexed {
+		t.Fatalf("a markdown file after upload: %+v", f)
+	}
+	status := func() map[string]any {
+		var st map[string]any
+		c.do("GET", "/v1/index/status", nil, http.StatusOK, &st)
+		return st
+	}
+	if st := status(); st["skipped"] != 2.0 || st["failed"] != 0.0 || st["indexed"] != 1.0 {
+		t.Fatalf("/v1/index/status = %v", st)
+	}
+
+	// F11 PUT true: the request is recorded and the file reads indexed;
+	// canIndex false says why nothing is searchable.
+	var st struct {
+		Indexed           bool    `json:"indexed"`
+		State             string  `json:"state"`
+		IndexedAt         *string `json:"indexedAt"`
+		IndexingErroredAt *string `json:"indexingErroredAt"`
+	}
+	c.do("PUT", "/api/libraries/my-lib/files/"+img.ID+"/indexed", map[string]any{"indexed": true}, http.StatusOK, &st)
+	if !st.Indexed || st.State != "skipped" || st.IndexedAt == nil || st.IndexingErroredAt != nil {
+		t.Fatalf("PUT indexed on an image = %+v", st)
+	}
+	c.e.WaitIndexed(t, master)
+	if f := get(img.ID); !f.Indexed || f.CanIndex || f.IndexingErroredAt != nil {
+		t.Fatalf("image after PUT indexed: %+v", f)
+	}
+	// F12 on it: a no-op with its status.
+	var retry map[string]any
+	c.do("POST", "/api/libraries/my-lib/files/"+img.ID+"/_retry-indexing", nil, http.StatusOK, &retry)
+	if retry["status"] != "skipped" {
+		t.Fatalf("retry of a skipped file = %v", retry)
+	}
+	// F11 DELETE clears the mark; F10 follows the same rule per file: the
+	// binary and the image are marked, the markdown file is queued and
+	// indexed again.
+	c.do("DELETE", "/api/libraries/my-lib/files/"+img.ID+"/indexed", nil, http.StatusNoContent, nil)
+	if f := get(img.ID); f.Indexed || f.IndexedAt != nil {
+		t.Fatalf("image after DELETE indexed: %+v", f)
+	}
+	var n map[string]int
+	c.do("POST", "/api/libraries/my-lib/files/_bulk-index", map[string]any{"files": []string{"/assets/*"}, "value": true}, http.StatusOK, &n)
+	if n["updated"] != 3 {
+		t.Fatalf("bulk index = %v", n)
+	}
+	c.e.WaitIndexed(t, master)
+	for _, id := range []string{img.ID, bin.ID, md.ID} {
+		if f := get(id); !f.Indexed || f.IndexingErroredAt != nil || f.CanIndex != (id == md.ID) {
+			t.Fatalf("after bulk index: %+v", f)
+		}
+	}
+	if st := status(); st["skipped"] != 2.0 || st["failed"] != 0.0 || st["indexed"] != 1.0 {
+		t.Fatalf("/v1/index/status after bulk index = %v", st)
+	}
+	var res struct {
+		Hits []any `json:"hits"`
+	}
+	c.do("POST", "/v1/search", map[string]any{"query": "gamma"}, http.StatusOK, &res)
+	if len(res.Hits) != 1 {
+		t.Fatalf("search after bulk index: %d hits", len(res.Hits))
 	}
 }
 

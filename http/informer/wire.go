@@ -162,7 +162,11 @@ func toFile(lib *shelf.Library, it *shelf.Item) fileJSON {
 	}
 	if it.Type == shelf.TypeFile {
 		f.ContentType = &it.ContentType
-		f.Indexed = it.Index.State == shelf.IndexIndexed || lib.Embedded
+		// A skipped file (no text to read) reads indexed once indexing
+		// was asked for: the request is taken, and canIndex says why
+		// nothing is searchable.
+		f.Indexed = it.Index.State == shelf.IndexIndexed || lib.Embedded ||
+			it.Index.State == shelf.IndexSkipped && !it.Index.IndexedAt.IsZero()
 		f.CanIndex = !lib.Embedded && extract.Supported(it.ContentType, it.Name)
 		if lib.Embedded && f.IndexedAt == nil {
 			// Informer sets indexed at once for embedded libraries, which

@@ -274,3 +274,54 @@ func TestMigrateKeyRateLimits(t *testing.T) {
 		t.Fatalf("key after the migration: %+v (rate limit %v)", k, k.RateLimit)
 	}
 }
+
+// TestIndexSkippedMigration: files failed only because their type holds
+// no text become skipped, without an error; files whose extraction broke
+// stay failed.
+func TestIndexSkippedMigration(t *testing.T) {
+	db, err := sql.Open("sqlite3", dsn(filepath.Join(t.TempDir(), "shelf.db"), writerParams))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := t.Context()
+	if err := migrate(ctx, db, migrationsBefore(t, "_index_skipped.sql")); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO workspaces (id, name, created_at) VALUES ('ws', 'ws', 0)`,
+		`INSERT INTO libraries (id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at)
+			VALUES ('lib', 'ws', 'l', 'l', 'library', 0, 0, 'root', 0, 0)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	errs := map[string]string{
+		"img":  `files of type "image/png" cannot be indexed`,
+		"bin":  `extract: content type "application/x-foo" (file "a.foo") is not supported for text extraction`,
+		"pdf":  `extract: malformed PDF: no trailer`,
+		"lock": `extract: password-protected PDFs are not supported`,
+	}
+	for id, msg := range errs {
+		if _, err := db.Exec(`INSERT INTO items (id, workspace_id, library_id, type, name, path, created_at, updated_at,
+			index_state, indexing_started_at, indexing_errored_at, indexing_error) VALUES (?, 'ws', 'lib', 'file', ?, ?, 0, 0, 'failed', 5, 6, ?)`,
+			id, id, id, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := migrate(ctx, db, migrationFiles); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"img": "skipped", "bin": "skipped", "pdf": "failed", "lock": "failed"} {
+		var state, msg string
+		var errored int64
+		if err := db.QueryRow(`SELECT index_state, indexing_errored_at, indexing_error FROM items WHERE id = ?`, id).Scan(&state, &errored, &msg); err != nil {
+			t.Fatal(err)
+		}
+		if state != want || (want == "skipped") != (errored == 0 && msg == "") {
+			t.Errorf("%s: state %q, errored at %d, error %q; want %s", id, state, errored, msg, want)
+		}
+	}
+}

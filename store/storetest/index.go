@@ -241,7 +241,7 @@ func testIndexCounts(t *testing.T, s shelf.Store) {
 	w := newWorld(t, s)
 	dir := child(w.rootA, "dir", shelf.TypeFolder)
 	var items []*shelf.Item
-	for i, st := range []string{shelf.IndexQueued, shelf.IndexRunning, shelf.IndexIndexed, shelf.IndexIndexed, shelf.IndexFailed, shelf.IndexNone} {
+	for i, st := range []string{shelf.IndexQueued, shelf.IndexRunning, shelf.IndexIndexed, shelf.IndexIndexed, shelf.IndexFailed, shelf.IndexNone, shelf.IndexSkipped} {
 		parent := w.rootA
 		if i < 3 {
 			parent = dir
@@ -256,7 +256,7 @@ func testIndexCounts(t *testing.T, s shelf.Store) {
 	createItems(t, s, append([]*shelf.Item{dir}, items...)...)
 	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
 		got, err := tx.IndexCounts(ctx, w.a.ID)
-		want := map[string]int{shelf.IndexQueued: 1, shelf.IndexRunning: 1, shelf.IndexIndexed: 2, shelf.IndexFailed: 1}
+		want := map[string]int{shelf.IndexQueued: 1, shelf.IndexRunning: 1, shelf.IndexIndexed: 2, shelf.IndexFailed: 1, shelf.IndexSkipped: 1}
 		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("IndexCounts = %v, %v; want %v", got, err, want)
 		}
