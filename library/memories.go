@@ -110,6 +110,7 @@ func (s *Service) memoriesLibraryTx(ctx context.Context, tx shelf.Tx, proj *shel
 // whose content is empty or only spaces are left out; a conversation
 // without any other is EINVALID.
 func (s *Service) AddMemories(ctx context.Context, projectID string, in MemoryInput) ([]*Memory, error) {
+	defer s.pinWrites()() // its blobs, until its transaction ends
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return nil, err

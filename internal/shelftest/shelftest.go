@@ -51,6 +51,19 @@ func New(tb testing.TB, cfg library.Config) *Env {
 // NewAt starts a server over the data in dir.
 func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
 	tb.Helper()
+	return NewWith(tb, dir, cfg, Options{})
+}
+
+// Options change how NewWith builds a server.
+type Options struct {
+	// Wrap, when set, wraps the store and the blob store the core is
+	// given, to inject faults; Env keeps the unwrapped ones.
+	Wrap func(shelf.Store, shelf.BlobStore) (shelf.Store, shelf.BlobStore)
+}
+
+// NewWith starts a server over the data in dir, built as opt says.
+func NewWith(tb testing.TB, dir string, cfg library.Config, opt Options) *Env {
+	tb.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(filepath.Join(dir, "shelf.db"))
 	if err != nil {
@@ -59,6 +72,11 @@ func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
 	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
 	if err != nil {
 		tb.Fatal(err)
+	}
+	var coreStore shelf.Store = st
+	var coreBlobs shelf.BlobStore = blobs
+	if opt.Wrap != nil {
+		coreStore, coreBlobs = opt.Wrap(st, blobs)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -71,7 +89,7 @@ func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
 		}
 		cfg.Fetcher = fetch.New(fetch.Config{Allow: allow})
 	}
-	svc, err := library.Open(ctx, st, blobs, cfg)
+	svc, err := library.Open(ctx, coreStore, coreBlobs, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -91,10 +109,16 @@ func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
 		defer close(indexerDone)
 		svc.RunIndexer(ictx)
 	}()
+	spaceDone := make(chan struct{})
+	go func() {
+		defer close(spaceDone)
+		svc.WatchSpace(ictx)
+	}()
 	tb.Cleanup(func() {
 		hs.Close()
 		stopIndexer()
 		<-indexerDone
+		<-spaceDone
 		_ = blobs.Close()
 		_ = st.Close()
 	})
