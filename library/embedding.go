@@ -134,12 +134,12 @@ func (s *Service) embedLoop(ctx context.Context) {
 				return
 			case err != nil:
 				wait = s.embedBackoff.fail(s.now(), func(d time.Duration) {
-					s.log.Warn("embedding: the embedder failed; chunks wait, found by keyword meanwhile",
+					s.log.Warn("embedding failed; the chunks wait, found by keyword meanwhile",
 						"retry_in", d.String(), "err", shelf.ErrorMessage(err))
 				})
 			case n > 0:
 				if s.embedBackoff.ok() {
-					s.log.Info("embedding: the embedder answers again")
+					s.log.Info("embedding again")
 				}
 				continue
 			}

@@ -478,8 +478,9 @@ func (s *Service) searchMemories(ctx context.Context, projs []*shelf.Project, q 
 		sq := SearchQuery{Query: q.Query, TopK: q.TopK, Mode: mode, Filters: SearchFilters{libraryIDs: libs, PathPrefix: prefix}}
 		res, err := s.Search(ctx, sq)
 		if code := shelf.ErrorCode(err); mode == ModeSemantic && (code == shelf.EUNAVAILABLE || code == shelf.ETIMEOUT) {
-			// The embedder is down: rank by keyword, as hybrid search does.
-			s.log.Warn("memory search: the embedder failed; answering by keyword", "err", err)
+			// The embedder is down: rank by keyword, as hybrid search does
+			// (the breaker logs when it opens and closes).
+			s.log.Debug("memory search: the embedder failed; answering by keyword", "err", err)
 			mode, sq.Mode = ModeKeyword, ModeKeyword
 			res, err = s.Search(ctx, sq)
 		}

@@ -208,15 +208,17 @@ func (s *Service) hybridSearch(ctx context.Context, p *shelf.Principal, text str
 		err error
 	}
 	qc := make(chan embedded, 1)
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	go func() {
-		v, err := s.embedQuery(ctx, text)
+		v, err := s.embedQuery(qctx, text)
 		qc <- embedded{v, err}
 	}()
 	kw, err := s.keywordSearch(ctx, p, text, cq)
-	q := <-qc
 	if err != nil {
-		return nil, "", err
+		return nil, "", err // the embedding is cancelled
 	}
+	q := <-qc
 	if q.err != nil {
 		if ctx.Err() != nil {
 			return nil, "", ctx.Err()

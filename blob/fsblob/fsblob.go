@@ -801,10 +801,15 @@ func copyExact(ctx context.Context, w io.Writer, h hash.Hash, r io.Reader, n int
 }
 
 // ioError classifies an I/O failure by its cause: a full disk or an
-// exhausted quota is EINSUFFICIENT, anything else EINTERNAL.
+// exhausted quota is EINSUFFICIENT, a file system mounted read-only
+// EUNAVAILABLE (nothing the client sent is wrong; it may pass), anything
+// else EINTERNAL.
 func ioError(msg string, err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		return &shelf.Error{Code: shelf.EINSUFFICIENT, Message: "out of storage space", Err: err}
+	}
+	if errors.Is(err, syscall.EROFS) {
+		return &shelf.Error{Code: shelf.EUNAVAILABLE, Message: "storage is read-only", Err: err}
 	}
 	return &shelf.Error{Code: shelf.EINTERNAL, Message: msg, Err: err}
 }

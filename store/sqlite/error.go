@@ -32,6 +32,10 @@ func classify(err error, what string) error {
 			// error (SQLITE_IOERR_FSYNC, _TRUNCATE, _SHMSIZE…) when a sync
 			// or a file's growth does: the errno tells.
 			return &shelf.Error{Code: shelf.EINSUFFICIENT, Message: "out of storage space", Err: err}
+		case se.Code == sqlite3.ErrReadonly, se.SystemErrno == syscall.EROFS:
+			// The database or its file system was made read-only under
+			// the server: nothing the client sent is wrong.
+			return &shelf.Error{Code: shelf.EUNAVAILABLE, Message: "storage is read-only", Err: err}
 		case se.Code == sqlite3.ErrBusy, se.Code == sqlite3.ErrLocked:
 			return &shelf.Error{Code: shelf.EUNAVAILABLE, Message: "database is busy", Err: err}
 		}

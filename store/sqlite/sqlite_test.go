@@ -279,6 +279,12 @@ func TestQueryPlans(t *testing.T) {
 		{"QueryItems by external id prefix", attachments, attachmentArgs,
 			[]string{"SEARCH items USING INDEX items_external_id (library_id=? AND external_id>? AND external_id<?)"},
 			[]string{"SCAN"}},
+		{"ChunksToEmbed", chunksToEmbedQuery, []any{256},
+			[]string{"SCAN q USING COVERING INDEX", "SEARCH c USING INDEX chunks_item (item_id=?)"},
+			[]string{"TEMP B-TREE", "SCAN c"}},
+		{"DropEmbeddings", dropEmbeddingsQuery, []any{"m", 5000},
+			[]string{"USING COVERING INDEX chunk_vectors_model"},
+			[]string{"TEMP B-TREE"}},
 		{"WalkBlobRefs", walkBlobRefsQuery, nil,
 			[]string{"MERGE (UNION)", "versions USING COVERING INDEX versions_hash", "uploads USING COVERING INDEX uploads_hash",
 				"snapshot_items USING COVERING INDEX snapshot_items_hash"},
@@ -364,8 +370,8 @@ func TestFullDisk(t *testing.T) {
 
 // TestClassifyFullDisk checks that a full disk met by a sync or by the
 // growth of a file, which SQLite reports as an I/O error with the errno
-// beside it, is EINSUFFICIENT like SQLITE_FULL, and other I/O errors are
-// not.
+// beside it, is EINSUFFICIENT like SQLITE_FULL, a read-only database or
+// file system EUNAVAILABLE, and other I/O errors neither.
 func TestClassifyFullDisk(t *testing.T) {
 	for _, c := range []struct {
 		err  sqlite3.Error
@@ -375,6 +381,8 @@ func TestClassifyFullDisk(t *testing.T) {
 		{sqlite3.Error{Code: sqlite3.ErrIoErr, ExtendedCode: sqlite3.ErrIoErrFsync, SystemErrno: syscall.ENOSPC}, shelf.EINSUFFICIENT},
 		{sqlite3.Error{Code: sqlite3.ErrIoErr, ExtendedCode: sqlite3.ErrIoErrSHMSize, SystemErrno: syscall.EDQUOT}, shelf.EINSUFFICIENT},
 		{sqlite3.Error{Code: sqlite3.ErrIoErr, ExtendedCode: sqlite3.ErrIoErrWrite, SystemErrno: syscall.EIO}, shelf.EINTERNAL},
+		{sqlite3.Error{Code: sqlite3.ErrReadonly}, shelf.EUNAVAILABLE},
+		{sqlite3.Error{Code: sqlite3.ErrIoErr, ExtendedCode: sqlite3.ErrIoErrWrite, SystemErrno: syscall.EROFS}, shelf.EUNAVAILABLE},
 	} {
 		if got := shelf.ErrorCode(classify(c.err, "x")); got != c.want {
 			t.Errorf("classify(%v) = %q, want %q", c.err, got, c.want)

@@ -115,16 +115,19 @@ func (t *tx) CountVectors(ctx context.Context, workspaceID, model string) (int, 
 	return n, classify(err, "vectors")
 }
 
-// ChunksToEmbed walks embed_pending in item id order and each file's
-// chunks by the chunks_item index, so it reads only as far as limit.
+// chunksToEmbedQuery walks embed_pending in item id order and each file's
+// chunks by the chunks_item index, so it reads only as far as its limit
+// (the CROSS JOIN keeps SQLite from scanning every chunk instead).
+const chunksToEmbedQuery = `SELECT c.id, c.workspace_id, c.item_id, c.text, c.heading
+	FROM embed_pending q CROSS JOIN chunks c ON c.item_id = q.item_id
+	WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id)
+	ORDER BY q.item_id, c.idx LIMIT ?`
+
 func (t *tx) ChunksToEmbed(ctx context.Context, limit int) ([]shelf.ChunkToEmbed, error) {
 	if limit <= 0 {
 		return nil, invalid("limit %d is not positive", limit)
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT c.id, c.workspace_id, c.item_id, c.text, c.heading
-		FROM embed_pending q JOIN chunks c ON c.item_id = q.item_id
-		WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id)
-		ORDER BY q.item_id, c.idx LIMIT ?`, limit)
+	rows, err := t.tx.QueryContext(ctx, chunksToEmbedQuery, limit)
 	if err != nil {
 		return nil, classify(err, "chunks to embed")
 	}
@@ -179,33 +182,29 @@ func (t *tx) PutEmbeddings(ctx context.Context, embs []shelf.Embedding) (int, er
 	return stored, t.recountEmbedPending(ctx, string(list))
 }
 
+// dropEmbeddingsQuery finds a batch of embeddings of other models in the
+// covering index chunk_vectors_model, never reading the vectors.
+const dropEmbeddingsQuery = `SELECT id FROM chunk_vectors WHERE model <> ? LIMIT ?`
+
 // DropEmbeddings reads a batch of ids first (SQLite's DELETE cannot be
-// limited), deletes them in one statement, and counts the pending chunks
-// of their files again.
+// limited), then their files, deletes them in one statement, and counts
+// the pending chunks of their files again.
 func (t *tx) DropEmbeddings(ctx context.Context, keepModel string, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, invalid("limit %d is not positive", limit)
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT v.id, c.item_id FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
-		WHERE v.model <> ? LIMIT ?`, keepModel, limit)
+	rows, err := t.tx.QueryContext(ctx, dropEmbeddingsQuery, keepModel, limit)
 	if err != nil {
 		return 0, classify(err, "chunk vectors")
 	}
 	var ids []int64
-	var items []string
-	seen := map[string]bool{}
 	for rows.Next() {
 		var id int64
-		var item string
-		if err := rows.Scan(&id, &item); err != nil {
+		if err := rows.Scan(&id); err != nil {
 			rows.Close()
 			return 0, classify(err, "chunk vectors")
 		}
 		ids = append(ids, id)
-		if !seen[item] {
-			seen[item] = true
-			items = append(items, item)
-		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil || len(ids) == 0 {
@@ -215,14 +214,16 @@ func (t *tx) DropEmbeddings(ctx context.Context, keepModel string, limit int) (i
 	if err != nil {
 		return 0, err
 	}
+	var items string
+	if err := t.tx.QueryRowContext(ctx, `SELECT coalesce(json_group_array(DISTINCT c.item_id), '[]')
+		FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id WHERE v.id IN (SELECT value FROM json_each(?))`,
+		string(idList)).Scan(&items); err != nil {
+		return 0, classify(err, "chunk vectors")
+	}
 	if _, err := t.tx.ExecContext(ctx, "DELETE FROM chunk_vectors WHERE id IN (SELECT value FROM json_each(?))", string(idList)); err != nil {
 		return 0, classify(err, "chunk vectors")
 	}
-	itemList, err := json.Marshal(items)
-	if err != nil {
-		return 0, err
-	}
-	return len(ids), t.recountEmbedPending(ctx, string(itemList))
+	return len(ids), t.recountEmbedPending(ctx, items)
 }
 
 func (t *tx) EmbeddingsPending(ctx context.Context, workspaceID string) (int, int, error) {
