@@ -169,7 +169,7 @@ func TestIOErrorCodes(t *testing.T) {
 	for err, want := range map[error]string{
 		&os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}: shelf.EINSUFFICIENT,
 		&os.PathError{Op: "write", Path: "x", Err: syscall.EDQUOT}: shelf.EINSUFFICIENT,
-		&os.PathError{Op: "open", Path: "x", Err: syscall.EROFS}:  shelf.EUNAVAILABLE,
+		&os.PathError{Op: "open", Path: "x", Err: syscall.EROFS}:   shelf.EUNAVAILABLE,
 		&os.PathError{Op: "write", Path: "x", Err: syscall.EIO}:    shelf.EINTERNAL,
 	} {
 		if got := shelf.ErrorCode(ioError("op", err)); got != want {
