@@ -127,13 +127,15 @@ func (s *Service) embedLoop(ctx context.Context) {
 		wait := s.cfg.Index.Poll
 		if d := s.spaceWait(); d > 0 {
 			wait = d // the disk is short: embeddings are writes too
+		} else if d := s.embedBackoff.wait(time.Now()); d > 0 {
+			wait = d // woken by new chunks during a back-off: it still holds
 		} else {
 			n, err := s.EmbedOnce(ctx)
 			switch {
 			case ctx.Err() != nil:
 				return
 			case err != nil:
-				wait = s.embedBackoff.fail(s.now(), func(d time.Duration) {
+				wait = s.embedBackoff.fail(time.Now(), func(d time.Duration) {
 					s.log.Warn("embedding failed; the chunks wait, found by keyword meanwhile",
 						"retry_in", d.String(), "err", shelf.ErrorMessage(err))
 				})
@@ -371,7 +373,7 @@ func (b *breaker) retryIn(now time.Time) time.Duration {
 // embedder does not answer in time, the embedder's error otherwise. A
 // query the embedder refuses (EINVALID) does not count against it.
 func (s *Service) embedQuery(ctx context.Context, text string) ([]float32, error) {
-	now := s.now()
+	now := time.Now() // the breaker and the back-offs time operations, on the wall clock
 	if !s.breaker.allow(now) {
 		_, msg := s.breaker.failing()
 		return nil, &shelf.Error{Code: shelf.EUNAVAILABLE, Message: fmt.Sprintf(
@@ -409,7 +411,7 @@ func (s *Service) embedQuery(ctx context.Context, text string) ([]float32, error
 // embedFailed counts an embedder failure against the breaker, and says
 // so when it opens.
 func (s *Service) embedFailed(err error) {
-	if s.breaker.failure(s.now(), err) {
+	if s.breaker.failure(time.Now(), err) {
 		s.log.Warn("search: the embedder keeps failing; searches answer by keyword without it, and try it again after the cool-down",
 			"cooldown", s.cfg.EmbedCooldown.String(), "err", shelf.ErrorMessage(err))
 	}

@@ -243,6 +243,8 @@ func (s *Service) indexLoop(ctx context.Context) {
 		wait := s.cfg.Index.Poll
 		if d := s.spaceWait(); d > 0 {
 			wait = d // the disk is short: indexing writes wait for room
+		} else if d := s.diskBackoff.wait(time.Now()); d > 0 {
+			wait = d // woken by a new job during a back-off: it still holds
 		} else {
 			// Under a steady stream of client writes a worker runs a small
 			// batch, so its commit holds the writer only briefly.
@@ -251,7 +253,7 @@ func (s *Service) indexLoop(ctx context.Context) {
 			case err != nil && ctx.Err() == nil && shelf.ErrorCode(err) == shelf.EINSUFFICIENT:
 				// Out of space: every worker waits, doubling, and says so
 				// once per wait rather than once per try.
-				wait = s.diskBackoff.fail(s.now(), func(d time.Duration) {
+				wait = s.diskBackoff.fail(time.Now(), func(d time.Duration) {
 					s.log.Warn("indexer: out of disk space; indexing waits", "retry_in", d.String())
 				})
 			case err != nil && ctx.Err() == nil:

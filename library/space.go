@@ -148,7 +148,7 @@ func (s *Service) SpaceShort() bool { return s.space.short.Load() }
 // gives the reserve back (reporting whether that freed room, so a store
 // transaction can run again), marks the disk short and wakes WatchSpace.
 func (s *Service) outOfSpace(err error) (freed bool) {
-	s.space.lastFull.Store(s.now().UnixNano())
+	s.space.lastFull.Store(time.Now().UnixNano())
 	var n int64
 	if sp := s.cfg.Space; sp != nil {
 		var rerr error
@@ -238,7 +238,7 @@ func (s *Service) measureSpace() (bool, error) {
 	sp := s.cfg.Space
 	if sp == nil {
 		last := s.space.lastFull.Load()
-		return last != 0 && s.now().Sub(time.Unix(0, last)) < quietAfterFull, nil
+		return last != 0 && time.Since(time.Unix(0, last)) < quietAfterFull, nil
 	}
 	free, err := sp.Free()
 	if err != nil {
