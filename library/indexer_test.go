@@ -708,3 +708,51 @@ func TestIndexBatchBounds(t *testing.T) {
 		t.Fatalf("search found %v, want the 5 files", res)
 	}
 }
+
+// While the embedder fails, the embedding loop waits, doubling, and new
+// files do not send it back to the embedder before its wait ends; each
+// file is indexed and found by keyword meanwhile, and its embeddings
+// follow once the embedder answers.
+func TestEmbeddingBacksOff(t *testing.T) {
+	emb := &bagEmbedder{model: "bag-1"}
+	emb.failN.Store(1 << 20)
+	e := newEnv(t, library.Config{Embedder: emb, Index: library.IndexConfig{Poll: 5 * time.Millisecond, IdleGap: -1}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.svc.RunIndexer(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	var last *shelf.Item
+	for i := range 20 {
+		last = e.write(t, e.ctx, fileWrite(fmt.Sprintf("f%02d.txt", i), fmt.Sprintf("walrus number %d", i))).Item
+		time.Sleep(40 * time.Millisecond)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.item(t, last.ID).Index.State != shelf.IndexIndexed {
+		if time.Now().After(deadline) {
+			t.Fatal("files are not indexed while the embedder fails")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// 800 ms of new files: tries at 0, 1 s at most, not one per commit.
+	if calls := emb.calls.Load(); calls > 3 {
+		t.Fatalf("the embedder was called %d times in the first second of its failure", calls)
+	}
+	if got := e.search(t, e.ctx, library.SearchQuery{Query: "walrus", Mode: library.ModeKeyword, TopK: 50}); len(got) != 20 {
+		t.Fatalf("keyword search found %d of 20 files", len(got))
+	}
+	emb.failN.Store(0)
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		st, err := e.svc.EmbeddingStatus(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.PendingChunks == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("embeddings did not follow once the embedder answered: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
