@@ -67,6 +67,25 @@ type VectorRow struct {
 	Vector []float32
 }
 
+// ChunkToEmbed is a chunk whose embedding is pending, with the store's id
+// for it (PutEmbeddings names the chunk by it).
+type ChunkToEmbed struct {
+	ID          int64
+	WorkspaceID string
+	ItemID      string
+	Text        string
+	Heading     string
+}
+
+// Embedding is a chunk's vector and the model that made it. An empty
+// Vector records that the embedder refused the chunk's text: the chunk is
+// not pending any more, and no search finds it by meaning.
+type Embedding struct {
+	ChunkID int64
+	Model   string
+	Vector  []float32
+}
+
 // ItemRef names an item of a workspace.
 type ItemRef struct {
 	WorkspaceID string

@@ -269,11 +269,13 @@ type Tx interface {
 	DeleteIndexJob(ctx context.Context, workspaceID, itemID string) error
 	// ReplaceChunks replaces a file's chunks (and their full-text entries
 	// and embeddings) with chunks; nil clears them. A chunk with a Vector
-	// keeps it, with its Model, as its embedding.
+	// keeps it, with its Model, as its embedding; one without is pending
+	// (ChunksToEmbed).
 	ReplaceChunks(ctx context.Context, workspaceID, itemID string, chunks []Chunk) error
 	// CopyChunks replaces the chunks of the file toItemID (and their
 	// full-text entries and embeddings) with copies of fromItemID's,
-	// made chunks of version, and returns how many it copied; a file
+	// made chunks of version, and returns how many it copied (a copy of a
+	// chunk whose embedding is pending is pending too); a file
 	// without chunks copies none. Either file missing in the workspace is
 	// ENOTFOUND.
 	CopyChunks(ctx context.Context, workspaceID, fromItemID, toItemID string, version int64) (int, error)
@@ -288,7 +290,9 @@ type Tx interface {
 	// queued or running.
 	IndexingBelow(ctx context.Context, workspaceID, libraryID, path string) (int, error)
 	// Vectors lists a workspace's embeddings of model with ids above
-	// afterID, in id order, at most limit.
+	// afterID, in id order, at most limit. This and the other readers of
+	// embeddings below never return a refusal (an embedding without a
+	// vector, see PutEmbeddings).
 	Vectors(ctx context.Context, workspaceID, model string, afterID int64, limit int) ([]VectorRow, error)
 	// VectorChunks returns the chunks of the embeddings with ids that
 	// pass q's filters (q.Match and q.Limit are ignored), keyed by id; an
@@ -298,7 +302,8 @@ type Tx interface {
 	// VectorIDs returns the ids of the workspace's embeddings of model
 	// whose chunks pass q's filters, at most limit.
 	VectorIDs(ctx context.Context, workspaceID, model string, q ChunkQuery, limit int) ([]int64, error)
-	// CountVectors counts a workspace's embeddings of model.
+	// CountVectors counts a workspace's embeddings of model, refusals
+	// included (it sizes the in-memory index; a count of the index alone).
 	CountVectors(ctx context.Context, workspaceID, model string) (int, error)
 	// CheckIndex looks for broken invariants of the index, at most limit
 	// of each kind: chunks of no file ("orphan_chunk"), embeddings of no
@@ -356,11 +361,25 @@ type Tx interface {
 	// itemIDs names, keyed by item id, without their Items; items that
 	// are no document of the project are left out.
 	ProjectDocumentsOf(ctx context.Context, workspaceID, projectID string, itemIDs []string) (map[string]*ProjectDocument, error)
-	// StaleEmbeddings lists indexed files, of any workspace, with a chunk
-	// that has no embedding of model: what a change of model (or a newly
-	// configured embedder) must embed again. In item id order after
-	// afterID, at most limit.
-	StaleEmbeddings(ctx context.Context, model, afterID string, limit int) ([]ItemRef, error)
+	// ChunksToEmbed lists up to limit chunks, of any workspace, whose
+	// embedding is pending: chunks ReplaceChunks or CopyChunks stored
+	// without one, and chunks whose embedding DropEmbeddings removed. Files
+	// come in item id order (oldest first), a file's chunks in order.
+	ChunksToEmbed(ctx context.Context, limit int) ([]ChunkToEmbed, error)
+	// PutEmbeddings stores each embedding as its chunk's and returns how
+	// many it stored. One whose chunk is gone (its file deleted, or its
+	// chunks replaced since ChunksToEmbed read them; chunk ids are never
+	// reused) or that has an embedding already is skipped, so two
+	// embedders racing over one chunk store one. An Embedding with an
+	// empty Vector records a refusal. EINVALID for one without a model.
+	PutEmbeddings(ctx context.Context, embs []Embedding) (int, error)
+	// DropEmbeddings deletes up to limit embeddings (refusals included) of
+	// any model but keepModel, which makes their chunks pending again: a
+	// change of model. It returns how many it deleted.
+	DropEmbeddings(ctx context.Context, keepModel string, limit int) (int, error)
+	// EmbeddingsPending counts a workspace's files with pending embeddings
+	// and their pending chunks.
+	EmbeddingsPending(ctx context.Context, workspaceID string) (files, chunks int, err error)
 
 	// BlobReferenced reports whether any version, upload or snapshot
 	// names hash.

@@ -260,7 +260,7 @@ func TestRateLimitsOffByDefault(t *testing.T) {
 // X-Forwarded-For; without one, X-Forwarded-For is ignored.
 func TestAuthFailuresThrottled(t *testing.T) {
 	clock := &fakeClock{now: time.Now()}
-	e := shelftest.NewWith(t, t.TempDir(), library.Config{Now: clock.Now}, shelfhttp.Options{})
+	e := shelftest.NewWith(t, t.TempDir(), library.Config{Now: clock.Now}, shelftest.Options{})
 	_, good := e.Workspace(t, "acme")
 	const ml = "/openapi/memorylake/api/v1/drives/items/MY_SPACE"
 	xff := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
@@ -292,7 +292,7 @@ func TestAuthFailuresThrottled(t *testing.T) {
 	// Behind a trusted proxy (this test's loopback).
 	clock.Add(time.Minute)
 	p := shelftest.NewWith(t, t.TempDir(), library.Config{Now: clock.Now},
-		shelfhttp.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+		shelftest.Options{HTTP: shelfhttp.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
 	_, pgood := p.Workspace(t, "acme")
 	for i := 0; i < 20; i++ {
 		p.DoWith(t, "GET", "/v1/libraries/default", "shelf_nope", xff("203.0.113.7"), nil)

@@ -180,7 +180,17 @@ func (s *Server) indexStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	var emb any
 	if e := s.svc.Config().Embedder; e != nil {
-		emb = map[string]any{"model": e.Model(), "dimensions": e.Dimensions()}
+		st, err := s.svc.EmbeddingStatus(r.Context())
+		if err != nil {
+			s.nativeError(w, r, err)
+			return
+		}
+		m := map[string]any{"model": e.Model(), "dimensions": e.Dimensions(), "state": st.State,
+			"pending_files": st.PendingFiles, "pending_chunks": st.PendingChunks}
+		if st.Error != "" {
+			m["error"] = st.Error
+		}
+		emb = m
 	}
 	out["embedder"] = emb
 	WriteJSON(w, http.StatusOK, out)

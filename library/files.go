@@ -283,6 +283,7 @@ func (s *Service) AttachUpload(ctx context.Context, id string, t FileTarget) (*s
 // maxSize bytes. If the file gets another head meanwhile, nothing is
 // written: ECONFLICT.
 func (s *Service) EditFile(ctx context.Context, itemID string, maxSize int64, edit func(old []byte) ([]byte, error)) (*Upserted, error) {
+	defer s.pinWrites()() // its blobs, until its transaction ends
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return nil, err

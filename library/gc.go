@@ -93,25 +93,34 @@ func (s *Service) sweepUpload(ctx context.Context, u *shelf.Upload, now time.Tim
 // older than BlobGrace. A blob written or re-put within the grace period is
 // kept even when unreferenced, since its version may be about to commit.
 // Inline blobs are written in their version's transaction, so those no
-// version names are deleted at once.
+// version names are deleted at once. (While the disk is short, CheckSpace
+// collects with a nearer cutoff: see promptGC.)
 func (s *Service) GC(ctx context.Context) (int, error) {
+	return s.collect(ctx, s.now().Add(-s.cfg.BlobGrace))
+}
+
+// collect deletes the unreferenced inline blobs, and the unreferenced
+// blobs last written or touched before cutoff. Deleting inline blobs is a
+// store write, which a full disk may refuse; the blob files are deleted
+// all the same (that needs no room), and the error is returned after.
+func (s *Service) collect(ctx context.Context, cutoff time.Time) (int, error) {
 	deleted := 0
+	var inlineErr error
 	for {
 		var n int
-		err := s.store.Update(ctx, func(tx shelf.Tx) error {
+		inlineErr = s.store.Update(ctx, func(tx shelf.Tx) error {
 			var err error
 			n, err = tx.DeleteUnreferencedInlineBlobs(ctx, 1000)
 			return err
 		})
-		if err != nil {
-			return deleted, err
+		if inlineErr != nil && shelf.ErrorCode(inlineErr) != shelf.EINSUFFICIENT {
+			return deleted, inlineErr
 		}
 		deleted += n
-		if n < 1000 {
+		if inlineErr != nil || n < 1000 {
 			break
 		}
 	}
-	cutoff := s.now().Add(-s.cfg.BlobGrace)
 	var old []string
 	err := s.blobs.Walk(ctx, func(b shelf.BlobInfo) error {
 		if b.ModTime.Before(cutoff) {
@@ -140,7 +149,7 @@ func (s *Service) GC(ctx context.Context) (int, error) {
 		}
 		deleted++
 	}
-	return deleted, nil
+	return deleted, inlineErr
 }
 
 // Problem is one broken invariant fsck found.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -233,20 +232,23 @@ func (s *Service) nudge() {
 	}
 }
 
-// RunIndexer runs the index workers until ctx ends. It first queues the
-// files whose embeddings are not of the configured model.
+// RunIndexer runs the index workers, and the embedding loop when an
+// embedder is configured, until ctx ends. When the embedder's model is not
+// the one the stored embeddings are of, it first drops those, so their
+// chunks are embedded again (keyword search finds them meanwhile).
 func (s *Service) RunIndexer(ctx context.Context) {
 	if s.cfg.Index.Workers < 0 {
 		return
 	}
-	if n, err := s.queueStaleEmbeddings(ctx); err != nil {
-		s.log.Error("indexer: queueing files to embed again", "err", err)
-	} else if n > 0 {
-		s.log.Info("indexer: files queued to embed with the configured model", "files", n, "model", s.cfg.Embedder.Model())
+	if err := s.dropOtherEmbeddings(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("indexer: dropping the embeddings of another model", "err", err)
 	}
 	var wg sync.WaitGroup
 	for range s.cfg.Index.Workers {
 		wg.Go(func() { s.indexLoop(ctx) })
+	}
+	if s.cfg.Embedder != nil {
+		wg.Go(func() { s.embedLoop(ctx) })
 	}
 	wg.Wait()
 }
@@ -259,16 +261,32 @@ func (s *Service) indexLoop(ctx context.Context) {
 		if !live {
 			return
 		}
-		// Under a steady stream of client writes a worker runs a small
-		// batch, so its commit holds the writer only briefly.
-		n, err := s.indexOnce(ctx, busy)
-		if err != nil && ctx.Err() == nil {
-			s.log.Error("indexer", "err", err)
+		wait := s.cfg.Index.Poll
+		if d := s.spaceWait(); d > 0 {
+			wait = d // the disk is short: indexing writes wait for room
+		} else if d := s.diskBackoff.wait(time.Now()); d > 0 {
+			wait = d // woken by a new job during a back-off: it still holds
+		} else {
+			// Under a steady stream of client writes a worker runs a small
+			// batch, so its commit holds the writer only briefly.
+			n, err := s.indexOnce(ctx, busy)
+			switch {
+			case err != nil && ctx.Err() == nil && shelf.ErrorCode(err) == shelf.EINSUFFICIENT:
+				// Out of space: every worker waits, doubling, and says so
+				// once per wait rather than once per try.
+				wait = s.diskBackoff.fail(time.Now(), func(d time.Duration) {
+					s.log.Warn("indexer: out of disk space; indexing waits", "retry_in", d.String())
+				})
+			case err != nil && ctx.Err() == nil:
+				s.log.Error("indexer", "err", err)
+			case n > 0 && err == nil:
+				if s.diskBackoff.ok() {
+					s.log.Info("indexer: indexing again")
+				}
+				continue
+			}
 		}
-		if n > 0 && err == nil {
-			continue
-		}
-		t.Reset(s.cfg.Index.Poll)
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 		case <-s.wake:
@@ -345,7 +363,11 @@ func (s *Service) indexOnce(ctx context.Context, busy bool) (int, error) {
 		}
 		return len(jobs), ctx.Err()
 	}
-	return len(jobs), s.finishJobs(ctx, results, jobs[len(results):], token, start)
+	if err := s.finishJobs(ctx, results, jobs[len(results):], token, start); err != nil {
+		return len(jobs), err
+	}
+	s.nudgeEmbed()
+	return len(jobs), nil
 }
 
 // releaseJobsTx queues claimed jobs again, not counting the attempt.
@@ -482,7 +504,9 @@ func errorText(err error) string {
 	return msg
 }
 
-// runIndexJob extracts and chunks the job's version.
+// runIndexJob extracts and chunks the job's version. The chunks are
+// stored without embeddings: the embedder never holds a file's keyword
+// index back, nor fails it.
 func (s *Service) runIndexJob(ctx context.Context, j *shelf.IndexJob) ([]shelf.Chunk, error) {
 	var it *shelf.Item
 	var v *shelf.Version
@@ -507,96 +531,7 @@ func (s *Service) runIndexJob(ctx context.Context, j *shelf.IndexJob) ([]shelf.C
 		out[i] = shelf.Chunk{ItemID: it.ID, WorkspaceID: it.WorkspaceID, Version: v.Number, Index: p.Index,
 			Text: p.Text, Heading: p.Heading, Start: p.Start, End: p.End, Page: p.Page}
 	}
-	return out, s.embed(ctx, out)
-}
-
-// embed gives chunks their embeddings when an embedder is configured. The
-// heading path goes before a chunk's text, as it says what the text is
-// about. An input the embedder refuses fails the job; any other error is
-// worth a retry.
-func (s *Service) embed(ctx context.Context, chunks []shelf.Chunk) error {
-	e := s.cfg.Embedder
-	if e == nil || len(chunks) == 0 {
-		return nil
-	}
-	texts := make([]string, len(chunks))
-	for i, c := range chunks {
-		texts[i] = c.Text
-		if c.Heading != "" {
-			texts[i] = c.Heading + "\n\n" + c.Text
-		}
-	}
-	vecs := make([][]float32, 0, len(texts))
-	for batch := range slices.Chunk(texts, embedBatch) {
-		got, err := e.Embed(ctx, batch)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if shelf.ErrorCode(err) == shelf.EINVALID {
-				return shelf.Errorf(shelf.EINVALID, "embedding: %s", shelf.ErrorMessage(err))
-			}
-			return shelf.Errorf(shelf.EUNAVAILABLE, "embedding: %s", shelf.ErrorMessage(err))
-		}
-		vecs = append(vecs, got...)
-	}
-	if len(vecs) != len(chunks) {
-		return shelf.Errorf(shelf.EUNAVAILABLE, "embedding: %d vectors for %d texts", len(vecs), len(chunks))
-	}
-	model := e.Model()
-	for i := range chunks {
-		chunks[i].Model, chunks[i].Vector = model, vecs[i]
-	}
-	return nil
-}
-
-// embedBatch is the most texts of one Embed call; the embedder batches its
-// requests further.
-const embedBatch = 1000
-
-// queueStaleEmbeddings queues the indexed files with chunks that have no
-// embedding of the configured model: all of them after a change of model,
-// or once an embedder is first configured. Their chunks stay, so keyword
-// search finds them meanwhile.
-func (s *Service) queueStaleEmbeddings(ctx context.Context) (int, error) {
-	if s.cfg.Embedder == nil {
-		return 0, nil
-	}
-	model := s.cfg.Embedder.Model()
-	after, total := "", 0
-	for {
-		var refs []shelf.ItemRef
-		err := s.store.Update(ctx, func(tx shelf.Tx) error {
-			var err error
-			if refs, err = tx.StaleEmbeddings(ctx, model, after, 500); err != nil {
-				return err
-			}
-			now := s.now()
-			for _, r := range refs {
-				it, err := tx.Item(ctx, r.WorkspaceID, r.ItemID)
-				if err != nil {
-					return err
-				}
-				it.Index.State = shelf.IndexQueued
-				if err := tx.SetIndexStatus(ctx, it.WorkspaceID, it.ID, it.Index); err != nil {
-					return err
-				}
-				if err := tx.PutIndexJob(ctx, &shelf.IndexJob{ItemID: it.ID, WorkspaceID: it.WorkspaceID, Version: it.Head,
-					State: shelf.IndexQueued, RunAfter: now, CreatedAt: now, UpdatedAt: now}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return total, err
-		}
-		total += len(refs)
-		if len(refs) < 500 {
-			return total, nil
-		}
-		after = refs[len(refs)-1].ItemID
-	}
+	return out, nil // embeddings follow (embedLoop)
 }
 
 // extract reads a version's text: from memory when it is small, else from

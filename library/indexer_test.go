@@ -14,6 +14,7 @@ import (
 	"time"
 
 	shelf "github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/index/chunk"
 	"github.com/shelfmem/shelf/library"
 )
 
@@ -48,19 +49,29 @@ func (b *bagEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, e
 	return out, nil
 }
 
-// drain runs index jobs until none is ready.
+// drain runs index jobs until none is ready, then embeds the chunks that
+// wait for an embedding until none does or the embedder fails.
 func (e *env) drain(t *testing.T) {
 	t.Helper()
-	for range 100 {
+	for i := 0; ; i++ {
+		if i == 100 {
+			t.Fatal("jobs keep coming")
+		}
 		n, err := e.svc.IndexOnce(context.Background())
 		if err != nil {
 			t.Fatalf("IndexOnce: %v", err)
 		}
 		if n == 0 {
+			break
+		}
+	}
+	for range 100 {
+		n, err := e.svc.EmbedOnce(context.Background())
+		if err != nil || n == 0 {
 			return
 		}
 	}
-	t.Fatal("jobs keep coming")
+	t.Fatal("chunks to embed keep coming")
 }
 
 func (e *env) item(t testing.TB, id string) *shelf.Item {
@@ -296,45 +307,92 @@ func TestIndexFailures(t *testing.T) {
 	e.drain(t)
 	wantState(t, e.item(t, poison.ID), shelf.IndexFailed)
 
-	// A passing failure (the embedder down) retries with backoff, then
-	// ends failed after MaxAttempts.
+	// The embedder down fails nothing: the file is indexed and found by
+	// keyword at once; its chunks wait for their embeddings, which come
+	// when the embedder answers again.
 	emb.failN.Store(100)
 	flaky := e.write(t, e.ctx, fileWrite("flaky.txt", "embedding will fail")).Item
 	e.drain(t)
 	f := e.item(t, flaky.ID)
-	wantState(t, f, shelf.IndexQueued)
-	if !strings.Contains(f.Index.Error, "embedding service is down") {
-		t.Fatalf("retrying status %+v", f.Index)
-	}
-	e.drain(t) // not before the backoff
-	if calls := emb.calls.Load(); calls != 1 {
-		t.Fatalf("embedder called %d times before the backoff ended", calls)
-	}
-	e.clock.Add(time.Minute + time.Second)
-	e.drain(t)
-	wantState(t, e.item(t, flaky.ID), shelf.IndexQueued)
-	e.clock.Add(2*time.Minute + time.Second) // the backoff doubled
-	e.drain(t)
-	f = e.item(t, flaky.ID)
-	wantState(t, f, shelf.IndexFailed)
-	if emb.calls.Load() != 3 || !strings.Contains(f.Index.Error, "embedding") {
-		t.Fatalf("after %d calls: %+v", emb.calls.Load(), f.Index)
-	}
-	// Once the embedder is back, a retry indexes it.
-	emb.failN.Store(0)
-	if _, err := e.svc.IndexFile(e.ctx, flaky.ID); err != nil {
-		t.Fatal(err)
-	}
-	e.drain(t)
-	f = e.item(t, flaky.ID)
 	wantState(t, f, shelf.IndexIndexed)
 	if f.Index.Error != "" {
-		t.Fatalf("error kept after success: %+v", f.Index)
+		t.Fatalf("indexed with an error: %+v", f.Index)
+	}
+	if got := e.search(t, e.ctx, library.SearchQuery{Query: "embedding", Mode: library.ModeKeyword}); len(got) != 1 {
+		t.Fatalf("keyword search with the embedder down = %v", got)
+	}
+	st, err := e.svc.EmbeddingStatus(e.ctx)
+	if err != nil || st.PendingFiles != 1 || st.PendingChunks != 1 {
+		t.Fatalf("EmbeddingStatus with the embedder down = %+v, %v", st, err)
+	}
+	if _, err := e.svc.EmbedOnce(context.Background()); shelf.ErrorCode(err) != shelf.EUNAVAILABLE {
+		t.Fatalf("EmbedOnce with the embedder down = %v, want EUNAVAILABLE", err)
+	}
+	emb.failN.Store(0)
+	e.drain(t)
+	if st, err := e.svc.EmbeddingStatus(e.ctx); err != nil || st.PendingFiles != 0 || st.PendingChunks != 0 {
+		t.Fatalf("EmbeddingStatus once the embedder is back = %+v, %v", st, err)
+	}
+	res, err := e.svc.Search(e.ctx, library.SearchQuery{Query: "embedding fail", Mode: library.ModeSemantic})
+	if err != nil || len(res.Hits) == 0 || res.Hits[0].Item.ID != flaky.ID {
+		t.Fatalf("semantic search once the embedder is back = %+v, %v", res, err)
 	}
 	counts, err := e.svc.IndexCounts(e.ctx)
 	if err != nil || counts[shelf.IndexFailed] != 1 || counts[shelf.IndexIndexed] != 1 || counts[shelf.IndexSkipped] != 1 {
 		t.Fatalf("IndexCounts = %v, %v", counts, err)
 	}
+}
+
+// refusingEmbedder refuses (EINVALID) any text that holds "poison", as a
+// model refuses a text too long for it: in a batch, the whole batch.
+type refusingEmbedder struct {
+	bagEmbedder
+}
+
+func (r *refusingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	for _, t := range texts {
+		if strings.Contains(t, "poison") {
+			r.calls.Add(1)
+			return nil, shelf.Errorf(shelf.EINVALID, "input too long for the model")
+		}
+	}
+	return r.bagEmbedder.Embed(ctx, texts)
+}
+
+// A chunk the embedder refuses is found by keyword only; the file's other
+// chunks, and other files, are embedded, and the refused one is not tried
+// again.
+func TestEmbeddingRefusedChunk(t *testing.T) {
+	emb := &refusingEmbedder{bagEmbedder{model: "bag-1"}}
+	e := newEnv(t, library.Config{Embedder: emb, Index: library.IndexConfig{Chunk: chunk.Options{Target: 60, Overlap: -1}}})
+	text := "# One\n\nGiraffes browse acacia leaves on the savanna plains.\n\n# Two\n\nA poison paragraph nobody can embed at all here.\n\n# Three\n\nOtters float on their backs holding hands in kelp.\n"
+	it := e.write(t, e.ctx, fileWrite("mixed.md", text)).Item
+	e.write(t, e.ctx, fileWrite("plain.md", "zebras run across the grassland"))
+	e.drain(t)
+	if n := e.chunkCount(t, it.ID); n < 3 {
+		t.Fatalf("%d chunks; the test needs the poison in a chunk of its own", n)
+	}
+	wantState(t, e.item(t, it.ID), shelf.IndexIndexed)
+	if st, err := e.svc.EmbeddingStatus(e.ctx); err != nil || st.PendingChunks != 0 {
+		t.Fatalf("EmbeddingStatus after a refusal = %+v, %v; want nothing pending", st, err)
+	}
+	calls := emb.calls.Load()
+	if n, err := e.svc.EmbedOnce(context.Background()); n != 0 || err != nil || emb.calls.Load() != calls {
+		t.Fatalf("EmbedOnce after the refusal = %d, %v; the embedder was called again", n, err)
+	}
+	res, err := e.svc.Search(e.ctx, library.SearchQuery{Query: "otters kelp", Mode: library.ModeSemantic})
+	if err != nil || len(res.Hits) == 0 || res.Hits[0].Item.ID != it.ID {
+		t.Fatalf("semantic search for an embedded chunk of the file = %+v, %v", res, err)
+	}
+	for _, h := range res.Hits {
+		if strings.Contains(h.Chunk.Text, "poison") {
+			t.Fatalf("the refused chunk was found by meaning: %+v", h)
+		}
+	}
+	if got := e.search(t, e.ctx, library.SearchQuery{Query: "poison paragraph", Mode: library.ModeKeyword}); len(got) != 1 {
+		t.Fatalf("keyword search for the refused chunk = %v", got)
+	}
+	e.fsckClean(t)
 }
 
 func TestIndexEmbeddedLibraryAndFolders(t *testing.T) {
@@ -675,5 +733,53 @@ func TestIndexBatchBounds(t *testing.T) {
 	}
 	if res := e.search(t, e.ctx, library.SearchQuery{Query: "number"}); len(res) != 5 {
 		t.Fatalf("search found %v, want the 5 files", res)
+	}
+}
+
+// While the embedder fails, the embedding loop waits, doubling, and new
+// files do not send it back to the embedder before its wait ends; each
+// file is indexed and found by keyword meanwhile, and its embeddings
+// follow once the embedder answers.
+func TestEmbeddingBacksOff(t *testing.T) {
+	emb := &bagEmbedder{model: "bag-1"}
+	emb.failN.Store(1 << 20)
+	e := newEnv(t, library.Config{Embedder: emb, Index: library.IndexConfig{Poll: 5 * time.Millisecond, IdleGap: -1}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.svc.RunIndexer(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	var last *shelf.Item
+	for i := range 20 {
+		last = e.write(t, e.ctx, fileWrite(fmt.Sprintf("f%02d.txt", i), fmt.Sprintf("walrus number %d", i))).Item
+		time.Sleep(40 * time.Millisecond)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.item(t, last.ID).Index.State != shelf.IndexIndexed {
+		if time.Now().After(deadline) {
+			t.Fatal("files are not indexed while the embedder fails")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// 800 ms of new files: tries at 0, 1 s at most, not one per commit.
+	if calls := emb.calls.Load(); calls > 3 {
+		t.Fatalf("the embedder was called %d times in the first second of its failure", calls)
+	}
+	if got := e.search(t, e.ctx, library.SearchQuery{Query: "walrus", Mode: library.ModeKeyword, TopK: 50}); len(got) != 20 {
+		t.Fatalf("keyword search found %d of 20 files", len(got))
+	}
+	emb.failN.Store(0)
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		st, err := e.svc.EmbeddingStatus(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.PendingChunks == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("embeddings did not follow once the embedder answered: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

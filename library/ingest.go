@@ -157,6 +157,7 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // unknown host, a refused connection) is reported as failed and the rest
 // is ingested. The document and its attachments commit in one transaction.
 func (s *Service) Ingest(ctx context.Context, d Doc) (*Upserted, error) {
+	defer s.pinWrites()() // its blobs, until its transaction ends
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return nil, err
@@ -331,8 +332,13 @@ func (c *content) saveTx(ctx context.Context, tx shelf.Tx) error {
 // putBlob reads a body within the size limit: up to InlineMax bytes it
 // keeps in memory for the store, more it streams into the blob store. The
 // limit holds while reading, whatever size says; a size that the body
-// does not match is EINVALID. Empty bodies are refused when nonEmpty is set.
+// does not match is EINVALID. Empty bodies are refused when nonEmpty is set,
+// and every body while the disk is short. The caller pins its writes
+// (pinWrites) from before this call until its transaction has ended.
 func (s *Service) putBlob(ctx context.Context, r io.Reader, size int64, nonEmpty bool) (content, error) {
+	if err := s.refuseContent(); err != nil {
+		return content{}, err
+	}
 	if size > s.cfg.MaxFileSize {
 		return content{}, shelf.Errorf(shelf.ETOOLARGE, "content of %d bytes exceeds the maximum of %d", size, s.cfg.MaxFileSize)
 	}
@@ -694,6 +700,7 @@ type FileWrite struct {
 // the path is refused. The body streams to the
 // blob store and is never held whole in memory.
 func (s *Service) WriteFile(ctx context.Context, w FileWrite) (*Upserted, error) {
+	defer s.pinWrites()() // its blobs, until its transaction ends
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return nil, err

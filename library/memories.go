@@ -110,6 +110,7 @@ func (s *Service) memoriesLibraryTx(ctx context.Context, tx shelf.Tx, proj *shel
 // whose content is empty or only spaces are left out; a conversation
 // without any other is EINVALID.
 func (s *Service) AddMemories(ctx context.Context, projectID string, in MemoryInput) ([]*Memory, error) {
+	defer s.pinWrites()() // its blobs, until its transaction ends
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return nil, err
@@ -477,8 +478,9 @@ func (s *Service) searchMemories(ctx context.Context, projs []*shelf.Project, q 
 		sq := SearchQuery{Query: q.Query, TopK: q.TopK, Mode: mode, Filters: SearchFilters{libraryIDs: libs, PathPrefix: prefix}}
 		res, err := s.Search(ctx, sq)
 		if code := shelf.ErrorCode(err); mode == ModeSemantic && (code == shelf.EUNAVAILABLE || code == shelf.ETIMEOUT) {
-			// The embedder is down: rank by keyword, as hybrid search does.
-			s.log.Warn("memory search: the embedder failed; answering by keyword", "err", err)
+			// The embedder is down: rank by keyword, as hybrid search does
+			// (the breaker logs when it opens and closes).
+			s.log.Debug("memory search: the embedder failed; answering by keyword", "err", err)
 			mode, sq.Mode = ModeKeyword, ModeKeyword
 			res, err = s.Search(ctx, sq)
 		}

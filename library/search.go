@@ -105,14 +105,18 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (*SearchResult, err
 	case ModeKeyword:
 		res.Hits, err = s.keywordSearch(ctx, p, q.Query, cq)
 	case ModeSemantic:
-		res.Hits, err = s.semanticSearch(ctx, p, q.Query, cq)
+		// Asked for by meaning, a search cannot answer by keyword: with
+		// the embedder failing it fails too, at once while the breaker is
+		// open.
+		var vec []float32
+		if vec, err = s.embedQuery(ctx, q.Query); err != nil {
+			return nil, err
+		}
+		res.Hits, err = s.semanticSearch(ctx, p, vec, cq)
 	default:
-		res.Hits, err = s.hybridSearch(ctx, p, q.Query, cq)
-		if code := shelf.ErrorCode(err); code == shelf.EUNAVAILABLE || code == shelf.ETIMEOUT {
-			// The embedder is down: answer by keyword, and say so.
-			s.log.Warn("search: the embedder failed; answering by keyword", "err", err)
-			res.Mode, res.Notice = ModeKeyword, "the embedder is unavailable: searched by keyword only"
-			res.Hits, err = s.keywordSearch(ctx, p, q.Query, cq)
+		res.Hits, res.Notice, err = s.hybridSearch(ctx, p, q.Query, cq)
+		if res.Notice != "" {
+			res.Mode = ModeKeyword
 		}
 	}
 	return res, err

@@ -56,6 +56,33 @@ type Config struct {
 	// Embedder embeds chunks and queries for semantic and hybrid search.
 	// Nil: files are indexed for keyword search only, and searches say so.
 	Embedder shelf.Embedder
+	// QueryEmbedder, when set, embeds search queries instead of Embedder:
+	// the same model, but made to try once rather than retry, so that a
+	// failing embedder costs a search one attempt. Its model must be
+	// Embedder's.
+	QueryEmbedder shelf.Embedder
+	// EmbedTimeout bounds the embedding of one search's query; past it a
+	// hybrid search answers by keyword (and says so), a semantic one
+	// fails. Default 2 s.
+	EmbedTimeout time.Duration
+	// EmbedFailures is how many failures of the embedder in a row (of
+	// searches or of embedding chunks) make searches skip it for
+	// EmbedCooldown, answering hybrid searches by keyword at once; then
+	// one search tries it again. Defaults 3 and 30 s.
+	EmbedFailures int
+	EmbedCooldown time.Duration
+	// Space watches the free space of the data's file system and holds
+	// its reserve (see space.go). Nil: no reserve is kept, and the core
+	// learns that the disk is full only from writes that fail.
+	Space Space
+	// SpaceLow is the free space, beyond the reserve, below which the
+	// disk is short: new content is refused (EINSUFFICIENT), indexing
+	// waits, and unreferenced blobs are reclaimed without waiting for
+	// BlobGrace. Default 64 MiB.
+	SpaceLow int64
+	// SpaceCheck is how often WatchSpace looks at the free space. Default
+	// 5 s.
+	SpaceCheck time.Duration
 	// MaxRemove caps the items one RemoveItems call deletes or hides,
 	// the attachments that go with documents included. Default 10,000.
 	MaxRemove int
@@ -92,6 +119,21 @@ func (c *Config) setDefaults() {
 	if c.MaxRemove <= 0 {
 		c.MaxRemove = 10000
 	}
+	if c.SpaceLow <= 0 {
+		c.SpaceLow = 64 << 20
+	}
+	if c.SpaceCheck <= 0 {
+		c.SpaceCheck = 5 * time.Second
+	}
+	if c.EmbedTimeout <= 0 {
+		c.EmbedTimeout = 2 * time.Second
+	}
+	if c.EmbedFailures <= 0 {
+		c.EmbedFailures = 3
+	}
+	if c.EmbedCooldown <= 0 {
+		c.EmbedCooldown = 30 * time.Second
+	}
 	c.InlineMax = min(c.InlineMax, maxInlineEver)
 	if c.Now == nil {
 		c.Now = time.Now
@@ -119,9 +161,16 @@ type Service struct {
 	uploads   keyedRW       // one lock per upload: parts share it, finalize and sweep take it alone
 	parts     keyedRW       // one lock per part, so two PUTs of one part do not interleave
 	wake      chan struct{} // nudges an idle index worker
-	vecs      vectorIndexes
-	cursors   listCursors
-	fg        foreground
+	embedWake chan struct{} // nudges the embedding loop
+	breaker   breaker       // the embedder's health, for searches
+	// embedBackoff spaces the embedding loop's tries while the embedder
+	// fails; diskBackoff the index workers' while the disk is full.
+	embedBackoff backoff
+	diskBackoff  backoff
+	space        spaceState
+	vecs         vectorIndexes
+	cursors      listCursors
+	fg           foreground
 }
 
 // Open returns the core over store and blobs, making what a first start
@@ -132,7 +181,19 @@ func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Con
 	if err := checkRateLimit(&cfg.RateLimit); err != nil {
 		return nil, err
 	}
-	s := &Service{store: store, blobs: blobs, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), fg: foreground{start: time.Now()}}
+	if cfg.QueryEmbedder != nil && (cfg.Embedder == nil || cfg.QueryEmbedder.Model() != cfg.Embedder.Model()) {
+		return nil, shelf.Errorf(shelf.EINVALID, "the query embedder must have the embedder's model")
+	}
+	s := &Service{store: store, blobs: blobs, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), fg: foreground{start: time.Now()},
+		embedWake:    make(chan struct{}, 1),
+		breaker:      breaker{failures: cfg.EmbedFailures, cooldown: cfg.EmbedCooldown},
+		embedBackoff: backoff{min: embedBackoffMin, max: embedBackoffMax},
+		diskBackoff:  backoff{min: time.Second, max: 5 * time.Minute},
+		space:        spaceState{wake: make(chan struct{}, 1)}}
+	// Every write the core makes passes the space watch: a store
+	// transaction or a blob write that fails for lack of space gives the
+	// reserve back (see space.go).
+	s.store, s.blobs = spaceStore{Store: store, s: s}, spaceBlobs{BlobStore: blobs, s: s}
 	if _, err := s.defaultWorkspace(ctx); err != nil {
 		return nil, err
 	}

@@ -48,6 +48,13 @@ type env struct {
 
 func newEnv(t testing.TB, cfg library.Config) *env {
 	t.Helper()
+	return newEnvWith(t, cfg, nil)
+}
+
+// newEnvWith is newEnv with the store and blob store the core is given
+// wrapped by wrap (fault injection); env keeps the unwrapped ones.
+func newEnvWith(t testing.TB, cfg library.Config, wrap func(shelf.Store, shelf.BlobStore) (shelf.Store, shelf.BlobStore)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(filepath.Join(dir, "shelf.db"))
 	if err != nil {
@@ -62,7 +69,12 @@ func newEnv(t testing.TB, cfg library.Config) *env {
 	c := &clock{t: time.Now()}
 	cfg.Now = c.Now
 	cfg.MinPartSize = max(cfg.MinPartSize, 1024) // small parts keep tests fast
-	svc, err := library.Open(context.Background(), st, bs, cfg)
+	var coreStore shelf.Store = st
+	var coreBlobs shelf.BlobStore = bs
+	if wrap != nil {
+		coreStore, coreBlobs = wrap(st, bs)
+	}
+	svc, err := library.Open(context.Background(), coreStore, coreBlobs, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,9 @@ func (s *Service) createUpload(ctx context.Context, size int64, whole bool) (*sh
 	if size > s.cfg.MaxFileSize {
 		return nil, shelf.Errorf(shelf.ETOOLARGE, "file size %d exceeds the maximum of %d bytes", size, s.cfg.MaxFileSize)
 	}
+	if err := s.refuseContent(); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	u := &shelf.Upload{ID: newID(), WorkspaceID: p.WorkspaceID, Size: size, PartSize: s.PartSizeFor(size),
 		State: shelf.UploadOpen, ExpiresAt: now.Add(s.cfg.UploadTTL), CreatedAt: now}
@@ -169,6 +172,9 @@ func (s *Service) WritePart(ctx context.Context, id string, n int, r io.Reader, 
 	}
 	if length != want {
 		return "", shelf.Errorf(shelf.EINVALID, "part %d must be exactly %d bytes, not %d", n, want, length)
+	}
+	if err := s.refuseContent(); err != nil {
+		return "", err
 	}
 	// A part written again is forgotten first, so a crash or a cut
 	// connection mid-write leaves it missing, never listed with stale bytes.

@@ -106,12 +106,8 @@ func (s *Service) workspaceVectors(ctx context.Context, ws string) (*wsVectors, 
 }
 
 // semanticSearch ranks chunks by the cosine similarity of their
-// embeddings to the query's.
-func (s *Service) semanticSearch(ctx context.Context, p *shelf.Principal, text string, cq shelf.ChunkQuery) ([]SearchHit, error) {
-	vecs, err := s.cfg.Embedder.Embed(ctx, []string{text})
-	if err != nil {
-		return nil, shelf.Wrap(err, "embed the query")
-	}
+// embeddings to q, the query's.
+func (s *Service) semanticSearch(ctx context.Context, p *shelf.Principal, q []float32, cq shelf.ChunkQuery) ([]SearchHit, error) {
 	w, err := s.workspaceVectors(ctx, p.WorkspaceID)
 	if err != nil {
 		return nil, err
@@ -119,7 +115,6 @@ func (s *Service) semanticSearch(ctx context.Context, p *shelf.Principal, text s
 	if w.idx == nil || w.idx.Len() == 0 {
 		return nil, nil
 	}
-	q := vecs[0]
 	if len(q) != w.idx.Dims() {
 		return nil, shelf.Errorf(shelf.EUNAVAILABLE, "the embedder gave %d dimensions; the stored embeddings have %d", len(q), w.idx.Dims())
 	}
@@ -201,17 +196,38 @@ func (s *Service) resolveVectorHits(ctx context.Context, p *shelf.Principal, hit
 const rrfK = 60
 
 // hybridSearch fuses the keyword and semantic rankings by reciprocal rank:
-// a chunk scores the sum of 1/(60+rank) over the rankings it is in.
-func (s *Service) hybridSearch(ctx context.Context, p *shelf.Principal, text string, cq shelf.ChunkQuery) ([]SearchHit, error) {
+// a chunk scores the sum of 1/(60+rank) over the rankings it is in. The
+// query is embedded (embedQuery: within EmbedTimeout, through the
+// breaker) while the keyword search runs; when the embedder fails, the
+// keyword ranking is the answer, and notice says why.
+func (s *Service) hybridSearch(ctx context.Context, p *shelf.Principal, text string, cq shelf.ChunkQuery) (hits []SearchHit, notice string, err error) {
 	topK := cq.Limit
 	cq.Limit = max(2*topK, 50)
+	type embedded struct {
+		vec []float32
+		err error
+	}
+	qc := make(chan embedded, 1)
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		v, err := s.embedQuery(qctx, text)
+		qc <- embedded{v, err}
+	}()
 	kw, err := s.keywordSearch(ctx, p, text, cq)
 	if err != nil {
-		return nil, err
+		return nil, "", err // the embedding is cancelled
 	}
-	sem, err := s.semanticSearch(ctx, p, text, cq)
+	q := <-qc
+	if q.err != nil {
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
+		return kw[:min(len(kw), topK)], keywordNotice(q.err), nil
+	}
+	sem, err := s.semanticSearch(ctx, p, q.vec, cq)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	type key struct {
 		item  string
@@ -246,5 +262,16 @@ func (s *Service) hybridSearch(ctx context.Context, p *shelf.Principal, text str
 		}
 		return 0
 	})
-	return out[:min(len(out), topK)], nil
+	return out[:min(len(out), topK)], "", nil
+}
+
+// keywordNotice says why a hybrid search answered by keyword alone.
+func keywordNotice(err error) string {
+	switch shelf.ErrorCode(err) {
+	case shelf.EINVALID:
+		return "the embedder refused the query: searched by keyword only"
+	case shelf.ETIMEOUT:
+		return shelf.ErrorMessage(err) + ": searched by keyword only"
+	}
+	return "the embedder is unavailable: searched by keyword only until it answers again"
 }

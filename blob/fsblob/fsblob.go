@@ -390,7 +390,13 @@ func (s *Store) CreateStaging(ctx context.Context, id string, size int64) error 
 	if size < 0 {
 		return shelf.Errorf(shelf.EINVALID, "negative upload size %d", size)
 	}
-	f, err := s.root.OpenFile(stagingPath(id), os.O_WRONLY|os.O_CREATE, 0o600)
+	name := stagingPath(id)
+	created := true
+	f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		created = false
+		f, err = s.root.OpenFile(name, os.O_WRONLY, 0o600)
+	}
 	if err != nil {
 		return ioError("create staging file", err)
 	}
@@ -401,17 +407,24 @@ func (s *Store) CreateStaging(ctx context.Context, id string, size int64) error 
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = s.syncDir("staging")
+	}
+	if err != nil && created {
+		_ = s.root.Remove(name) // a full disk leaves no staging file behind
+	}
 	if err != nil {
 		return ioError("create staging file", err)
 	}
-	return s.syncDir("staging")
+	return nil
 }
 
 // WritePart writes exactly n bytes of r at offset off of staging/<id>,
 // computing their CRC-32C as they stream and starting their writeback every
 // 4 MiB, and returns the CRC-32C; with SyncParts it also fdatasyncs. It
 // never writes outside [off, off+n): a reader that runs long or ends early
-// gives EINVALID and leaves that range undefined. A range past the end of
+// gives EINVALID, and any failure (a full disk among them) punches the
+// bytes written so far out of the file, giving their blocks back. A range past the end of
 // the staging file, a negative off or n, or a malformed id is EINVALID; a
 // missing staging file ENOTFOUND. Each call uses its own file descriptor, so
 // calls on disjoint ranges may run concurrently.
@@ -446,6 +459,11 @@ func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader
 	h := crc32.New(castagnoli)
 	w := &writebackWriter{f: f, off: off, start: off}
 	if _, err := copyExact(ctx, w, h, r, n, *buf); err != nil {
+		// The part is lost anyway: its bytes so far are given back, so a
+		// disk that filled up mid-part gets that room again.
+		if derr := dropRange(f, off, w.off-off); derr != nil {
+			err = errors.Join(err, ioError("drop partial part", derr))
+		}
 		return nil, err
 	}
 	if s.SyncParts {
@@ -783,10 +801,15 @@ func copyExact(ctx context.Context, w io.Writer, h hash.Hash, r io.Reader, n int
 }
 
 // ioError classifies an I/O failure by its cause: a full disk or an
-// exhausted quota is EINSUFFICIENT, anything else EINTERNAL.
+// exhausted quota is EINSUFFICIENT, a file system mounted read-only
+// EUNAVAILABLE (nothing the client sent is wrong; it may pass), anything
+// else EINTERNAL.
 func ioError(msg string, err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		return &shelf.Error{Code: shelf.EINSUFFICIENT, Message: "out of storage space", Err: err}
+	}
+	if errors.Is(err, syscall.EROFS) {
+		return &shelf.Error{Code: shelf.EUNAVAILABLE, Message: "storage is read-only", Err: err}
 	}
 	return &shelf.Error{Code: shelf.EINTERNAL, Message: msg, Err: err}
 }

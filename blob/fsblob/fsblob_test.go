@@ -21,6 +21,7 @@ import (
 	"github.com/shelfmem/shelf"
 	"github.com/shelfmem/shelf/blob/blobtest"
 	"github.com/shelfmem/shelf/blob/fsblob"
+	"github.com/shelfmem/shelf/internal/tmpfs"
 )
 
 func TestConformance(t *testing.T) {
@@ -459,4 +460,111 @@ func wantCode(t *testing.T, err error, code, what string) {
 func sum(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// failingReader yields n bytes, then fails with err (io.EOF if nil).
+type failingReader struct {
+	n   int64
+	err error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		if r.err == nil {
+			return 0, io.EOF
+		}
+		return 0, r.err
+	}
+	m := min(int64(len(p)), r.n)
+	clear(p[:m])
+	p[0] = 1 // not all zeros, so no file system could skip the blocks
+	r.n -= m
+	return int(m), nil
+}
+
+// allocated returns the bytes of blocks a file holds.
+func allocated(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		t.Skip("no block counts on this system")
+	}
+	return st.Blocks * 512
+}
+
+// A part that fails part-way gives back the blocks it had written: a part
+// cut by a full disk does not keep the room it took. (The reader's failure
+// stands in for the disk's; TestPartOnFullDisk fills a real one.)
+func TestFailedPartDropsItsBytes(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("holes are punched on Linux")
+	}
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	ctx := t.Context()
+	const size = 16 << 20
+	if err := s.CreateStaging(ctx, "up1", size); err != nil {
+		t.Fatal(err)
+	}
+	staging := filepath.Join(dir, "staging", "up1")
+	// A whole part first, which must stay.
+	if _, err := s.WritePart(ctx, "up1", 0, &failingReader{n: 4 << 20}, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	before := allocated(t, staging)
+	if before < 4<<20 {
+		t.Skipf("the file system allocated %d bytes for a 4 MiB part", before)
+	}
+	_, err := s.WritePart(ctx, "up1", 4<<20, &failingReader{n: 6 << 20, err: syscall.ENOSPC}, 8<<20)
+	if err == nil {
+		t.Fatal("a part whose reader failed was written")
+	}
+	if after := allocated(t, staging); after > before+64<<10 {
+		t.Fatalf("after a failed part the staging file holds %d bytes of blocks, %d before it: the partial part was kept", after, before)
+	}
+	// The whole part is still there.
+	ref, bad, err := s.SumStaging(ctx, "up1", nil)
+	if err != nil || len(bad) != 0 || ref.Size != size {
+		t.Fatalf("SumStaging = %+v, %v, %v", ref, bad, err)
+	}
+}
+
+// On a file system that fills up for real, a part that does not fit is
+// EINSUFFICIENT and leaves no bytes behind, a Put that does not fit leaves
+// no temp file, and both work again once there is room.
+func TestPartOnFullDisk(t *testing.T) {
+	dir := tmpfs.Mount(t, 8<<20)
+	s := mustOpen(t, dir)
+	ctx := t.Context()
+	free0 := tmpfs.Free(t, dir)
+	if err := s.CreateStaging(ctx, "big", 32<<20); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.WritePart(ctx, "big", 0, &failingReader{n: 16 << 20}, 16<<20)
+	if shelf.ErrorCode(err) != shelf.EINSUFFICIENT {
+		t.Fatalf("a part larger than the disk = %v, want EINSUFFICIENT", err)
+	}
+	if free := tmpfs.Free(t, dir); free < free0-(256<<10) {
+		t.Fatalf("%d bytes free after the failed part, %d before: its bytes were kept", free, free0)
+	}
+	_, err = s.Put(ctx, &failingReader{n: 12 << 20}, 12<<20)
+	if shelf.ErrorCode(err) != shelf.EINSUFFICIENT {
+		t.Fatalf("a Put larger than the disk = %v, want EINSUFFICIENT", err)
+	}
+	if entries, err := os.ReadDir(filepath.Join(dir, "tmp")); err != nil || len(entries) != 0 {
+		t.Fatalf("temp files after a failed Put: %v, %v", entries, err)
+	}
+	if free := tmpfs.Free(t, dir); free < free0-(256<<10) {
+		t.Fatalf("%d bytes free after the failed Put, %d before", free, free0)
+	}
+	if _, err := s.WritePart(ctx, "big", 0, &failingReader{n: 1 << 20}, 1<<20); err != nil {
+		t.Fatalf("a part that fits, after: %v", err)
+	}
+	if _, err := s.Put(ctx, strings.NewReader("fits"), 4); err != nil {
+		t.Fatalf("a Put that fits, after: %v", err)
+	}
 }

@@ -3,6 +3,7 @@ package fsblob
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -158,5 +159,21 @@ func wantLocal(t *testing.T, p string, depth int) {
 	t.Helper()
 	if !filepath.IsLocal(p) || path.Clean(p) != p || strings.Count(p, "/") != depth {
 		t.Fatalf("path %q escapes or is not clean", p)
+	}
+}
+
+// TestIOErrorCodes checks how a failed system call reaches a client: a
+// full disk or quota is EINSUFFICIENT (507), a read-only file system
+// EUNAVAILABLE (503), anything else EINTERNAL.
+func TestIOErrorCodes(t *testing.T) {
+	for err, want := range map[error]string{
+		&os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}: shelf.EINSUFFICIENT,
+		&os.PathError{Op: "write", Path: "x", Err: syscall.EDQUOT}: shelf.EINSUFFICIENT,
+		&os.PathError{Op: "open", Path: "x", Err: syscall.EROFS}:   shelf.EUNAVAILABLE,
+		&os.PathError{Op: "write", Path: "x", Err: syscall.EIO}:    shelf.EINTERNAL,
+	} {
+		if got := shelf.ErrorCode(ioError("op", err)); got != want {
+			t.Errorf("ioError(%v) = %q, want %q", err, got, want)
+		}
 	}
 }

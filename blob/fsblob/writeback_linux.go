@@ -17,3 +17,15 @@ func startWriteback(f *os.File, off, n int64) {
 
 // syncData makes f's data, and the metadata needed to read it, durable.
 func syncData(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
+
+// dropRange gives back the blocks of [off, off+n) of f, keeping its size
+// (fallocate with FALLOC_FL_PUNCH_HOLE): the range reads as zeros and
+// takes no room. A file system that cannot punch holes keeps the bytes.
+func dropRange(f *os.File, off, n int64) error {
+	const punchHole, keepSize = 0x02, 0x01
+	err := syscall.Fallocate(int(f.Fd()), punchHole|keepSize, off, n)
+	if err == syscall.EOPNOTSUPP {
+		return nil
+	}
+	return err
+}

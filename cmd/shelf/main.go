@@ -32,6 +32,7 @@ import (
 	"github.com/shelfmem/shelf/http/memoryinc"
 	"github.com/shelfmem/shelf/http/memorylake"
 	"github.com/shelfmem/shelf/index/chunk"
+	"github.com/shelfmem/shelf/internal/diskspace"
 	"github.com/shelfmem/shelf/library"
 	"github.com/shelfmem/shelf/store/sqlite"
 )
@@ -140,6 +141,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	embedURL := fs.String("embed-url", "", "OpenAI-compatible embeddings API root, e.g. http://127.0.0.1:11434/v1 (Ollama); empty: keyword search only. The key, if any, comes from SHELF_EMBED_API_KEY")
 	embedModel := fs.String("embed-model", "", "embedding model name (required with --embed-url)")
 	embedDims := fs.Int("embed-dims", 0, "embedding dimensions to ask for (0: the model's own)")
+	embedSearchTimeout := fs.Duration("embed-search-timeout", 2*time.Second, "how long a search waits for the embedder to embed its query; past it a hybrid search answers by keyword (and says so in notice), a semantic one fails")
+	diskReserve := fs.Int64("disk-reserve", 64<<20, "bytes of disk the server keeps in a file in --data and gives back when a write fails for lack of space, so deletes can still commit (0: none)")
+	diskLow := fs.Int64("disk-low", 64<<20, "free bytes (beyond the reserve) below which the disk is short: new content is refused with 507, indexing waits, and unreferenced blobs are reclaimed at once")
 	chunkSize := fs.Int("chunk-size", 1000, "target chunk size for indexing, in characters")
 	chunkOverlap := fs.Int("chunk-overlap", 150, "characters of a chunk repeated at the start of the next (negative: none)")
 	kwLimit := fs.Int("keyword-index-max-chunks", sqlite.DefaultKeywordIndexLimit, "most chunks ranked by the in-memory keyword index (≈ 400 bytes of memory each for chunks of 1,000 characters); beyond it, or at 0, keyword search ranks with SQLite FTS5 alone, slower on large collections")
@@ -173,7 +177,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	fetcher := fetch.New(fetch.Config{MaxBytes: *fetchMax, Timeout: *fetchTimeout, Allow: allow})
 	cfg := library.Config{UploadTTL: *uploadTTL, MaxFileSize: *maxFile, Logger: log, Fetcher: fetcher,
-		RateLimit: shelf.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}}
+		RateLimit: shelf.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}, EmbedTimeout: *embedSearchTimeout, SpaceLow: *diskLow}
 	cfg.Index.Workers, cfg.Index.Lease = *indexWorkers, *indexLease
 	cfg.Index.Chunk = chunk.Options{Target: *chunkSize, Overlap: *chunkOverlap}
 	if *embedURL != "" {
@@ -182,6 +186,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("--embed-url: %s", shelf.ErrorMessage(err))
 		}
 		cfg.Embedder = emb
+		// Queries are embedded once, within the search's deadline: a
+		// search never waits out the retries that indexing may.
+		qemb, err := openai.New(openai.Config{BaseURL: *embedURL, APIKey: getenv("SHELF_EMBED_API_KEY"), Model: *embedModel,
+			Dimensions: *embedDims, MaxRetries: -1, Timeout: *embedSearchTimeout})
+		if err != nil {
+			return fmt.Errorf("--embed-url: %s", shelf.ErrorMessage(err))
+		}
+		cfg.QueryEmbedder = qemb
 	} else if *embedModel != "" {
 		return errors.New("--embed-model needs --embed-url")
 	}
@@ -190,6 +202,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if fp := getenv("SHELF_FAILPOINT"); fp != "" {
 		cfg.Hook = failpoint(fp, stderr)
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+	if *diskReserve < 0 || *diskLow < 0 {
+		return errors.New("--disk-reserve and --disk-low must not be negative")
+	}
+	if reserve, err := diskspace.Open(*data, *diskReserve); err != nil {
+		log.Warn("disk: free space cannot be watched here; no reserve is kept", "err", err)
+	} else {
+		cfg.Space = reserve
+		if _, held := reserve.Reserve(); !held {
+			log.Warn("disk: no room for the reserve; the disk starts short", "bytes", *diskReserve)
+		}
 	}
 	b, err := openBackend(ctx, *data, cfg, *syncParts)
 	if err != nil {
@@ -222,6 +248,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bg, cancelBG := context.WithCancel(ctx)
 	defer cancelBG()
 	go housekeeping(bg, b.svc, log, *sweepEvery, *gcEvery)
+	go b.svc.WatchSpace(bg)
 	go func() {
 		// The keyword index is built now, not at the first search.
 		if err := b.db.WarmKeywordIndex(bg); err != nil && bg.Err() == nil {

@@ -53,12 +53,21 @@ func NewAt(tb testing.TB, dir string, cfg library.Config) *Env {
 	tb.Helper()
 	// Tests send many failing requests on purpose: the throttle of failed
 	// authentications, which has tests of its own, must not answer them.
-	return NewWith(tb, dir, cfg, shelfhttp.Options{AuthFailures: shelf.RateLimit{PerSecond: 1e6, Burst: 1e6}})
+	return NewWith(tb, dir, cfg, Options{HTTP: shelfhttp.Options{AuthFailures: shelf.RateLimit{PerSecond: 1e6, Burst: 1e6}}})
 }
 
-// NewWith starts a server over the data in dir whose HTTP layer takes opts
-// (its Logger defaults to cfg's).
-func NewWith(tb testing.TB, dir string, cfg library.Config, opts shelfhttp.Options) *Env {
+// Options change how NewWith builds a server.
+type Options struct {
+	// Wrap, when set, wraps the store and the blob store the core is
+	// given, to inject faults; Env keeps the unwrapped ones.
+	Wrap func(shelf.Store, shelf.BlobStore) (shelf.Store, shelf.BlobStore)
+	// HTTP configures the HTTP layer, as given (the zero value is the
+	// server's defaults); its Logger defaults to cfg's.
+	HTTP shelfhttp.Options
+}
+
+// NewWith starts a server over the data in dir, built as opt says.
+func NewWith(tb testing.TB, dir string, cfg library.Config, opt Options) *Env {
 	tb.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(filepath.Join(dir, "shelf.db"))
@@ -68,6 +77,11 @@ func NewWith(tb testing.TB, dir string, cfg library.Config, opts shelfhttp.Optio
 	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
 	if err != nil {
 		tb.Fatal(err)
+	}
+	var coreStore shelf.Store = st
+	var coreBlobs shelf.BlobStore = blobs
+	if opt.Wrap != nil {
+		coreStore, coreBlobs = opt.Wrap(st, blobs)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -80,13 +94,14 @@ func NewWith(tb testing.TB, dir string, cfg library.Config, opts shelfhttp.Optio
 		}
 		cfg.Fetcher = fetch.New(fetch.Config{Allow: allow})
 	}
-	svc, err := library.Open(ctx, st, blobs, cfg)
+	svc, err := library.Open(ctx, coreStore, coreBlobs, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if _, err := svc.EnsureMasterKey(ctx, MasterKey); err != nil {
 		tb.Fatal(err)
 	}
+	opts := opt.HTTP
 	if opts.Logger == nil {
 		opts.Logger = cfg.Logger
 	}
@@ -103,10 +118,16 @@ func NewWith(tb testing.TB, dir string, cfg library.Config, opts shelfhttp.Optio
 		defer close(indexerDone)
 		svc.RunIndexer(ictx)
 	}()
+	spaceDone := make(chan struct{})
+	go func() {
+		defer close(spaceDone)
+		svc.WatchSpace(ictx)
+	}()
 	tb.Cleanup(func() {
 		hs.Close()
 		stopIndexer()
 		<-indexerDone
+		<-spaceDone
 		_ = blobs.Close()
 		_ = st.Close()
 	})

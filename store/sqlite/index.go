@@ -110,6 +110,9 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 	if _, err := t.tx.ExecContext(ctx, "DELETE FROM chunks WHERE item_id = ? AND workspace_id = ?", itemID, workspaceID); err != nil {
 		return classify(err, "chunks")
 	}
+	if err := t.setEmbedPending(ctx, workspaceID, itemID, 0); err != nil {
+		return err
+	}
 	if len(chunks) == 0 {
 		return nil
 	}
@@ -133,6 +136,7 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 	const insertFTS = `INSERT INTO chunks_fts (rowid, text, heading)
 		SELECT id, text, heading FROM chunks WHERE item_id = ? AND workspace_id = ?`
 	const insertVec = `INSERT INTO chunk_vectors (chunk_id, workspace_id, model, dims, vec) VALUES (?, ?, ?, ?, ?)`
+	pending := 0
 	for _, c := range chunks {
 		if c.Vector != nil && (c.Model == "" || len(c.Vector) == 0) {
 			return invalid("chunk %d has a vector without a model", c.Index)
@@ -143,6 +147,7 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 			return classify(err, "chunks")
 		}
 		if c.Vector == nil {
+			pending++
 			continue
 		}
 		if _, err := t.tx.ExecContext(ctx, insertVec, id, workspaceID, c.Model, len(c.Vector), encodeVector(c.Vector)); err != nil {
@@ -152,7 +157,34 @@ func (t *tx) ReplaceChunks(ctx context.Context, workspaceID, itemID string, chun
 	if _, err := t.tx.ExecContext(ctx, insertFTS, itemID, workspaceID); err != nil {
 		return classify(err, "chunks")
 	}
-	return nil
+	return t.setEmbedPending(ctx, workspaceID, itemID, pending)
+}
+
+// setEmbedPending records how many of a file's chunks wait for an
+// embedding: a row of embed_pending while any does, none otherwise.
+func (t *tx) setEmbedPending(ctx context.Context, workspaceID, itemID string, n int) error {
+	var err error
+	if n > 0 {
+		_, err = t.tx.ExecContext(ctx, `INSERT INTO embed_pending (item_id, workspace_id, chunks) VALUES (?, ?, ?)
+			ON CONFLICT (item_id) DO UPDATE SET chunks = excluded.chunks`, itemID, workspaceID, n)
+	} else {
+		_, err = t.tx.ExecContext(ctx, "DELETE FROM embed_pending WHERE item_id = ? AND workspace_id = ?", itemID, workspaceID)
+	}
+	return classify(err, "pending embeddings")
+}
+
+// recountEmbedPending sets embed_pending for the files itemIDs (a JSON
+// array) from their chunks: those without an embedding.
+func (t *tx) recountEmbedPending(ctx context.Context, itemIDs string) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM embed_pending WHERE item_id IN (SELECT value FROM json_each(?))`, itemIDs); err != nil {
+		return classify(err, "pending embeddings")
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO embed_pending (item_id, workspace_id, chunks)
+		SELECT c.item_id, min(c.workspace_id), count(*) FROM chunks c
+		WHERE c.item_id IN (SELECT value FROM json_each(?))
+			AND NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id)
+		GROUP BY c.item_id`, itemIDs)
+	return classify(err, "pending embeddings")
 }
 
 // CopyChunks copies in four statements, whatever the number of chunks:
@@ -175,7 +207,7 @@ func (t *tx) CopyChunks(ctx context.Context, workspaceID, fromItemID, toItemID s
 		return 0, classify(err, "chunks")
 	}
 	if n == 0 {
-		return 0, nil
+		return 0, t.setEmbedPending(ctx, workspaceID, toItemID, 0)
 	}
 	var last int64
 	if err := t.tx.QueryRowContext(ctx, "UPDATE chunk_seq SET seq = seq + ? WHERE one = 1 RETURNING seq", n).Scan(&last); err != nil {
@@ -198,7 +230,11 @@ func (t *tx) CopyChunks(ctx context.Context, workspaceID, fromItemID, toItemID s
 		ORDER BY c.id`, toItemID, fromItemID, workspaceID); err != nil {
 		return 0, classify(err, "chunk vector")
 	}
-	return n, nil
+	list, err := json.Marshal([]string{toItemID})
+	if err != nil {
+		return 0, err
+	}
+	return n, t.recountEmbedPending(ctx, string(list))
 }
 
 func encodeVector(v []float32) []byte {

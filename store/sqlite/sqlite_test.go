@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/internal/tmpfs"
 	"github.com/shelfmem/shelf/store/storetest"
 )
 
@@ -277,6 +279,12 @@ func TestQueryPlans(t *testing.T) {
 		{"QueryItems by external id prefix", attachments, attachmentArgs,
 			[]string{"SEARCH items USING INDEX items_external_id (library_id=? AND external_id>? AND external_id<?)"},
 			[]string{"SCAN"}},
+		{"ChunksToEmbed", chunksToEmbedQuery, []any{256},
+			[]string{"SCAN q USING COVERING INDEX", "SEARCH c USING INDEX chunks_item (item_id=?)"},
+			[]string{"TEMP B-TREE", "SCAN c"}},
+		{"DropEmbeddings", dropEmbeddingsQuery, []any{"m", 5000},
+			[]string{"USING COVERING INDEX chunk_vectors_model"},
+			[]string{"TEMP B-TREE"}},
 		{"WalkBlobRefs", walkBlobRefsQuery, nil,
 			[]string{"MERGE (UNION)", "versions USING COVERING INDEX versions_hash", "uploads USING COVERING INDEX uploads_hash",
 				"snapshot_items USING COVERING INDEX snapshot_items_hash"},
@@ -321,6 +329,64 @@ func TestFull(t *testing.T) {
 	})
 	if shelf.ErrorCode(err) != shelf.ENOTFOUND {
 		t.Fatalf("Setting(small) after the failed Update = %v, want ENOTFOUND", err)
+	}
+}
+
+// TestFullDisk fills a real file system under the database: the write
+// that does not fit is EINSUFFICIENT and rolls back whole, the store stays
+// usable, and once room is made the same write commits.
+func TestFullDisk(t *testing.T) {
+	dir := tmpfs.Mount(t, 6<<20)
+	s := mustOpen(t, filepath.Join(dir, "shelf.db"))
+	ctx := t.Context()
+	filler := filepath.Join(dir, "filler")
+	free := tmpfs.Free(t, dir)
+	if err := os.WriteFile(filler, make([]byte, free-(256<<10)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 1<<20)
+	write := func() error {
+		return s.Update(ctx, func(tx shelf.Tx) error {
+			if err := tx.SetSetting(ctx, "small", "1"); err != nil {
+				return err
+			}
+			return tx.SetSetting(ctx, "big", big)
+		})
+	}
+	if err := write(); shelf.ErrorCode(err) != shelf.EINSUFFICIENT {
+		t.Fatalf("Update on a full disk = %v (code %q), want %q", err, shelf.ErrorCode(err), shelf.EINSUFFICIENT)
+	}
+	err := s.View(ctx, func(tx shelf.Tx) error { _, err := tx.Setting(ctx, "small"); return err })
+	if shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		t.Fatalf("Setting(small) after the failed Update = %v, want ENOTFOUND", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(); err != nil {
+		t.Fatalf("Update once room is made: %v", err)
+	}
+}
+
+// TestClassifyFullDisk checks that a full disk met by a sync or by the
+// growth of a file, which SQLite reports as an I/O error with the errno
+// beside it, is EINSUFFICIENT like SQLITE_FULL, a read-only database or
+// file system EUNAVAILABLE, and other I/O errors neither.
+func TestClassifyFullDisk(t *testing.T) {
+	for _, c := range []struct {
+		err  sqlite3.Error
+		want string
+	}{
+		{sqlite3.Error{Code: sqlite3.ErrFull}, shelf.EINSUFFICIENT},
+		{sqlite3.Error{Code: sqlite3.ErrIoErr, ExtendedCode: sqlite3.ErrIoErrFsync, SystemErrno: syscall.ENOSPC}, shelf.EINSUFFICIENT},
+		{sqlite3.Error{Code: sqlite3.ErrIoErr, ExtendedCode: sqlite3.ErrIoErrSHMSize, SystemErrno: syscall.EDQUOT}, shelf.EINSUFFICIENT},
+		{sqlite3.Error{Code: sqlite3.ErrIoErr, ExtendedCode: sqlite3.ErrIoErrWrite, SystemErrno: syscall.EIO}, shelf.EINTERNAL},
+		{sqlite3.Error{Code: sqlite3.ErrReadonly}, shelf.EUNAVAILABLE},
+		{sqlite3.Error{Code: sqlite3.ErrIoErr, ExtendedCode: sqlite3.ErrIoErrWrite, SystemErrno: syscall.EROFS}, shelf.EUNAVAILABLE},
+	} {
+		if got := shelf.ErrorCode(classify(c.err, "x")); got != c.want {
+			t.Errorf("classify(%v) = %q, want %q", c.err, got, c.want)
+		}
 	}
 }
 

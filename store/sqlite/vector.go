@@ -2,6 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/shelfmem/shelf"
@@ -12,7 +15,7 @@ func (t *tx) Vectors(ctx context.Context, workspaceID, model string, afterID int
 		return nil, invalid("limit %d is not positive", limit)
 	}
 	rows, err := t.tx.QueryContext(ctx, `SELECT id, vec FROM chunk_vectors
-		WHERE workspace_id = ? AND model = ? AND id > ? ORDER BY id LIMIT ?`, workspaceID, model, afterID, limit)
+		WHERE workspace_id = ? AND model = ? AND id > ? AND dims > 0 ORDER BY id LIMIT ?`, workspaceID, model, afterID, limit)
 	if err != nil {
 		return nil, classify(err, "vectors")
 	}
@@ -54,7 +57,7 @@ func (t *tx) VectorChunks(ctx context.Context, workspaceID string, ids []int64, 
 	rows, err := t.tx.QueryContext(ctx, `SELECT v.id, c.version, c.idx, c.text, c.heading, c.start_off, c.end_off, c.page, v.model, `+
 		itemColsOf("i")+`
 		FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id JOIN items i ON i.id = c.item_id
-		WHERE v.workspace_id = c.workspace_id AND `+where.String(), args...)
+		WHERE v.workspace_id = c.workspace_id AND v.dims > 0 AND `+where.String(), args...)
 	if err != nil {
 		return nil, classify(err, "vector chunks")
 	}
@@ -89,7 +92,7 @@ func (t *tx) VectorIDs(ctx context.Context, workspaceID, model string, q shelf.C
 	args := chunkFilter(&where, []any{model}, workspaceID, q)
 	args = append(args, limit)
 	rows, err := t.tx.QueryContext(ctx, `SELECT v.id FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id JOIN items i ON i.id = c.item_id
-		WHERE v.workspace_id = c.workspace_id AND `+where.String()+` LIMIT ?`, args...)
+		WHERE v.workspace_id = c.workspace_id AND v.dims > 0 AND `+where.String()+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, classify(err, "vector ids")
 	}
@@ -112,28 +115,122 @@ func (t *tx) CountVectors(ctx context.Context, workspaceID, model string) (int, 
 	return n, classify(err, "vectors")
 }
 
-func (t *tx) StaleEmbeddings(ctx context.Context, model, afterID string, limit int) ([]shelf.ItemRef, error) {
+// chunksToEmbedQuery walks embed_pending in item id order and each file's
+// chunks by the chunks_item index, so it reads only as far as its limit
+// (the CROSS JOIN keeps SQLite from scanning every chunk instead).
+const chunksToEmbedQuery = `SELECT c.id, c.workspace_id, c.item_id, c.text, c.heading
+	FROM embed_pending q CROSS JOIN chunks c ON c.item_id = q.item_id
+	WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id)
+	ORDER BY q.item_id, c.idx LIMIT ?`
+
+func (t *tx) ChunksToEmbed(ctx context.Context, limit int) ([]shelf.ChunkToEmbed, error) {
 	if limit <= 0 {
 		return nil, invalid("limit %d is not positive", limit)
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT i.workspace_id, i.id FROM items i
-		WHERE i.id > ? AND i.index_state = 'indexed' AND EXISTS (
-			SELECT 1 FROM chunks c LEFT JOIN chunk_vectors v ON v.chunk_id = c.id
-			WHERE c.item_id = i.id AND (v.id IS NULL OR v.model <> ?))
-		ORDER BY i.id LIMIT ?`, afterID, model, limit)
+	rows, err := t.tx.QueryContext(ctx, chunksToEmbedQuery, limit)
 	if err != nil {
-		return nil, classify(err, "stale embeddings")
+		return nil, classify(err, "chunks to embed")
 	}
 	defer rows.Close()
-	var out []shelf.ItemRef
+	var out []shelf.ChunkToEmbed
 	for rows.Next() {
-		var r shelf.ItemRef
-		if err := rows.Scan(&r.WorkspaceID, &r.ItemID); err != nil {
-			return nil, classify(err, "stale embeddings")
+		var c shelf.ChunkToEmbed
+		if err := rows.Scan(&c.ID, &c.WorkspaceID, &c.ItemID, &c.Text, &c.Heading); err != nil {
+			return nil, classify(err, "chunks to embed")
 		}
-		out = append(out, r)
+		out = append(out, c)
 	}
-	return out, classify(rows.Err(), "stale embeddings")
+	return out, classify(rows.Err(), "chunks to embed")
+}
+
+// PutEmbeddings inserts through a SELECT of the chunk, so an embedding of
+// a chunk that is gone, or that has one, inserts nothing; then it counts
+// the pending chunks of the files it touched again.
+func (t *tx) PutEmbeddings(ctx context.Context, embs []shelf.Embedding) (int, error) {
+	stored := 0
+	var items []string
+	seen := map[string]bool{}
+	for _, e := range embs {
+		if e.Model == "" {
+			return 0, invalid("embedding of chunk %d has no model", e.ChunkID)
+		}
+		var itemID string
+		err := t.tx.QueryRowContext(ctx, `INSERT INTO chunk_vectors (chunk_id, workspace_id, model, dims, vec)
+			SELECT c.id, c.workspace_id, ?2, ?3, ?4 FROM chunks c
+			WHERE c.id = ?1 AND NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id)
+			RETURNING (SELECT item_id FROM chunks WHERE id = ?1)`,
+			e.ChunkID, e.Model, len(e.Vector), encodeVector(e.Vector)).Scan(&itemID)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return 0, classify(err, "chunk vector")
+		}
+		stored++
+		if !seen[itemID] {
+			seen[itemID] = true
+			items = append(items, itemID)
+		}
+	}
+	if len(items) == 0 {
+		return 0, nil
+	}
+	list, err := json.Marshal(items)
+	if err != nil {
+		return 0, err
+	}
+	return stored, t.recountEmbedPending(ctx, string(list))
+}
+
+// dropEmbeddingsQuery finds a batch of embeddings of other models in the
+// covering index chunk_vectors_model, never reading the vectors.
+const dropEmbeddingsQuery = `SELECT id FROM chunk_vectors WHERE model <> ? LIMIT ?`
+
+// DropEmbeddings reads a batch of ids first (SQLite's DELETE cannot be
+// limited), then their files, deletes them in one statement, and counts
+// the pending chunks of their files again.
+func (t *tx) DropEmbeddings(ctx context.Context, keepModel string, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, invalid("limit %d is not positive", limit)
+	}
+	rows, err := t.tx.QueryContext(ctx, dropEmbeddingsQuery, keepModel, limit)
+	if err != nil {
+		return 0, classify(err, "chunk vectors")
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, classify(err, "chunk vectors")
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return 0, classify(err, "chunk vectors")
+	}
+	idList, err := json.Marshal(ids)
+	if err != nil {
+		return 0, err
+	}
+	var items string
+	if err := t.tx.QueryRowContext(ctx, `SELECT coalesce(json_group_array(DISTINCT c.item_id), '[]')
+		FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id WHERE v.id IN (SELECT value FROM json_each(?))`,
+		string(idList)).Scan(&items); err != nil {
+		return 0, classify(err, "chunk vectors")
+	}
+	if _, err := t.tx.ExecContext(ctx, "DELETE FROM chunk_vectors WHERE id IN (SELECT value FROM json_each(?))", string(idList)); err != nil {
+		return 0, classify(err, "chunk vectors")
+	}
+	return len(ids), t.recountEmbedPending(ctx, items)
+}
+
+func (t *tx) EmbeddingsPending(ctx context.Context, workspaceID string) (int, int, error) {
+	var files, chunks int
+	err := t.tx.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(chunks), 0) FROM embed_pending WHERE workspace_id = ?",
+		workspaceID).Scan(&files, &chunks)
+	return files, chunks, classify(err, "pending embeddings")
 }
 
 // CheckIndex runs one query per invariant, and FTS5's own integrity check,

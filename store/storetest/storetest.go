@@ -83,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) shelf.Store) {
 		{"SetIndexStatus", testSetIndexStatus},
 		{"Vectors", testVectors},
 		{"CopyChunks", testCopyChunks},
+		{"Embeddings", testEmbeddings},
 		{"Snapshots", testSnapshots},
 		{"ListItems", testListItems},
 		{"ListDeep", testListDeep},

@@ -9,8 +9,8 @@ import (
 )
 
 // testVectors checks embeddings beside chunks: kept with their model, listed
-// in id order, resolved through the search filters, never reused, gone with
-// their chunks, and found stale when the model changes.
+// in id order, resolved through the search filters, never reused, and gone
+// with their chunks.
 func testVectors(t *testing.T, s shelf.Store) {
 	w := newWorld(t, s)
 	docs := child(w.rootA, "docs", shelf.TypeFolder)
@@ -92,30 +92,10 @@ func testVectors(t *testing.T, s shelf.Store) {
 		if err != nil || !slices.Equal(allowed, []int64{rows[0].ID, rows[1].ID}) {
 			t.Fatalf("VectorIDs under docs = %v, %v", allowed, err)
 		}
-		stale, err := tx.StaleEmbeddings(ctx, "m1", "", 10)
-		if err != nil || len(stale) != 0 {
-			t.Fatalf("StaleEmbeddings(current model) = %v, %v", stale, err)
-		}
-		stale, err = tx.StaleEmbeddings(ctx, "m2", "", 10)
-		if err != nil || len(stale) != 4 {
-			t.Fatalf("StaleEmbeddings(new model) = %v, %v", stale, err)
-		}
-		next, err := tx.StaleEmbeddings(ctx, "m2", stale[1].ItemID, 10)
-		if err != nil || len(next) != 2 || next[0] != stale[2] {
-			t.Fatalf("StaleEmbeddings after %s = %v, %v", stale[1].ItemID, next, err)
-		}
 		return nil
 	})
-	// A chunk without a vector is stale under any model.
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
 		return tx.ReplaceChunks(ctx, w.a.ID, b.ID, []shelf.Chunk{{ItemID: b.ID, WorkspaceID: w.a.ID, Version: 1, Text: "no vector", End: 9}})
-	})
-	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
-		stale, err := tx.StaleEmbeddings(ctx, "m1", "", 10)
-		if err != nil || len(stale) != 1 || stale[0] != (shelf.ItemRef{WorkspaceID: w.a.ID, ItemID: b.ID}) {
-			t.Fatalf("StaleEmbeddings with an unembedded chunk = %v, %v", stale, err)
-		}
-		return nil
 	})
 	// Replaced vectors get new ids; old ids never come back.
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
@@ -233,6 +213,18 @@ func testCopyChunks(t *testing.T, s shelf.Store) {
 		}
 		return nil
 	})
+	// The copy of a chunk without an embedding waits for one too.
+	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		files, chunks, err := tx.EmbeddingsPending(ctx, w.a.ID)
+		if err != nil || files != 1 || chunks != 1 {
+			t.Fatalf("EmbeddingsPending after the copy = %d files, %d chunks, %v; want the copy's one", files, chunks, err)
+		}
+		todo, err := tx.ChunksToEmbed(ctx, 10)
+		if err != nil || len(todo) != 1 || todo[0].ItemID != dst.ID || todo[0].Text != "copied okapi" {
+			t.Fatalf("ChunksToEmbed after the copy = %+v, %v", todo, err)
+		}
+		return nil
+	})
 	// A file without chunks copies none, and clears the target's.
 	update(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
 		n, err = tx.CopyChunks(ctx, w.a.ID, empty.ID, dst.ID, 8)
@@ -242,6 +234,9 @@ func testCopyChunks(t *testing.T, s shelf.Store) {
 		got, err := tx.Chunks(ctx, w.a.ID, dst.ID)
 		if n != 0 || err != nil || len(got) != 0 {
 			t.Fatalf("copy of none = %d, then %+v, %v", n, got, err)
+		}
+		if files, _, err := tx.EmbeddingsPending(ctx, w.a.ID); err != nil || files != 0 {
+			t.Fatalf("EmbeddingsPending after a copy of none = %d, %v", files, err)
 		}
 		return nil
 	})
@@ -265,4 +260,170 @@ func testCopyChunks(t *testing.T, s shelf.Store) {
 func sameChunk(a, b shelf.Chunk) bool {
 	return a.ItemID == b.ItemID && a.WorkspaceID == b.WorkspaceID && a.Version == b.Version && a.Index == b.Index &&
 		a.Text == b.Text && a.Heading == b.Heading && a.Start == b.Start && a.End == b.End && a.Page == b.Page
+}
+
+// testEmbeddings checks the embeddings that follow chunks: chunks stored
+// without one are pending, per file and in order; PutEmbeddings stores
+// one per chunk, skipping chunks gone or embedded already; a refusal ends
+// a chunk's wait without being found; DropEmbeddings makes chunks of
+// another model pending again; a deleted file waits for nothing.
+func testEmbeddings(t *testing.T, s shelf.Store) {
+	w := newWorld(t, s)
+	a := child(w.rootA, "a.txt", shelf.TypeFile)
+	b := child(w.rootA, "b.txt", shelf.TypeFile)
+	other := child(w.rootB, "other.txt", shelf.TypeFile)
+	createItems(t, s, a, b, other)
+	first, second := a, b
+	if b.ID < a.ID {
+		first, second = b, a
+	}
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		if err := tx.ReplaceChunks(ctx, w.a.ID, first.ID, []shelf.Chunk{
+			{Version: 1, Index: 0, Text: "f0", End: 2, Model: "m1", Vector: []float32{1, 0}},
+			{Version: 1, Index: 1, Text: "f1", Heading: "H", End: 2},
+			{Version: 1, Index: 2, Text: "f2", End: 2, Model: "m1", Vector: []float32{0, 1}},
+		}); err != nil {
+			return err
+		}
+		if err := tx.ReplaceChunks(ctx, w.a.ID, second.ID, []shelf.Chunk{
+			{Version: 1, Index: 0, Text: "s0", End: 2}, {Version: 1, Index: 1, Text: "s1", End: 2},
+		}); err != nil {
+			return err
+		}
+		return tx.ReplaceChunks(ctx, w.b.ID, other.ID, []shelf.Chunk{{Version: 1, Index: 0, Text: "o0", End: 2}})
+	})
+	pending := func(ws string, wantFiles, wantChunks int) {
+		t.Helper()
+		view(t, s, func(ctx context.Context, tx shelf.Tx) error {
+			files, chunks, err := tx.EmbeddingsPending(ctx, ws)
+			if err != nil || files != wantFiles || chunks != wantChunks {
+				t.Fatalf("EmbeddingsPending = %d files, %d chunks, %v; want %d, %d", files, chunks, err, wantFiles, wantChunks)
+			}
+			return nil
+		})
+	}
+	todo := func(limit int) []shelf.ChunkToEmbed {
+		t.Helper()
+		var out []shelf.ChunkToEmbed
+		view(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+			out, err = tx.ChunksToEmbed(ctx, limit)
+			return err
+		})
+		return out
+	}
+	pending(w.a.ID, 2, 3)
+	pending(w.b.ID, 1, 1)
+	all := todo(10)
+	var texts []string
+	var got []shelf.ChunkToEmbed // the workspace's, in order
+	for _, c := range all {
+		if c.WorkspaceID == w.a.ID {
+			texts = append(texts, c.Text)
+			got = append(got, c)
+		}
+	}
+	want := []string{"f1", "s0", "s1"}
+	if first.ID > other.ID == (second.ID > other.ID) { // other is not between them
+		if len(all) != 4 || (all[0].Text == "o0") != (other.ID < first.ID) {
+			t.Fatalf("ChunksToEmbed = %+v; want the files in item id order", all)
+		}
+	}
+	if len(all) != 4 || !slices.Equal(texts, want) || got[0].Heading != "H" || got[0].ItemID != first.ID {
+		t.Fatalf("ChunksToEmbed = %+v; want f1, s0, s1 (and the other workspace's), in file and chunk order", all)
+	}
+	if page := todo(2); len(page) != 2 || page[1].ID != all[1].ID {
+		t.Fatalf("ChunksToEmbed(2) = %+v", page)
+	}
+	err := updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		_, err := tx.PutEmbeddings(ctx, []shelf.Embedding{{ChunkID: got[0].ID, Vector: []float32{1, 1}}})
+		return err
+	})
+	wantCode(t, "an embedding without a model", err, shelf.EINVALID)
+	var stored int
+	update(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+		stored, err = tx.PutEmbeddings(ctx, []shelf.Embedding{
+			{ChunkID: got[0].ID, Model: "m1", Vector: []float32{1, 1}},
+			{ChunkID: got[1].ID, Model: "m1"},                          // refused
+			{ChunkID: got[0].ID, Model: "m1", Vector: []float32{5, 5}}, // embedded already
+			{ChunkID: 1 << 50, Model: "m1", Vector: []float32{1, 1}},   // no such chunk
+		})
+		return err
+	})
+	if stored != 2 {
+		t.Fatalf("PutEmbeddings stored %d, want 2", stored)
+	}
+	pending(w.a.ID, 1, 1)
+	if left := todo(10); len(left) != 2 || !slices.ContainsFunc(left, func(c shelf.ChunkToEmbed) bool { return c.Text == "s1" }) {
+		t.Fatalf("ChunksToEmbed after PutEmbeddings = %+v", left)
+	}
+	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		rows, err := tx.Vectors(ctx, w.a.ID, "m1", 0, 10)
+		if err != nil || len(rows) != 3 || !slices.Equal(rows[2].Vector, []float32{1, 1}) {
+			t.Fatalf("Vectors = %+v, %v; want three, the refusal left out", rows, err)
+		}
+		ids, err := tx.VectorIDs(ctx, w.a.ID, "m1", shelf.ChunkQuery{}, 10)
+		if err != nil || len(ids) != 3 {
+			t.Fatalf("VectorIDs = %v, %v; want three, the refusal left out", ids, err)
+		}
+		return nil
+	})
+	// Chunks replaced since they were read take no embedding.
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		return tx.ReplaceChunks(ctx, w.a.ID, second.ID, []shelf.Chunk{{Version: 2, Index: 0, Text: "n0", End: 2}})
+	})
+	update(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+		stored, err = tx.PutEmbeddings(ctx, []shelf.Embedding{{ChunkID: got[2].ID, Model: "m1", Vector: []float32{1, 1}}})
+		return err
+	})
+	if stored != 0 {
+		t.Fatalf("PutEmbeddings of a replaced chunk stored %d", stored)
+	}
+	pending(w.a.ID, 1, 1)
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		left, err := tx.ChunksToEmbed(ctx, 10)
+		for _, c := range left {
+			if c.Text == "n0" {
+				_, err = tx.PutEmbeddings(ctx, []shelf.Embedding{{ChunkID: c.ID, Model: "m1"}}) // refused
+			}
+		}
+		return err
+	})
+	pending(w.a.ID, 0, 0)
+	// A change of model: every embedding of another, refusals too, goes,
+	// in batches, and its chunks wait again.
+	total := 0
+	for {
+		var n int
+		update(t, s, func(ctx context.Context, tx shelf.Tx) (err error) {
+			n, err = tx.DropEmbeddings(ctx, "m2", 2)
+			return err
+		})
+		if n > 2 {
+			t.Fatalf("DropEmbeddings(limit 2) = %d", n)
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	if total != 4 {
+		t.Fatalf("DropEmbeddings dropped %d, want 4 (three vectors and a refusal)", total)
+	}
+	pending(w.a.ID, 2, 4)
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		n, err := tx.DropEmbeddings(ctx, "m2", 10)
+		if err == nil && n != 0 {
+			t.Fatalf("DropEmbeddings with none left = %d", n)
+		}
+		return err
+	})
+	// A deleted file waits for nothing.
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		_, err := tx.DeleteTree(ctx, w.b.ID, other.ID)
+		return err
+	})
+	pending(w.b.ID, 0, 0)
+	// Cleared chunks wait for nothing either.
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.ReplaceChunks(ctx, w.a.ID, first.ID, nil) })
+	pending(w.a.ID, 1, 1)
 }
