@@ -92,7 +92,7 @@ func New(cfg Config) (*Extractor, error) {
 	probe := "Shelf checks that its extraction worker starts."
 	doc, err := e.Extract(context.Background(), func() (io.ReadCloser, error) {
 		return io.NopCloser(strings.NewReader(probe)), nil
-	}, int64(len(probe)), "text/plain", "probe.txt", extract.Limits{Timeout: 30 * time.Second})
+	}, int64(len(probe)), "text/plain", "probe.txt", extract.Limits{Timeout: 10 * time.Second})
 	if err != nil {
 		e.Close()
 		return nil, fmt.Errorf("isolate: the extraction worker does not work with a %d MiB cap: %w", cfg.Memory>>20, err)
