@@ -140,6 +140,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	indexAttempts := fs.Int("index-attempts", 5, "how many times a file is tried before it ends failed; a run cut short by a crash counts")
 	extractIsolation := fs.String("extract-isolation", "process", "where text extraction runs: process (child processes with a memory cap, so a hostile file cannot take the server down) or none (in the server)")
 	extractMemory := fs.Int64("extract-memory", isolate.DefaultMemory, "most resident memory, in bytes, of one extraction child (with --extract-isolation=process)")
+	extractChildFiles := fs.Int("extract-child-files", 1000, "files an extraction child reads before it is replaced (1: a fresh child for every file)")
 	embedURL := fs.String("embed-url", "", "OpenAI-compatible embeddings API root, e.g. http://127.0.0.1:11434/v1 (Ollama); empty: keyword search only. The key, if any, comes from SHELF_EMBED_API_KEY")
 	embedModel := fs.String("embed-model", "", "embedding model name (required with --embed-url)")
 	embedDims := fs.Int("embed-dims", 0, "embedding dimensions to ask for (0: the model's own)")
@@ -180,7 +181,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			break // no indexing here
 		}
 		ex, err := isolate.New(isolate.Config{Command: []string{selfPath(), "extract-worker"}, Memory: *extractMemory,
-			Keep: cfg.Index.Workers, Logger: log})
+			Uses: *extractChildFiles, Keep: cfg.Index.Workers, Logger: log})
 		if err != nil {
 			return fmt.Errorf("--extract-isolation=process: %w (--extract-isolation=none extracts in the server)", err)
 		}
