@@ -29,6 +29,8 @@ type Config struct {
 	// Extractor appends "--memory" and the cap in bytes; the program must
 	// then call Serve(os.Stdin, os.Stdout, cap). Required.
 	Command []string
+	// Env is added to the children's environment.
+	Env []string
 	// Memory caps what a child may map beyond what it has at start.
 	// Default DefaultMemory.
 	Memory int64
@@ -360,6 +362,9 @@ func (e *Extractor) start() (*child, error) {
 	args := append(append([]string(nil), e.cfg.Command[1:]...), "--memory", strconv.FormatInt(e.cfg.Memory, 10))
 	cmd := exec.Command(e.cfg.Command[0], args...)
 	cmd.SysProcAttr = sysProcAttr()
+	if len(e.cfg.Env) > 0 {
+		cmd.Env = append(os.Environ(), e.cfg.Env...)
+	}
 	c := &child{cmd: cmd, stderr: &head{max: 16 << 10}, exited: make(chan struct{})}
 	cmd.Stderr = c.stderr
 	var err error

@@ -34,7 +34,6 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Setenv("ISOLATE_TEST_CHILD", "1")
 	os.Exit(m.Run())
 }
 
@@ -72,7 +71,7 @@ func misbehave(req *request, served int) {
 
 func newExtractor(t *testing.T, cfg Config) *Extractor {
 	t.Helper()
-	cfg.Command = []string{os.Args[0]}
+	cfg.Command, cfg.Env = []string{os.Args[0]}, []string{"ISOLATE_TEST_CHILD=1"}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		if os.Getenv("ISOLATE_TEST_LOG") != "" {
