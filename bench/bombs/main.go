@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string) error {
 	var modes, parts string
 	fs.IntVar(&c.workers, "workers", 2, "index workers of the server")
 	fs.IntVar(&c.files, "files", 2000, "files of the ordinary corpus (cost)")
-	fs.StringVar(&modes, "modes", "process,none", "extraction modes to run the bombs in (--extract-isolation)")
+	fs.StringVar(&modes, "modes", "process,none", "extraction modes to run the bombs in (--extract-isolation); legacy passes no flag, for a binary from before it")
 	fs.StringVar(&parts, "parts", "bombs,cost", "what to measure: bombs, cost")
 	fs.Int64Var(&c.big, "big", 250<<20, "size of the corpus' big files (one CSV field, one JSON string, …)")
 	fs.Int64Var(&c.flate, "flate", 1<<30, "bytes the corpus' compressed bombs inflate to")
@@ -296,6 +296,18 @@ func (s *sampler) end() peaks {
 	return s.p
 }
 
+// lastLine is the first line of a crash in a process's output, or its
+// last line.
+func lastLine(log string) string {
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	for _, l := range lines {
+		if strings.HasPrefix(l, "fatal error:") || strings.HasPrefix(l, "panic:") {
+			return l
+		}
+	}
+	return lines[len(lines)-1]
+}
+
 func mib(n int64) string { return fmt.Sprintf("%.0f", float64(n)/(1<<20)) }
 
 // ---- bombs ----
@@ -317,7 +329,11 @@ func runBombs(ctx context.Context, c config, mode string, paths map[string]strin
 		data := filepath.Join(c.dir, "data-"+mode)
 		os.RemoveAll(data)
 		defer os.RemoveAll(data)
-		srv, err := startServer(ctx, c, data, "--index-workers", strconv.Itoa(c.workers), "--extract-isolation", mode)
+		args := []string{"--index-workers", strconv.Itoa(c.workers)}
+		if mode != "legacy" {
+			args = append(args, "--extract-isolation", mode)
+		}
+		srv, err := startServer(ctx, c, data, args...)
 		if err != nil {
 			return err
 		}
@@ -363,7 +379,7 @@ func runBombs(ctx context.Context, c config, mode string, paths map[string]strin
 			row.state, row.reason = "upload failed", perr.Error()
 		}
 		for _, id := range ids {
-			if perr != nil {
+			if perr != nil || !srv.alive() {
 				break
 			}
 			st, err := srv.settle(id, 5*time.Minute)
@@ -374,10 +390,10 @@ func runBombs(ctx context.Context, c config, mode string, paths map[string]strin
 			row.state, row.reason = st.State, st.Error
 		}
 		row.took, row.p, row.died = time.Since(start), s.end(), !srv.alive()
-		rows = append(rows, row)
 		if row.died {
-			return fmt.Errorf("the server died on %s:\n%s", label, srv.p.Log())
+			row.state, row.reason = "server died", lastLine(srv.p.Log())
 		}
+		rows = append(rows, row)
 		return nil
 	}
 	all := bombs.All()
@@ -396,7 +412,11 @@ func runBombs(ctx context.Context, c config, mode string, paths map[string]strin
 		return err
 	}
 
-	fmt.Printf("\n## Bombs, `--extract-isolation=%s`, %d index workers\n\n", mode, c.workers)
+	if mode == "legacy" {
+		fmt.Printf("\n## Bombs, a binary from before `--extract-isolation`, %d index workers\n\n", c.workers)
+	} else {
+		fmt.Printf("\n## Bombs, `--extract-isolation=%s`, %d index workers\n\n", mode, c.workers)
+	}
 	fmt.Printf("A fresh server for each row, warmed up with one ordinary file; idle is its resident memory then (and its extraction "+
 		"children's). Target: the server's peak below idle + %d × 256 MiB. Peaks sampled every 5 ms from the upload until the file "+
 		"settled (the time includes the upload).\n\n", c.workers)
