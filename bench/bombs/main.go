@@ -151,7 +151,11 @@ func startServer(ctx context.Context, c config, data string, extra ...string) (*
 	return &server{p: p, url: p.URL}, nil
 }
 
-func (s *server) alive() bool { return syscall.Kill(s.p.PID(), 0) == nil }
+// alive reports whether the server still runs (a zombie does not).
+func (s *server) alive() bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.p.PID()))
+	return err == nil && !strings.Contains(string(b), ") Z ")
+}
 
 func (s *server) do(method, path, contentType string, body io.Reader, size int64, out any) error {
 	req, err := http.NewRequest(method, s.url+path, body)
@@ -388,6 +392,9 @@ func runBombs(ctx context.Context, c config, mode string, paths map[string]strin
 				break
 			}
 			row.state, row.reason = st.State, st.Error
+		}
+		if row.state == "unsettled" {
+			time.Sleep(time.Second) // a server that just died may not be gone yet
 		}
 		row.took, row.p, row.died = time.Since(start), s.end(), !srv.alive()
 		if row.died {

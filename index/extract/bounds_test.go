@@ -87,7 +87,7 @@ func TestManyShortBlocks(t *testing.T) {
 func TestSharedStringsBound(t *testing.T) {
 	var sst strings.Builder
 	sst.WriteString(`<sst ` + nsS + `>`)
-	for i := range 300_000 {
+	for i := range 150_000 {
 		fmt.Fprintf(&sst, "<si><t>%c</t></si>", 'a'+i%26)
 	}
 	sst.WriteString(`</sst>`)
@@ -96,11 +96,11 @@ func TestSharedStringsBound(t *testing.T) {
 		part{"xl/_rels/workbook.xml.rels", `<Relationships ` + relNS + `><Relationship Id="r1" Target="s.xml"/></Relationships>`},
 		part{"xl/sharedStrings.xml", sst.String()},
 		part{"xl/s.xml", `<worksheet ` + nsS + `><sheetData><row><c t="s"><v>27</v></c></row></sheetData></worksheet>`})
-	// 300,000 strings of one byte, and 4 bytes of index each.
-	_, err := extractBytes(t, data, "", "strings.xlsx", extract.Limits{MaxOutput: 1 << 20, MaxRatio: 1000})
+	// 150,000 strings of one byte, and 4 bytes of index each.
+	_, err := extractBytes(t, data, "", "strings.xlsx", extract.Limits{MaxOutput: 512 << 10, MaxRatio: 1000})
 	wantCode(t, err, shelf.ETOOLARGE)
 	// Under a limit that holds them, cells find their strings.
-	d, err := extractBytes(t, data, "", "strings.xlsx", extract.Limits{MaxOutput: 2 << 20, MaxRatio: 1000})
+	d, err := extractBytes(t, data, "", "strings.xlsx", extract.Limits{MaxOutput: 1 << 20, MaxRatio: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -160,6 +160,16 @@ const repeatBlock = 1 << 20
 // it, and the flushed block repeated: its back-references reach only into
 // bytes of the same run, so every copy inflates to the same bytes.
 func deflateRepeat(prefix []byte, unit string, n int64, suffix []byte) (*deflated, error) {
+	return deflateRepeatSums(prefix, unit, n, suffix, false)
+}
+
+// zlibRepeat is deflateRepeat with the Adler-32 sum zlib streams need
+// (it costs a pass over every byte).
+func zlibRepeat(prefix []byte, unit string, n int64, suffix []byte) (*deflated, error) {
+	return deflateRepeatSums(prefix, unit, n, suffix, true)
+}
+
+func deflateRepeatSums(prefix []byte, unit string, n int64, suffix []byte, zlibSum bool) (*deflated, error) {
 	n -= n % int64(len(unit)) // whole units only
 	run := []byte(strings.Repeat(unit, repeatBlock/len(unit)))
 	span := int64(len(run))
@@ -170,7 +180,11 @@ func deflateRepeat(prefix []byte, unit string, n int64, suffix []byte) (*deflate
 	}
 	d := &deflated{}
 	crc, adl := crc32.NewIEEE(), adler32.New()
-	both := io.MultiWriter(fw, crc, adl)
+	var sums io.Writer = crc
+	if zlibSum {
+		sums = io.MultiWriter(crc, adl)
+	}
+	both := io.MultiWriter(fw, sums)
 	both.Write(prefix)
 	blocks := n / span
 	if blocks < 2 {
@@ -186,8 +200,7 @@ func deflateRepeat(prefix []byte, unit string, n int64, suffix []byte) (*deflate
 	buf.Reset()
 	// The checksums of the copies not written through both.
 	for i := int64(2); i < blocks; i++ {
-		crc.Write(run)
-		adl.Write(run)
+		sums.Write(run)
 	}
 	// The tail of the run shorter than a block, then the suffix, all
 	// with a window of run bytes.
@@ -256,7 +269,7 @@ func writePDF(w io.Writer, stream []byte, filter string) error {
 }
 
 func pdfOperands(w io.Writer, _ Options) error {
-	d, err := deflateRepeat([]byte("BT /F1 12 Tf\n"), "1 ", pdfOperandBytes-32, []byte("\nET\n"))
+	d, err := zlibRepeat([]byte("BT /F1 12 Tf\n"), "1 ", pdfOperandBytes-32, []byte("\nET\n"))
 	if err != nil {
 		return err
 	}
@@ -264,7 +277,7 @@ func pdfOperands(w io.Writer, _ Options) error {
 }
 
 func pdfFlate(w io.Writer, o Options) error {
-	d, err := deflateRepeat([]byte("BT /F1 12 Tf 72 720 Td ("), "a", o.Flate, []byte(") Tj ET\n"))
+	d, err := zlibRepeat([]byte("BT /F1 12 Tf 72 720 Td ("), "a", o.Flate, []byte(") Tj ET\n"))
 	if err != nil {
 		return err
 	}
@@ -272,7 +285,7 @@ func pdfFlate(w io.Writer, o Options) error {
 }
 
 func pdfDeep(w io.Writer, _ Options) error {
-	d, err := deflateRepeat([]byte("BT /F1 12 Tf "), "[", 8<<20, []byte(" ET\n"))
+	d, err := zlibRepeat([]byte("BT /F1 12 Tf "), "[", 8<<20, []byte(" ET\n"))
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 func TestDeflateRepeat(t *testing.T) {
 	for _, unit := range []string{"a", "1 ", "<row>x</row>", letters(16 << 10)} {
 		n := int64(3*repeatBlock + 12345)
-		d, err := deflateRepeat([]byte("head"), unit, n, []byte("tail"))
+		d, err := zlibRepeat([]byte("head"), unit, n, []byte("tail"))
 		if err != nil {
 			t.Fatal(err)
 		}
