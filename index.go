@@ -39,9 +39,13 @@ type IndexJob struct {
 	RunAfter    time.Time // not claimed before
 	LeaseUntil  time.Time // a running job whose lease ended is claimed again
 	Token       string    // the current claim's
-	Error       string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Stops counts the claims that took the job back from a worker that
+	// stopped while running it: killed, out of memory, or stuck past its
+	// lease.
+	Stops     int
+	Error     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Chunk is a piece of a version's extracted text.

@@ -263,8 +263,10 @@ type Tx interface {
 	// ClaimIndexJobs claims up to n jobs of any workspace that are queued
 	// with RunAfter not after now, or running with a lease ended before
 	// now: each becomes running with the lease and token given and one more
-	// attempt, and its file's index state becomes running, started at now
-	// (the other index fields kept). Files are claimed oldest RunAfter first.
+	// attempt (and, if it was running, one more stop), and its file's index
+	// state becomes running, started at now (the other index fields kept).
+	// Files are claimed oldest RunAfter first. PutIndexJob keeps Attempts
+	// and Stops as given.
 	ClaimIndexJobs(ctx context.Context, now, leaseUntil time.Time, token string, n int) ([]*IndexJob, error)
 	DeleteIndexJob(ctx context.Context, workspaceID, itemID string) error
 	// ReplaceChunks replaces a file's chunks (and their full-text entries

@@ -37,8 +37,11 @@ type IndexConfig struct {
 	// limit is cut to 80% of it. Default 2 minutes.
 	Lease time.Duration
 	// MaxAttempts is how many times a job runs before it ends failed.
-	// Errors that cannot pass by themselves (an unsupported type, a
-	// malformed or oversized file) fail at once. Default 5.
+	// An attempt counts when the job is claimed, so a run cut short by a
+	// crash counts too: a job claimed past the maximum fails at once, with
+	// a reason naming how many times the indexer stopped while reading
+	// the file. Errors that cannot pass by themselves (an unsupported
+	// type, a malformed or oversized file) fail at once. Default 5.
 	MaxAttempts int
 	// Backoff is the delay before the first retry; it doubles with each
 	// attempt up to 10 minutes. Default 5 seconds.
@@ -49,6 +52,11 @@ type IndexConfig struct {
 	// Extract caps text extraction (input size, output size, entries,
 	// depth, time).
 	Extract extract.Limits
+	// Extractor reads files' text. Nil: extract.Extract in this process,
+	// with the file in memory up to MemoryMax, else in a temporary file.
+	// The server sets one that runs extraction in child processes
+	// (index/isolate).
+	Extractor Extractor
 	// Chunk sets the chunk size and overlap.
 	Chunk chunk.Options
 	// MemoryMax is the largest content read into memory for extraction;
@@ -95,12 +103,23 @@ func (c *IndexConfig) setDefaults() {
 	if c.MemoryMax <= 0 {
 		c.MemoryMax = 16 << 20
 	}
+	if c.Extractor == nil {
+		c.Extractor = inProcess{memoryMax: c.MemoryMax}
+	}
 	if c.IdleGap == 0 {
 		c.IdleGap = 50 * time.Millisecond
 	}
 	if c.MaxDefer <= 0 {
 		c.MaxDefer = 2 * time.Second
 	}
+}
+
+// Extractor reads the text of a file: size bytes, which open reads from
+// the start (it may be called more than once). Errors carry the codes of
+// extract.Extract; an error it cannot classify is retried later.
+type Extractor interface {
+	Extract(ctx context.Context, open func() (io.ReadCloser, error), size int64, contentType, name string,
+		lim extract.Limits) (*extract.Doc, error)
 }
 
 // foreground counts the client writes in progress and when the last one
@@ -323,13 +342,21 @@ func (s *Service) indexOnce(ctx context.Context, busy bool) (int, error) {
 	start := s.now()
 	leaseUntil := start.Add(cfg.Lease)
 	var jobs []*shelf.IndexJob
+	failed := 0
 	err := s.store.Update(ctx, func(tx shelf.Tx) error {
 		var err error
-		jobs, err = tx.ClaimIndexJobs(ctx, start, leaseUntil, token, batch)
-		return err
+		if jobs, err = tx.ClaimIndexJobs(ctx, start, leaseUntil, token, batch); err != nil {
+			return err
+		}
+		failed = len(jobs)
+		if jobs, err = s.settleClaimTx(ctx, tx, jobs, token, start); err != nil {
+			return err
+		}
+		failed -= len(jobs)
+		return nil
 	})
 	if err != nil || len(jobs) == 0 {
-		return 0, err
+		return failed, err
 	}
 	s.hook("index-claimed")
 	// Give up a little before the lease ends, so no result is written
@@ -368,6 +395,75 @@ func (s *Service) indexOnce(ctx context.Context, busy bool) (int, error) {
 	}
 	s.nudgeEmbed()
 	return len(jobs), nil
+}
+
+// settleClaimTx looks at the jobs just claimed, in the claim's
+// transaction. A job past MaxAttempts was cut short (a job whose run ends,
+// however it ends, never gets there), so it fails for good, with the
+// number of times the indexer stopped while reading it. A job that was
+// taken back from a worker that stopped is a suspect: whatever stopped
+// that worker may be its file or another of the batch, so it runs alone,
+// and the others of this claim go back to the queue, so a file that
+// kills the process is charged alone for its next deaths. It returns the
+// jobs to run.
+func (s *Service) settleClaimTx(ctx context.Context, tx shelf.Tx, jobs []*shelf.IndexJob, token string, now time.Time) ([]*shelf.IndexJob, error) {
+	cfg := &s.cfg.Index
+	run := jobs[:0]
+	var suspect *shelf.IndexJob
+	for _, j := range jobs {
+		if j.Attempts <= cfg.MaxAttempts {
+			if j.Stops > 0 && suspect == nil {
+				suspect = j
+			}
+			run = append(run, j)
+			continue
+		}
+		it, err := tx.Item(ctx, j.WorkspaceID, j.ItemID)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.DeleteIndexJob(ctx, j.WorkspaceID, j.ItemID); err != nil {
+			return nil, err
+		}
+		msg := stoppedText(j, cfg.Lease)
+		s.log.Warn("indexer: giving up on a file the indexer stopped while reading", "item", it.ID, "stops", j.Stops, "attempts", j.Attempts-1)
+		it.Index = shelf.IndexStatus{State: shelf.IndexFailed, StartedAt: now, ErroredAt: now, Error: msg, IndexedAt: it.Index.IndexedAt}
+		if err := tx.SetIndexStatus(ctx, it.WorkspaceID, it.ID, it.Index); err != nil {
+			return nil, err
+		}
+	}
+	if suspect == nil || len(run) == 1 {
+		return run, nil
+	}
+	var others []*shelf.IndexJob
+	for _, j := range run {
+		if j != suspect {
+			others = append(others, j)
+		}
+	}
+	if err := releaseJobsTx(ctx, tx, others, token); err != nil {
+		return nil, err
+	}
+	return []*shelf.IndexJob{suspect}, nil
+}
+
+// stoppedText says why a job cut short too often failed.
+func stoppedText(j *shelf.IndexJob, lease time.Duration) string {
+	var msg string
+	switch j.Stops {
+	case 0:
+		msg = fmt.Sprintf("indexing this file was started %d times and never finished; it is not tried again", j.Attempts-1)
+	case 1:
+		msg = fmt.Sprintf("the indexer stopped while reading this file once (killed, out of memory, or stuck past its %s lease), "+
+			"and it is not tried again", lease)
+	default:
+		msg = fmt.Sprintf("the indexer stopped while reading this file %d times (killed, out of memory, or stuck past its %s lease); "+
+			"it is not tried again", j.Stops, lease)
+	}
+	if j.Error != "" {
+		msg += "; the error before: " + j.Error
+	}
+	return clip(msg)
 }
 
 // releaseJobsTx queues claimed jobs again, not counting the attempt.
@@ -496,8 +592,10 @@ func (s *Service) logJobError(it *shelf.Item, err error) {
 // maxErrorText bounds a kept error message.
 const maxErrorText = 1000
 
-func errorText(err error) string {
-	msg := shelf.ErrorMessage(err)
+func errorText(err error) string { return clip(shelf.ErrorMessage(err)) }
+
+// clip bounds a kept message at maxErrorText bytes.
+func clip(msg string) string {
 	if len(msg) > maxErrorText {
 		msg = msg[:maxErrorText] + "…"
 	}
@@ -534,9 +632,7 @@ func (s *Service) runIndexJob(ctx context.Context, j *shelf.IndexJob) ([]shelf.C
 	return out, nil // embeddings follow (embedLoop)
 }
 
-// extract reads a version's text: from memory when it is small, else from
-// a temporary copy, since the formats in zip containers and PDFs need
-// random access.
+// extract reads a version's text with the configured Extractor.
 func (s *Service) extract(ctx context.Context, it *shelf.Item, v *shelf.Version) (*extract.Doc, error) {
 	lim := s.cfg.Index.Extract
 	if !extract.Supported(v.ContentType, it.Name) {
@@ -545,14 +641,32 @@ func (s *Service) extract(ctx context.Context, it *shelf.Item, v *shelf.Version)
 	if v.Size > lim.MaxInput {
 		return nil, shelf.Errorf(shelf.ETOOLARGE, "the file is %d bytes; the most that is indexed is %d", v.Size, lim.MaxInput)
 	}
-	rc, err := s.Read(ctx, v, 0, -1)
+	s.hook("index-extracting:" + it.Name)
+	open := func() (io.ReadCloser, error) { return s.Read(ctx, v, 0, -1) }
+	doc, err := s.cfg.Index.Extractor.Extract(ctx, open, v.Size, v.ContentType, it.Name, lim)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return nil, ctx.Err()
+	}
+	return doc, err
+}
+
+// inProcess is the Extractor that runs extract.Extract in this process:
+// from memory when the file is small, else from a temporary copy, since
+// the formats in zip containers and PDFs need random access.
+type inProcess struct {
+	memoryMax int64
+}
+
+func (p inProcess) Extract(ctx context.Context, open func() (io.ReadCloser, error), size int64, contentType, name string,
+	lim extract.Limits) (*extract.Doc, error) {
+	rc, err := open()
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
 	var ra io.ReaderAt
-	if v.Size <= s.cfg.Index.MemoryMax {
-		data := make([]byte, v.Size)
+	if size <= p.memoryMax {
+		data := make([]byte, size)
 		if _, err := io.ReadFull(rc, data); err != nil {
 			return nil, fmt.Errorf("read content: %w", err)
 		}
@@ -566,14 +680,10 @@ func (s *Service) extract(ctx context.Context, it *shelf.Item, v *shelf.Version)
 		defer f.Close()
 		if n, err := io.Copy(f, rc); err != nil {
 			return nil, fmt.Errorf("spool content: %w", err)
-		} else if n != v.Size {
-			return nil, fmt.Errorf("spool content: read %d of %d bytes", n, v.Size)
+		} else if n != size {
+			return nil, fmt.Errorf("spool content: read %d of %d bytes", n, size)
 		}
 		ra = f
 	}
-	doc, err := extract.Extract(ctx, ra, v.Size, v.ContentType, it.Name, lim)
-	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		return nil, ctx.Err()
-	}
-	return doc, err
+	return extract.Extract(ctx, ra, size, contentType, name, lim)
 }

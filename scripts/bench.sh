@@ -6,10 +6,10 @@
 # by git).
 #
 #   scripts/bench.sh              every benchmark
-#   scripts/bench.sh upload       one of them (upload, list, files, ingest, search or load)
+#   scripts/bench.sh upload       one of them (upload, list, files, ingest, search, load or bombs)
 #
 # Extra flags go through UPLOAD_FLAGS, LIST_FLAGS, FILES_FLAGS, INGEST_FLAGS,
-# SEARCH_FLAGS and LOAD_FLAGS, e.g.
+# SEARCH_FLAGS, LOAD_FLAGS and BOMBS_FLAGS, e.g.
 #   UPLOAD_FLAGS="-runs 5 -size 268435456" scripts/bench.sh upload
 #   SEARCH_FLAGS="-parts quality,throughput" scripts/bench.sh search
 # Run it as root on an otherwise idle machine: the benchmarks drop the page
@@ -22,8 +22,8 @@ export GOFLAGS="${GOFLAGS:-} -tags=sqlite_fts5"
 GO=${GO:-go}
 TUSD_VERSION=v2.10.0
 which=${1:-all}
-case "$which" in all | upload | list | files | ingest | search | load) ;; *)
-  echo "usage: scripts/bench.sh [upload|list|files|ingest|search|load]" >&2
+case "$which" in all | upload | list | files | ingest | search | load | bombs) ;; *)
+  echo "usage: scripts/bench.sh [upload|list|files|ingest|search|load|bombs]" >&2
   exit 2
   ;;
 esac
@@ -38,6 +38,7 @@ $GO build -o "$out/bin/bench-upload" ./bench/upload
 $GO build -o "$out/bin/bench-list" ./bench/list
 $GO build -o "$out/bin/bench-files" ./bench/files
 $GO build -o "$out/bin/bench-search" ./bench/search
+$GO build -o "$out/bin/bench-bombs" ./bench/bombs
 
 if [ "$which" = all ] || [ "$which" = upload ]; then
   gobin=$($GO env GOBIN)
@@ -86,4 +87,11 @@ if [ "$which" = all ] || [ "$which" = load ]; then
   # shellcheck disable=SC2086 # LOAD_FLAGS is a list of flags
   BENCH_COMMAND="LOAD_FLAGS=\"${LOAD_FLAGS:-}\" scripts/bench.sh load" \
     $GO run ./bench/load ${LOAD_FLAGS:-} | tee "$out/load-$stamp.md"
+fi
+
+if [ "$which" = all ] || [ "$which" = bombs ]; then
+  echo "== bench/bombs (report: $out/bombs-$stamp.md)" >&2
+  # shellcheck disable=SC2086 # BOMBS_FLAGS is a list of flags
+  BENCH_COMMAND="BOMBS_FLAGS=\"${BOMBS_FLAGS:-}\" scripts/bench.sh bombs" \
+    "$out/bin/bench-bombs" -shelf "$out/bin/shelf" ${BOMBS_FLAGS:-} | tee "$out/bombs-$stamp.md"
 fi

@@ -32,6 +32,7 @@ import (
 	"github.com/shelfmem/shelf/http/memoryinc"
 	"github.com/shelfmem/shelf/http/memorylake"
 	"github.com/shelfmem/shelf/index/chunk"
+	"github.com/shelfmem/shelf/index/isolate"
 	"github.com/shelfmem/shelf/internal/diskspace"
 	"github.com/shelfmem/shelf/library"
 	"github.com/shelfmem/shelf/store/sqlite"
@@ -80,6 +81,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return workspaces(ctx, args[1:], getenv, stdout)
 	case "fsck":
 		return fsck(ctx, args[1:], getenv, stdout)
+	case "extract-worker":
+		// Not in the usage: the server starts it (index/isolate).
+		return extractWorker(args[1:], os.Stdin, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -138,6 +142,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	gcEvery := fs.Duration("gc-interval", time.Hour, "how often unreferenced blobs are collected")
 	indexWorkers := fs.Int("index-workers", 2, "how many files are indexed at once (0: none here; jobs wait for a server that runs workers)")
 	indexLease := fs.Duration("index-lease", 2*time.Minute, "how long a worker holds an index job; a job cut by a crash runs again after it")
+	indexAttempts := fs.Int("index-attempts", 5, "how many times a file is tried before it ends failed; a run cut short by a crash counts")
+	extractIsolation := fs.String("extract-isolation", "process", "where text extraction runs: process (child processes with a memory cap, so a hostile file cannot take the server down) or none (in the server)")
+	extractMemory := fs.Int64("extract-memory", isolate.DefaultMemory, "most resident memory, in bytes, of one extraction child (with --extract-isolation=process)")
+	extractChildFiles := fs.Int("extract-child-files", 1000, "files an extraction child reads before it is replaced (1: a fresh child for every file)")
 	embedURL := fs.String("embed-url", "", "OpenAI-compatible embeddings API root, e.g. http://127.0.0.1:11434/v1 (Ollama); empty: keyword search only. The key, if any, comes from SHELF_EMBED_API_KEY")
 	embedModel := fs.String("embed-model", "", "embedding model name (required with --embed-url)")
 	embedDims := fs.Int("embed-dims", 0, "embedding dimensions to ask for (0: the model's own)")
@@ -178,7 +186,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fetcher := fetch.New(fetch.Config{MaxBytes: *fetchMax, Timeout: *fetchTimeout, Allow: allow})
 	cfg := library.Config{UploadTTL: *uploadTTL, MaxFileSize: *maxFile, Logger: log, Fetcher: fetcher,
 		RateLimit: shelf.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}, EmbedTimeout: *embedSearchTimeout, SpaceLow: *diskLow}
-	cfg.Index.Workers, cfg.Index.Lease = *indexWorkers, *indexLease
+	cfg.Index.Workers, cfg.Index.Lease, cfg.Index.MaxAttempts = *indexWorkers, *indexLease, *indexAttempts
 	cfg.Index.Chunk = chunk.Options{Target: *chunkSize, Overlap: *chunkOverlap}
 	if *embedURL != "" {
 		emb, err := openai.New(openai.Config{BaseURL: *embedURL, APIKey: getenv("SHELF_EMBED_API_KEY"), Model: *embedModel, Dimensions: *embedDims})
@@ -216,6 +224,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if _, held := reserve.Reserve(); !held {
 			log.Warn("disk: no room for the reserve; the disk starts short", "bytes", *diskReserve)
 		}
+	}
+	switch *extractIsolation {
+	case "process":
+		if cfg.Index.Workers < 0 {
+			break // no indexing here
+		}
+		ex, err := isolate.New(isolate.Config{Command: []string{selfPath(), "extract-worker"}, Memory: *extractMemory,
+			Uses: *extractChildFiles, Keep: cfg.Index.Workers, Logger: log})
+		if err != nil {
+			return fmt.Errorf("--extract-isolation=process: %w (--extract-isolation=none extracts in the server)", err)
+		}
+		defer ex.Close()
+		cfg.Index.Extractor = ex
+	case "none":
+	default:
+		return fmt.Errorf("--extract-isolation must be process or none, not %q", *extractIsolation)
 	}
 	b, err := openBackend(ctx, *data, cfg, *syncParts)
 	if err != nil {
@@ -354,8 +378,34 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// extractWorker is a child of a server that extracts text out of
+// process: it answers requests on stdin and stdout until stdin ends
+// (index/isolate).
+func extractWorker(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("extract-worker", flag.ContinueOnError)
+	memory := fs.Int64("memory", isolate.DefaultMemory, "most resident memory, in bytes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return isolate.Serve(stdin, stdout, *memory)
+}
+
+// selfPath is how the server starts its own binary again: /proc/self/exe
+// on Linux, which still works when the file was replaced by an upgrade,
+// else the path it was started from.
+func selfPath() string {
+	if _, err := os.Stat("/proc/self/exe"); err == nil {
+		return "/proc/self/exe"
+	}
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return os.Args[0]
+}
+
 // failpoint returns a hook that, at the named point, says so on stderr and
 // blocks forever, so a crash test can kill the process exactly there.
+// Indexing names a point per file: index-extracting:<file name>.
 func failpoint(name string, stderr io.Writer) func(string) {
 	return func(point string) {
 		if point == name {

@@ -65,7 +65,15 @@ func Split(d *extract.Doc, o Options) []Chunk {
 	}
 	o = o.normalized()
 	s := &splitter{text: d.Text, o: o}
-	for _, b := range validBlocks(d) {
+	last := 0
+	for _, b := range d.Blocks {
+		// A block that overlaps the previous one, runs past the text or
+		// cuts a rune is skipped.
+		if b.Start < last || b.End < b.Start || b.End > len(d.Text) ||
+			!boundary(d.Text, b.Start) || !boundary(d.Text, b.End) {
+			continue
+		}
+		last = b.End
 		switch {
 		case b.Kind == extract.Heading:
 			s.add(unit{start: b.Start, end: b.End, page: b.Page, heading: true, level: max(1, min(b.Level, 6))})
@@ -79,22 +87,6 @@ func Split(d *extract.Doc, o Options) []Chunk {
 	}
 	s.flush()
 	return s.out
-}
-
-// validBlocks returns the blocks whose offsets fit the text, in order;
-// a block that overlaps the previous one or cuts a rune is skipped.
-func validBlocks(d *extract.Doc) []extract.Block {
-	var out []extract.Block
-	last := 0
-	for _, b := range d.Blocks {
-		if b.Start < last || b.End < b.Start || b.End > len(d.Text) ||
-			!boundary(d.Text, b.Start) || !boundary(d.Text, b.End) {
-			continue
-		}
-		last = b.End
-		out = append(out, b)
-	}
-	return out
 }
 
 // boundary reports whether i is at a rune start in s (or its end).

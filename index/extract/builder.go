@@ -56,13 +56,21 @@ func (b *builder) addLines(kind Kind, page int, text string) error {
 	return b.addNormalized(kind, 0, page, text)
 }
 
+// blockCost is what a block counts against lim.MaxOutput besides its
+// text: its place in Doc.Blocks (56 bytes) is memory too, and a file of
+// millions of one-letter rows would otherwise cost 20 times its text.
+const blockCost = 32
+
 func (b *builder) addNormalized(kind Kind, level, page int, text string) error {
 	sep := 0
 	if b.text.Len() > 0 {
 		sep = len(Separator)
 	}
-	if b.text.Len()+sep+len(text) > b.lim.MaxOutput {
+	if n := b.text.Len() + sep + len(text); n > b.lim.MaxOutput {
 		return tooLarge("extract: extracted text exceeds the limit of %d bytes", b.lim.MaxOutput)
+	} else if n+blockCost*(len(b.doc.Blocks)+1) > b.lim.MaxOutput {
+		return tooLarge("extract: the file has too many short blocks (%d) for the output limit of %d bytes (each block counts %d bytes besides its text)",
+			len(b.doc.Blocks)+1, b.lim.MaxOutput, blockCost)
 	}
 	if sep > 0 {
 		b.text.WriteString(Separator)

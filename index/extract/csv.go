@@ -7,15 +7,19 @@ import (
 	"errors"
 	"io"
 	"strings"
+
+	"github.com/shelfmem/shelf"
 )
 
 // extractCSV reads comma- (or tab-) separated values. The first record is
 // the header and becomes a Row of its own; every later record is a Row of
 // "header: value" pairs. A comma file whose first line has more
 // semicolons than commas is read with ';'. Each record counts against
-// lim.MaxItems.
+// lim.MaxItems, and may not pass lim.MaxToken bytes: encoding/csv holds a
+// record (raw and unquoted) in memory until it ends.
 func extractCSV(b *builder, in *input, comma rune) error {
-	br := bufio.NewReaderSize(in.reader(), max(in.bufSize(), 4096)) // sniffDelimiter peeks 4 KiB
+	guard := in.guarded(b, "a CSV record")
+	br := bufio.NewReaderSize(guard, max(in.bufSize(), 4096)) // sniffDelimiter peeks 4 KiB
 	b.reserve(in.size)
 	if comma == ',' {
 		comma = sniffDelimiter(br)
@@ -32,12 +36,18 @@ func extractCSV(b *builder, in *input, comma rune) error {
 			return nil
 		}
 		if err != nil {
+			if shelf.ErrorCode(err) == shelf.ETOOLARGE {
+				return err
+			}
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				return invalid(err, "extract: malformed CSV")
 			}
 			return invalid(err, "extract: reading CSV")
 		}
+		// The reader's offset is where this record ended; br holds what
+		// the guard handed over past it, at most one buffer.
+		guard.done(r.InputOffset())
 		if err := b.item(1); err != nil {
 			return err
 		}

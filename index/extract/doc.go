@@ -6,7 +6,8 @@
 // Every input is untrusted. Extract bounds what a file can cost: input
 // size, output size, zip entries and their real (not declared) uncompressed
 // size and compression ratio, XML/JSON/HTML nesting depth, parser tokens,
-// PDF pages and wall time (see Limits). A limit that is hit fails the whole
+// PDF pages and wall time, and what a parser holds of one token (see
+// Limits). A limit that is hit fails the whole
 // extraction with shelf.ETOOLARGE rather than returning a silently
 // truncated document; a malformed file gives shelf.EINVALID, a type it
 // cannot read shelf.ENOTIMPL, and a deadline shelf.ETIMEOUT. Panics inside
@@ -30,10 +31,13 @@
 //     in a much larger dependency tree. Because the library is not hardened
 //     against hostile files, every read it makes goes through a reader that
 //     aborts it once the deadline passes or a read budget is spent, the
-//     page tree is walked here with depth and node bounds, streams are
-//     measured before they are interpreted, and cross-reference streams are
-//     checked beforehand for object-stream cycles (which would otherwise
-//     recurse without end inside the library).
+//     page tree is walked here with depth and node bounds, content streams
+//     are measured and tokenized before they are interpreted (operands
+//     waiting for an operator, nesting, a stream ending in a hex string),
+//     the cross-reference chain is read beforehand for object numbers
+//     that would make the library allocate gigabytes, and the object table
+//     is checked for object-stream cycles (on which the library would
+//     recurse without end).
 //
 // The package does no I/O of its own beyond the io.ReaderAt it is given and
 // keeps no global state.

@@ -64,7 +64,8 @@ type Limits struct {
 	MaxEntries    int           // entries in a zip container (DOCX, XLSX, PPTX)
 	MaxEntryBytes int64         // bytes actually decompressed from one zip entry or one PDF stream
 	MaxRatio      int64         // decompressed/compressed ratio allowed past the first MiB of an entry
-	MaxDepth      int           // nesting depth of XML elements, JSON values and PDF page trees
+	MaxDepth      int           // nesting depth of XML elements, JSON values, PDF page trees and content streams
+	MaxToken      int64         // bytes of one token a parser holds whole: a CSV record, a JSON scalar, an XML or HTML token
 	MaxItems      int           // parser tokens: XML/HTML tokens, JSON tokens, CSV records, PDF operators
 	MaxPages      int           // PDF pages, PPTX slides, XLSX sheets
 	Timeout       time.Duration // wall time of one extraction
@@ -80,6 +81,7 @@ func DefaultLimits() Limits {
 		MaxEntryBytes: 128 << 20,
 		MaxRatio:      200,
 		MaxDepth:      256,
+		MaxToken:      8 << 20,
 		MaxItems:      20_000_000,
 		MaxPages:      10000,
 		Timeout:       60 * time.Second,
@@ -106,6 +108,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = d.MaxDepth
+	}
+	if l.MaxToken <= 0 {
+		l.MaxToken = d.MaxToken
 	}
 	if l.MaxItems <= 0 {
 		l.MaxItems = d.MaxItems
@@ -198,6 +203,41 @@ type input struct {
 
 // reader returns a fresh stream over the whole input.
 func (in *input) reader() io.Reader { return io.NewSectionReader(in.r, 0, in.size) }
+
+// guarded returns a stream over the whole input that fails once the
+// parser reading it holds more than lim.MaxToken bytes past the end of
+// its last complete token (see tokenGuard).
+func (in *input) guarded(b *builder, what string) *tokenGuard {
+	return &tokenGuard{r: in.reader(), max: b.lim.MaxToken, what: what}
+}
+
+// tokenGuard bounds what a streaming parser buffers for one token. The
+// parsers of the standard library (encoding/csv, encoding/json,
+// encoding/xml) hold a whole record, scalar or token in memory before they
+// hand it over, so a file of one 250 MiB CSV field or JSON string would
+// be held whole, and copied, before any output limit is checked. The
+// caller reports the parser's position after each token (done); a read
+// more than max bytes past it fails with ETOOLARGE, so the parser never
+// holds more than max bytes plus one read buffer of a token.
+type tokenGuard struct {
+	r    io.Reader
+	read int64 // bytes handed to the parser
+	mark int64 // the parser's offset at the end of its last token
+	max  int64
+	what string // "a CSV record", for the error
+}
+
+func (g *tokenGuard) Read(p []byte) (int, error) {
+	if g.read-g.mark > g.max {
+		return 0, tooLarge("extract: %s is longer than %d bytes", g.what, g.max)
+	}
+	n, err := g.r.Read(p)
+	g.read += int64(n)
+	return n, err
+}
+
+// done records that the parser has consumed the input up to offset.
+func (g *tokenGuard) done(offset int64) { g.mark = offset }
 
 // bufSize is the size of a read buffer over the input: 64 KiB, or less
 // for a smaller input (most files indexed are a few KiB).

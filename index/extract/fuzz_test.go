@@ -1,6 +1,7 @@
 package extract_test
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -97,9 +98,23 @@ func FuzzExtractOOXMLParts(f *testing.F) {
 	})
 }
 
+// FuzzPDFContent fuzzes a page's content stream, which the scanner
+// reads before the library's interpreter does.
+func FuzzPDFContent(f *testing.F) {
+	f.Add("BT /F1 12 Tf 72 720 Td (Hello) Tj 0 -14 Td [(W) -20 (orld)] TJ ET")
+	f.Add("/OC << /Type /OCMD /OCGs [1 0 R] >> BDC (a \\(b\\) c) Tj <414243> Tj EMC % c [[\n")
+	f.Add("[[[[ << << ] ] >> ) ( 1 2 3.4.5 -.5 true null")
+	f.Fuzz(func(t *testing.T, content string) {
+		fuzzOne(t, pdfWithContent(content), "application/pdf", "f.pdf")
+	})
+}
+
 func FuzzExtractPDF(f *testing.F) {
 	f.Add(buildPDF([][]string{{"Hello", "world"}, {"two"}}, nil))
 	f.Add(objStmCyclePDF())
+	good := buildPDF([][]string{{"x"}}, nil)
+	i := bytes.LastIndex(good, []byte("trailer"))
+	f.Add(append(append(append([]byte(nil), good[:i]...), "1900000000 1\n0000000009 00000 n \n"...), good[i:]...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzOne(t, data, "application/pdf", "f.pdf")
 	})

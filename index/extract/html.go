@@ -9,10 +9,6 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
-// maxHTMLToken bounds the bytes of one HTML token (a tag with its
-// attributes, or a run of text).
-const maxHTMLToken = 8 << 20
-
 // skipped elements contribute no text.
 var skipped = map[atom.Atom]bool{
 	atom.Script: true, atom.Style: true, atom.Noscript: true, atom.Template: true,
@@ -54,7 +50,7 @@ type htmlReader struct {
 // extractHTML reads HTML with the tokenizer, never building a tree.
 func extractHTML(b *builder, in *input) error {
 	z := html.NewTokenizer(in.reader())
-	z.SetMaxBuf(maxHTMLToken)
+	z.SetMaxBuf(int(b.lim.MaxToken)) // one tag with its attributes, or one run of text
 	h := &htmlReader{b: b}
 	for {
 		tt := z.Next()
@@ -68,7 +64,7 @@ func extractHTML(b *builder, in *input) error {
 				return h.endRow()
 			}
 			if errors.Is(err, html.ErrBufferExceeded) {
-				return tooLarge("extract: an HTML token is longer than %d bytes", maxHTMLToken)
+				return tooLarge("extract: an HTML token is longer than %d bytes", b.lim.MaxToken)
 			}
 			return invalid(err, "extract: reading HTML")
 		case html.TextToken:

@@ -6,17 +6,22 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/shelfmem/shelf"
 )
 
 // extractJSON flattens JSON into "path: value" lines. Each member of a
 // top-level object, each element of a top-level array and each top-level
 // scalar becomes one block, so a record stays together. With lines (JSON
 // Lines), each top-level value is one block. Several top-level values are
-// accepted either way. Nesting deeper than lim.MaxDepth is ETOOLARGE.
+// accepted either way. Nesting deeper than lim.MaxDepth, or a scalar
+// longer than lim.MaxToken (encoding/json holds a whole scalar, and copies
+// it, before it returns it), is ETOOLARGE.
 func extractJSON(b *builder, in *input, lines bool) error {
-	dec := json.NewDecoder(in.reader())
+	guard := in.guarded(b, "a JSON value")
+	dec := json.NewDecoder(guard)
 	dec.UseNumber()
-	j := &jsonReader{b: b, dec: dec}
+	j := &jsonReader{b: b, dec: dec, guard: guard}
 	for top := 0; ; top++ {
 		tok, err := j.token()
 		if err == io.EOF {
@@ -42,6 +47,7 @@ func extractJSON(b *builder, in *input, lines bool) error {
 type jsonReader struct {
 	b     *builder
 	dec   *json.Decoder
+	guard *tokenGuard
 	depth int
 	lines strings.Builder
 }
@@ -56,12 +62,16 @@ func (j *jsonReader) token() (json.Token, error) {
 		return nil, invalid(err, "extract: malformed JSON: unexpected end")
 	}
 	if err != nil {
+		if shelf.ErrorCode(err) == shelf.ETOOLARGE {
+			return nil, err
+		}
 		var se *json.SyntaxError
 		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, invalid(err, "extract: malformed JSON")
 		}
 		return nil, invalid(err, "extract: reading JSON")
 	}
+	j.guard.done(j.dec.InputOffset())
 	if err := j.b.item(1); err != nil {
 		return nil, err
 	}

@@ -256,37 +256,51 @@ func extractXLSX(p *zipPackage) error {
 	return nil
 }
 
+// sharedTable holds a workbook's shared strings in one string, so a
+// table of millions of short strings costs 4 bytes of index apiece rather
+// than a string header and an allocation.
+type sharedTable struct {
+	text string
+	ends []uint32 // ends[i] is where string i ends in text
+}
+
+func (t *sharedTable) len() int { return len(t.ends) }
+
+func (t *sharedTable) at(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = t.ends[i-1]
+	}
+	return t.text[start:t.ends[i]]
+}
+
 // sharedStrings reads xl/sharedStrings.xml. Phonetic runs (rPh) are left
-// out. The strings together may not pass lim.MaxOutput.
-func sharedStrings(p *zipPackage) ([]string, error) {
+// out. The strings and their index together may not pass lim.MaxOutput.
+func sharedStrings(p *zipPackage) (*sharedTable, error) {
 	const part = "xl/sharedStrings.xml"
+	t := &sharedTable{}
 	if !p.has(part) {
-		return nil, nil
+		return t, nil
 	}
 	var (
-		out   []string
-		cur   strings.Builder
+		all   strings.Builder
 		inT   bool
 		inRPh bool
-		total int
 	)
 	err := p.walkXML(part, func(tok xml.Token, _ int) error {
-		switch t := tok.(type) {
+		switch tok := tok.(type) {
 		case xml.StartElement:
-			switch t.Name.Local {
-			case "si":
-				cur.Reset()
+			switch tok.Name.Local {
 			case "t":
 				inT = !inRPh
 			case "rPh":
 				inRPh = true
 			}
 		case xml.EndElement:
-			switch t.Name.Local {
+			switch tok.Name.Local {
 			case "si":
-				out = append(out, cur.String())
-				total += cur.Len()
-				return p.b.pending(total)
+				t.ends = append(t.ends, uint32(all.Len()))
+				return p.b.pending(all.Len() + 4*len(t.ends))
 			case "t":
 				inT = false
 			case "rPh":
@@ -294,16 +308,18 @@ func sharedStrings(p *zipPackage) ([]string, error) {
 			}
 		case xml.CharData:
 			if inT {
-				cur.Write(t)
+				all.Write(tok)
+				return p.b.pending(all.Len() + 4*len(t.ends))
 			}
 		}
 		return nil
 	})
-	return out, err
+	t.text = all.String()
+	return t, err
 }
 
 // xlsxRows emits one Row per non-empty sheet row; the first is the header.
-func xlsxRows(p *zipPackage, part string, page int, shared []string) error {
+func xlsxRows(p *zipPackage, part string, page int, shared *sharedTable) error {
 	var (
 		table    tableRows
 		cols     []int
@@ -373,14 +389,14 @@ func spread(cols []int, vals []string) []string {
 }
 
 // cellValue resolves a cell's raw value by its type.
-func cellValue(typ, raw string, shared []string) string {
+func cellValue(typ, raw string, shared *sharedTable) string {
 	switch typ {
 	case "s":
 		i, err := strconv.Atoi(strings.TrimSpace(raw))
-		if err != nil || i < 0 || i >= len(shared) {
+		if err != nil || i < 0 || i >= shared.len() {
 			return ""
 		}
-		return shared[i]
+		return shared.at(i)
 	case "b":
 		if strings.TrimSpace(raw) == "1" {
 			return "TRUE"

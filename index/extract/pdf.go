@@ -19,6 +19,16 @@ import (
 // without operators costs about twenty times its size.
 const maxPDFStream = 16 << 20
 
+// Bounds on fonts' ToUnicode maps: one map, the maps behind the cached
+// encodings (a parsed map costs about half its size again), and all the
+// maps parsed for one document.
+const (
+	maxPDFToUnicode = 1 << 20
+	maxPDFFontCache = 4 << 20
+)
+
+var maxPDFFontBytes int64 = 32 << 20 // a variable for the tests
+
 // abort is panicked through the PDF library to stop it: the deadline
 // passed or a budget is spent. extractPDF recovers it into its error.
 type abort struct{ err error }
@@ -50,7 +60,7 @@ func (g *guardReader) ReadAt(p []byte, off int64) (int, error) {
 // ETIMEOUT at the deadline, and the goroutine ends at its next read, text
 // operator or block, all of which check the context.
 func extractPDF(b *builder, in *input) error {
-	if err := checkObjectStreams(b, in); err != nil {
+	if err := checkXrefBounds(in); err != nil {
 		return err
 	}
 	done := make(chan error, 1)
@@ -83,6 +93,9 @@ func runPDF(b *builder, in *input) (err error) {
 			return shelf.Errorf(shelf.ENOTIMPL, "extract: password-protected PDFs are not supported")
 		}
 		return invalid(err, "extract: not a readable PDF")
+	}
+	if err := checkObjectStreams(r); err != nil {
+		return err
 	}
 	w := &pdfWalker{b: b, fonts: map[string]pdf.TextEncoding{}}
 	if err := w.node(r.Trailer().Key("Root").Key("Pages"), pdf.Value{}, 0); err != nil {
@@ -122,6 +135,8 @@ type pdfWalker struct {
 	failed   int
 	firstErr error
 	fonts    map[string]pdf.TextEncoding // by resource name and base font
+	// ToUnicode bytes parsed in all, and behind the encodings in fonts.
+	fontBytes, cachedBytes int64
 }
 
 func (w *pdfWalker) node(v pdf.Value, res pdf.Value, depth int) error {
@@ -174,7 +189,7 @@ func (w *pdfWalker) page(v, res pdf.Value, n int) (err error) {
 	if contents.Kind() != pdf.Stream && contents.Kind() != pdf.Array {
 		return nil
 	}
-	if err := w.measure(contents, maxPDFStream); err != nil {
+	if _, err := w.measure(contents, maxPDFStream, newContentScanner(w.b.lim.MaxDepth, maxPDFOperands)); err != nil {
 		return err
 	}
 	text, err := w.pageText(contents, res)
@@ -189,18 +204,26 @@ func (w *pdfWalker) page(v, res pdf.Value, n int) (err error) {
 	return nil
 }
 
-// measure decompresses a stream (or array of streams) into nowhere, and
-// fails if it passes limit bytes.
-func (w *pdfWalker) measure(v pdf.Value, limit int64) error {
+// measure decompresses a stream (or array of streams) into scan, or into
+// nowhere when scan is nil, and fails if it passes limit bytes or scan
+// refuses it.
+func (w *pdfWalker) measure(v pdf.Value, limit int64, scan *contentScanner) (int64, error) {
 	var total int64
+	var sink io.Writer = io.Discard
+	if scan != nil {
+		sink = scan
+	}
 	one := func(s pdf.Value) error {
 		if s.Kind() != pdf.Stream {
 			return nil
 		}
 		rc := s.Reader()
 		defer rc.Close()
-		n, err := io.Copy(io.Discard, io.LimitReader(rc, limit-total+1))
+		n, err := io.Copy(sink, io.LimitReader(rc, limit-total+1))
 		total += n
+		if scan != nil && scan.err != nil {
+			return scan.err
+		}
 		if total > limit {
 			return tooLarge("extract: a PDF stream decompresses past %d bytes", limit)
 		}
@@ -211,16 +234,20 @@ func (w *pdfWalker) measure(v pdf.Value, limit int64) error {
 	}
 	if v.Kind() == pdf.Array {
 		if v.Len() > w.b.lim.MaxEntries {
-			return tooLarge("extract: a PDF page has more than %d content streams", w.b.lim.MaxEntries)
+			return total, tooLarge("extract: a PDF page has more than %d content streams", w.b.lim.MaxEntries)
 		}
 		for i := 0; i < v.Len(); i++ {
 			if err := one(v.Index(i)); err != nil {
-				return err
+				return total, err
 			}
 		}
-		return nil
+	} else if err := one(v); err != nil {
+		return total, err
 	}
-	return one(v)
+	if scan != nil {
+		return total, scan.finish()
+	}
+	return total, nil
 }
 
 // encoding returns the text encoding of a font resource, measuring its
@@ -231,10 +258,24 @@ func (w *pdfWalker) encoding(res pdf.Value, name string) (pdf.TextEncoding, erro
 	if enc, ok := w.fonts[key]; ok {
 		return enc, nil
 	}
+	var n int64
 	if tu := fv.Key("ToUnicode"); tu.Kind() == pdf.Stream {
-		if err := w.measure(tu, 1<<20); err != nil {
+		var err error
+		// A map is read by the same interpreter as a page; its size
+		// bounds its operands.
+		if n, err = w.measure(tu, maxPDFToUnicode, newContentScanner(w.b.lim.MaxDepth, maxPDFToUnicode)); err != nil {
 			return nil, err
 		}
+	}
+	// Many font names may share one large map; each is parsed on its own,
+	// so what is parsed and what is kept parsed are both bounded.
+	w.fontBytes += n
+	if w.fontBytes > maxPDFFontBytes {
+		return nil, tooLarge("extract: the PDF's fonts' ToUnicode maps add up to more than %d bytes", maxPDFFontBytes)
+	}
+	if w.cachedBytes += n; w.cachedBytes > maxPDFFontCache {
+		clear(w.fonts)
+		w.cachedBytes = n
 	}
 	f := pdf.Font{V: fv}
 	enc := f.Encoder()

@@ -1,182 +1,416 @@
 package extract
 
 import (
+	"bufio"
 	"bytes"
-	"compress/zlib"
 	"io"
-	"regexp"
+	"reflect"
 	"strconv"
+
+	"github.com/ledongthuc/pdf"
+
+	"github.com/shelfmem/shelf"
 )
 
-// The PDF library resolves an object that lives in an object stream by
-// first resolving that stream; if a cross-reference stream says the
-// stream itself lives in an object stream, it recurses without end and
-// the Go runtime kills the process (a stack overflow cannot be
-// recovered). checkObjectStreams finds every cross-reference stream in the
-// file and refuses such files before the library sees them.
+// Two ways a PDF's cross-reference data takes the library down, checked
+// here because neither can be recovered from once it happens:
+//
+//   - The library sizes its object table by the highest object number a
+//     cross-reference section names (a table's subsection start, a
+//     stream's /Size or /Index), allocating about 40 bytes per number
+//     before it reads any object: one entry numbered 1,900,000,000 in a
+//     600-byte file asks for 76 GB, and the Go runtime ends the process
+//     when that fails. checkXrefBounds reads the sections the library will
+//     read, the same way it finds them, and refuses numbers past
+//     maxPDFObjects first.
+//   - The library resolves an object that lives in an object stream by
+//     first resolving that stream; if the table says the stream itself
+//     lives in an object stream, it recurses without end and the runtime
+//     kills the process on stack overflow. checkObjectStreams walks the
+//     table the library built and refuses such files before any object is
+//     resolved.
 
-var (
-	xrefType   = regexp.MustCompile(`/Type\s*/XRef\b`)
-	xrefW      = regexp.MustCompile(`/W\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s*\]`)
-	xrefIndex  = regexp.MustCompile(`/Index\s*\[([\d\s]*)\]`)
-	xrefSize   = regexp.MustCompile(`/Size\s+(\d+)`)
-	xrefLength = regexp.MustCompile(`/Length\s+(\d+)(\s+\d+\s+R)?`)
-	xrefPred   = regexp.MustCompile(`/Predictor\s+(\d+)`)
-	xrefCols   = regexp.MustCompile(`/Columns\s+(\d+)`)
-	xrefFilter = regexp.MustCompile(`/Filter\s*\[?\s*/(\w+)`)
-	objHeader  = regexp.MustCompile(`\d+\s+\d+\s+obj\b`)
-	streamKw   = regexp.MustCompile(`\bstream\r?\n`)
-)
+// maxPDFObjects bounds the object numbers of a PDF: the library's table
+// then costs at most some 80 MB. Real documents number well under a
+// million objects.
+const maxPDFObjects = 2_000_000
 
-// xrefWindow bounds how far the dictionary of a cross-reference stream may
-// extend around its /Type entry.
-const xrefWindow = 64 << 10
+// maxXrefSections bounds the /Prev chain followed.
+const maxXrefSections = 4096
 
-func checkObjectStreams(b *builder, in *input) error {
-	data, err := io.ReadAll(io.NewSectionReader(in.r, 0, in.size))
-	if err != nil {
-		return invalid(err, "extract: reading PDF")
-	}
-	inStream := map[int]int{} // object number → number of the object stream holding it
-	for _, loc := range xrefType.FindAllIndex(data, -1) {
-		if err := b.ctx.Err(); err != nil {
-			return err
-		}
-		if err := readXrefStream(b, data, loc[0], inStream); err != nil {
-			return err
-		}
-	}
-	for obj, stm := range inStream {
-		if _, nested := inStream[stm]; nested {
-			return invalid(nil, "extract: malformed PDF: object %d is in object stream %d, which is itself in an object stream", obj, stm)
-		}
-	}
-	return nil
-}
-
-// readXrefStream decodes the cross-reference stream whose dictionary holds
-// /Type /XRef at pos and records its compressed-object entries.
-func readXrefStream(b *builder, data []byte, pos int, inStream map[int]int) error {
-	lo := max(0, pos-xrefWindow)
-	heads := objHeader.FindAllIndex(data[lo:pos], -1)
-	hi := min(len(data), pos+xrefWindow)
-	kw := streamKw.FindIndex(data[pos:hi])
-	if len(heads) == 0 || kw == nil {
-		return invalid(nil, "extract: malformed PDF: cannot bound the cross-reference stream at byte %d", pos)
-	}
-	dict := data[lo+heads[len(heads)-1][1] : pos+kw[0]]
-	body := pos + kw[1]
-
-	w := xrefW.FindSubmatch(dict)
-	if w == nil {
-		return nil // the library refuses such a stream too
-	}
-	widths := [3]int{atoi(w[1]), atoi(w[2]), atoi(w[3])}
-	for _, x := range widths {
-		if x < 0 || x > 8 {
-			return invalid(nil, "extract: malformed PDF: cross-reference field width %d", x)
-		}
-	}
-	l := xrefLength.FindSubmatch(dict)
-	if l == nil || len(l[2]) > 0 {
-		return invalid(nil, "extract: malformed PDF: cross-reference stream without a direct /Length")
-	}
-	n := atoi(l[1])
-	if n < 0 || body+n > len(data) {
-		return invalid(nil, "extract: malformed PDF: cross-reference stream runs past the end of the file")
-	}
-	raw, err := decodeXrefData(b, dict, data[body:body+n])
-	if err != nil {
-		return err
-	}
-	return xrefEntries(dict, raw, widths, inStream)
-}
-
-// decodeXrefData inflates a cross-reference stream and undoes the PNG Up
-// predictor, the one the library supports.
-func decodeXrefData(b *builder, dict, raw []byte) ([]byte, error) {
-	if f := xrefFilter.FindSubmatch(dict); f != nil {
-		if string(f[1]) != "FlateDecode" {
-			return nil, invalid(nil, "extract: unsupported PDF: cross-reference stream filter %s", f[1])
-		}
-		zr, err := zlib.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, invalid(err, "extract: malformed PDF: cross-reference stream")
-		}
-		raw, err = io.ReadAll(io.LimitReader(zr, b.lim.MaxEntryBytes+1))
-		if err != nil {
-			return nil, invalid(err, "extract: malformed PDF: cross-reference stream")
-		}
-		if int64(len(raw)) > b.lim.MaxEntryBytes {
-			return nil, tooLarge("extract: a PDF cross-reference stream decompresses past %d bytes", b.lim.MaxEntryBytes)
-		}
-	}
-	p := xrefPred.FindSubmatch(dict)
-	if p == nil || atoi(p[1]) < 10 {
-		return raw, nil
-	}
-	cols := 1
-	if c := xrefCols.FindSubmatch(dict); c != nil {
-		cols = atoi(c[1])
-	}
-	if cols <= 0 || cols > 64 {
-		return nil, invalid(nil, "extract: malformed PDF: predictor columns %d", cols)
-	}
-	var out []byte
-	prev := make([]byte, cols)
-	for row := raw; len(row) >= cols+1; row = row[cols+1:] {
-		for i := range cols {
-			prev[i] += row[1+i]
-		}
-		out = append(out, prev...)
-	}
-	return out, nil
-}
-
-// xrefEntries records the type-2 (compressed object) entries of a decoded
-// cross-reference stream.
-func xrefEntries(dict, raw []byte, w [3]int, inStream map[int]int) error {
-	var index []int
-	if m := xrefIndex.FindSubmatch(dict); m != nil {
-		for _, f := range bytes.Fields(m[1]) {
-			index = append(index, atoi(f))
-		}
-	} else if s := xrefSize.FindSubmatch(dict); s != nil {
-		index = []int{0, atoi(s[1])}
-	}
-	width := w[0] + w[1] + w[2]
-	if width == 0 {
+// checkXrefBounds follows the cross-reference chain from startxref, as
+// the library does, and refuses object numbers past maxPDFObjects.
+// Anything it cannot parse is left to the library, which refuses it too.
+func checkXrefBounds(in *input) error {
+	const endChunk = 100
+	if in.size < endChunk {
 		return nil
 	}
-	for len(index) >= 2 && len(raw) >= width {
-		start, count := index[0], index[1]
-		index = index[2:]
-		for i := 0; i < count && len(raw) >= width; i++ {
-			typ := 1
-			if w[0] > 0 {
-				typ = beInt(raw[:w[0]])
+	tail := make([]byte, endChunk)
+	if _, err := in.r.ReadAt(tail, in.size-endChunk); err != nil && err != io.EOF {
+		return invalid(err, "extract: reading PDF")
+	}
+	tail = bytes.TrimRight(tail, "\r\n\t ")
+	i := findLastLine(tail, "startxref")
+	if i < 0 {
+		return nil
+	}
+	l := newPDFLex(in, in.size-endChunk+int64(i))
+	if t := l.next(); t.kind != tokKeyword || t.text != "startxref" {
+		return nil
+	}
+	t := l.next()
+	if t.kind != tokInt {
+		return nil
+	}
+	seen := map[int64]bool{}
+	for off := t.num; off >= 0; {
+		if seen[off] {
+			return invalid(nil, "extract: malformed PDF: the cross-reference chain loops")
+		}
+		if len(seen) >= maxXrefSections {
+			return tooLarge("extract: the PDF has more than %d cross-reference sections", maxXrefSections)
+		}
+		seen[off] = true
+		next, err := checkXrefSection(newPDFLex(in, off))
+		if err != nil {
+			return err
+		}
+		off = next
+	}
+	return nil
+}
+
+// checkXrefSection checks one table or stream section and returns the
+// offset of the previous one (/Prev), or -1.
+func checkXrefSection(l *pdfLex) (int64, error) {
+	t := l.next()
+	var trailer map[string]pdfVal
+	switch t.kind {
+	case tokKeyword:
+		if t.text != "xref" {
+			return -1, nil
+		}
+		for {
+			t = l.next()
+			if t.kind == tokKeyword && t.text == "trailer" {
+				break
 			}
-			if typ == 2 {
-				inStream[start+i] = beInt(raw[w[0] : w[0]+w[1]])
+			start, n := t, l.next()
+			if start.kind != tokInt || n.kind != tokInt {
+				return -1, nil // the library refuses it
 			}
-			raw = raw[width:]
+			if err := checkObjectRange(start.num, n.num); err != nil {
+				return -1, err
+			}
+			// Skip the entries: three tokens each; the library stops at
+			// the first that is not one, and so do we.
+			for range n.num {
+				a, b, c := l.next(), l.next(), l.next()
+				if a.kind != tokInt || b.kind != tokInt || c.kind != tokKeyword {
+					return -1, nil
+				}
+			}
+		}
+		v := l.value(0)
+		if v.dict == nil {
+			return -1, nil
+		}
+		trailer = v.dict
+	case tokInt: // N G obj << … >> stream
+		if g, o := l.next(), l.next(); g.kind != tokInt || o.kind != tokKeyword || o.text != "obj" {
+			return -1, nil
+		}
+		v := l.value(0)
+		if v.dict == nil {
+			return -1, nil
+		}
+		trailer = v.dict
+		size := trailer["Size"]
+		if size.kind == tokInt {
+			if err := checkObjectRange(0, size.num); err != nil {
+				return -1, err
+			}
+		}
+		idx := trailer["Index"].list
+		for i := 0; i+1 < len(idx); i += 2 {
+			if idx[i].kind == tokInt && idx[i+1].kind == tokInt {
+				if err := checkObjectRange(idx[i].num, idx[i+1].num); err != nil {
+					return -1, err
+				}
+			}
+		}
+	default:
+		return -1, nil
+	}
+	if p := trailer["Prev"]; p.kind == tokInt {
+		return p.num, nil
+	}
+	return -1, nil
+}
+
+// findLastLine finds the last s on a line of its own, as the library
+// does.
+func findLastLine(buf []byte, s string) int {
+	bs := []byte(s)
+	end := len(buf)
+	for {
+		i := bytes.LastIndex(buf[:end], bs)
+		if i <= 0 || i+len(bs) >= len(buf) {
+			return -1
+		}
+		if (buf[i-1] == '\n' || buf[i-1] == '\r') && (buf[i+len(bs)] == '\n' || buf[i+len(bs)] == '\r') {
+			return i
+		}
+		end = i
+	}
+}
+
+func checkObjectRange(start, n int64) error {
+	if start < 0 || n < 0 || start > maxPDFObjects || n > maxPDFObjects-start {
+		return tooLarge("extract: the PDF numbers objects past %d", maxPDFObjects)
+	}
+	return nil
+}
+
+// pdfLex is a small PDF tokenizer, enough to read cross-reference
+// sections: it follows the library's lexer (white space, comments,
+// delimiters, #-escaped names) but keeps only numbers, names, keywords and
+// the shape of dictionaries and arrays.
+type pdfLex struct {
+	br     *bufio.Reader
+	budget int // bytes it may still read
+}
+
+// pdfLexBudget bounds the bytes read for one section: a table of
+// maxPDFObjects entries of 20 bytes, and a trailer.
+const pdfLexBudget = 20*maxPDFObjects + 1<<20
+
+func newPDFLex(in *input, off int64) *pdfLex {
+	if off < 0 || off > in.size {
+		off = in.size
+	}
+	return &pdfLex{br: bufio.NewReaderSize(io.NewSectionReader(in.r, off, in.size-off), 4096), budget: pdfLexBudget}
+}
+
+type tokKind uint8
+
+const (
+	tokEOF tokKind = iota
+	tokInt
+	tokReal
+	tokName
+	tokKeyword
+	tokString
+	tokOpenArray
+	tokCloseArray
+	tokOpenDict
+	tokCloseDict
+)
+
+type pdfTok struct {
+	kind tokKind
+	text string // a keyword or name, cut at 64 bytes
+	num  int64
+}
+
+// pdfVal is a parsed value: a scalar token, a dictionary or an array.
+type pdfVal struct {
+	pdfTok
+	dict map[string]pdfVal
+	list []pdfVal
+}
+
+func (l *pdfLex) readByte() (byte, bool) {
+	if l.budget <= 0 {
+		return 0, false
+	}
+	c, err := l.br.ReadByte()
+	if err != nil {
+		return 0, false
+	}
+	l.budget--
+	return c, true
+}
+
+func (l *pdfLex) unread() { _ = l.br.UnreadByte(); l.budget++ }
+
+func (l *pdfLex) next() pdfTok {
+	c, ok := l.readByte()
+	for ok && (isPDFSpace(c) || c == '%') {
+		if c == '%' {
+			for ok && c != '\r' && c != '\n' {
+				c, ok = l.readByte()
+			}
+			continue
+		}
+		c, ok = l.readByte()
+	}
+	if !ok {
+		return pdfTok{}
+	}
+	switch c {
+	case '[':
+		return pdfTok{kind: tokOpenArray}
+	case ']':
+		return pdfTok{kind: tokCloseArray}
+	case '<':
+		if d, ok := l.readByte(); ok && d == '<' {
+			return pdfTok{kind: tokOpenDict}
+		} else if ok {
+			l.unread()
+		}
+		for c, ok := l.readByte(); ok && c != '>'; c, ok = l.readByte() {
+		}
+		return pdfTok{kind: tokString}
+	case '>':
+		if d, ok := l.readByte(); ok && d == '>' {
+			return pdfTok{kind: tokCloseDict}
+		} else if ok {
+			l.unread()
+		}
+		return pdfTok{}
+	case '(':
+		depth := 1
+		for depth > 0 {
+			c, ok := l.readByte()
+			if !ok {
+				break
+			}
+			switch c {
+			case '\\':
+				l.readByte()
+			case '(':
+				depth++
+			case ')':
+				depth--
+			}
+		}
+		return pdfTok{kind: tokString}
+	case '/':
+		var name []byte
+		for {
+			c, ok := l.readByte()
+			if !ok {
+				break
+			}
+			if isPDFSpace(c) || isPDFDelim(c) {
+				l.unread()
+				break
+			}
+			if c == '#' {
+				h, _ := l.readByte()
+				lo, _ := l.readByte()
+				x, err := strconv.ParseUint(string([]byte{h, lo}), 16, 8)
+				if err != nil {
+					return pdfTok{} // the library refuses a malformed name
+				}
+				c = byte(x)
+			}
+			if len(name) < 64 {
+				name = append(name, c)
+			}
+		}
+		return pdfTok{kind: tokName, text: string(name)}
+	case ')', '{', '}':
+		return pdfTok{kind: tokKeyword, text: string(c)}
+	}
+	word := []byte{c}
+	for {
+		c, ok := l.readByte()
+		if !ok {
+			break
+		}
+		if isPDFSpace(c) || isPDFDelim(c) {
+			l.unread()
+			break
+		}
+		if len(word) < 64 {
+			word = append(word, c)
+		}
+	}
+	if n, err := strconv.ParseInt(string(word), 10, 64); err == nil {
+		return pdfTok{kind: tokInt, num: n}
+	}
+	if isPDFNumber(word) {
+		return pdfTok{kind: tokReal}
+	}
+	return pdfTok{kind: tokKeyword, text: string(word)}
+}
+
+// value reads one value. Dictionaries keep their last entry per key, as
+// the library's do; an indirect reference ("5 0 R") reads as its number,
+// and the dictionary skips the tokens after it, which is all the checks
+// need (the library wants direct integers where they look).
+func (l *pdfLex) value(depth int) pdfVal {
+	t := l.next()
+	if depth > 64 {
+		return pdfVal{}
+	}
+	switch t.kind {
+	case tokOpenDict:
+		d := map[string]pdfVal{}
+		for {
+			switch k := l.next(); k.kind {
+			case tokName:
+				d[k.text] = l.value(depth + 1)
+			case tokCloseDict, tokEOF:
+				return pdfVal{pdfTok: pdfTok{kind: tokOpenDict}, dict: d}
+			}
+			// Anything else is the rest of a reference ("0 R" after the
+			// number value read): skipped.
+		}
+	case tokOpenArray:
+		var list []pdfVal
+		for len(list) < 1<<16 {
+			v := l.value(depth + 1)
+			if v.kind == tokCloseArray || v.kind == tokEOF {
+				break
+			}
+			list = append(list, v)
+		}
+		return pdfVal{pdfTok: pdfTok{kind: tokOpenArray}, list: list}
+	}
+	return pdfVal{pdfTok: t}
+}
+
+// checkObjectStreams refuses a file whose object table, as the library
+// read it, says an object stream lives inside an object stream. It reads
+// the library's unexported table by reflection (the module is pinned in
+// go.mod); if that table is ever not where it expects, it refuses every
+// PDF rather than risk the recursion, and the tests say so at once.
+func checkObjectStreams(r *pdf.Reader) error {
+	table := reflect.ValueOf(r).Elem().FieldByName("xref")
+	if !table.IsValid() || table.Kind() != reflect.Slice {
+		return internalPDF()
+	}
+	et := table.Type().Elem()
+	inStream, ok1 := et.FieldByName("inStream")
+	stream, ok2 := et.FieldByName("stream")
+	if !ok1 || !ok2 || inStream.Type.Kind() != reflect.Bool || stream.Type.Kind() != reflect.Struct {
+		return internalPDF()
+	}
+	id, ok := stream.Type.FieldByName("id")
+	if !ok || id.Type.Kind() != reflect.Uint32 {
+		return internalPDF()
+	}
+	n := table.Len()
+	if n > maxPDFObjects+1 {
+		return tooLarge("extract: the PDF numbers objects past %d", maxPDFObjects)
+	}
+	for i := range n {
+		e := table.Index(i)
+		if !e.Field(inStream.Index[0]).Bool() {
+			continue
+		}
+		s := int(e.Field(stream.Index[0]).Field(id.Index[0]).Uint())
+		if s < n && table.Index(s).Field(inStream.Index[0]).Bool() {
+			return invalid(nil, "extract: malformed PDF: object %d is in object stream %d, which is itself in an object stream", i, s)
 		}
 	}
 	return nil
 }
 
-func beInt(b []byte) int {
-	n := 0
-	for _, c := range b {
-		n = n<<8 | int(c)
-	}
-	return n
-}
-
-func atoi(b []byte) int {
-	n, err := strconv.Atoi(string(b))
-	if err != nil {
-		return -1
-	}
-	return n
+func internalPDF() error {
+	return shelf.Errorf(shelf.ENOTIMPL, "extract: PDF files cannot be read safely by this build (the PDF library's object table is not where Shelf expects it)")
 }

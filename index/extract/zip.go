@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -131,7 +132,10 @@ func (p *zipPackage) walkXML(name string, fn func(tok xml.Token, depth int) erro
 		return err
 	}
 	defer rc.Close()
-	w := &xmlWalker{b: p.b, dec: xml.NewDecoder(rc)}
+	// encoding/xml holds a whole token (a text run, a tag with its
+	// attributes, a comment) in memory before it returns it.
+	guard := &tokenGuard{r: rc, max: p.b.lim.MaxToken, what: "an XML token in " + strconv.Quote(name)}
+	w := &xmlWalker{b: p.b, dec: xml.NewDecoder(guard)}
 	for {
 		tok, err := w.dec.Token()
 		if err == io.EOF {
@@ -142,8 +146,9 @@ func (p *zipPackage) walkXML(name string, fn func(tok xml.Token, depth int) erro
 			if errors.As(err, &se) {
 				return invalid(err, "extract: malformed XML in %q", name)
 			}
-			return err // a limit or the context, from capReader
+			return err // a limit or the context, from capReader or guard
 		}
+		guard.done(w.dec.InputOffset())
 		if err := p.b.item(1); err != nil {
 			return err
 		}

@@ -20,13 +20,13 @@ import (
 	"github.com/shelfmem/shelf"
 )
 
-const jobCols = "item_id, workspace_id, version, state, attempts, run_after, lease_until, token, error, created_at, updated_at"
+const jobCols = "item_id, workspace_id, version, state, attempts, run_after, lease_until, token, error, created_at, updated_at, stops"
 
 func scanJob(s scanner) (*shelf.IndexJob, error) {
 	var j shelf.IndexJob
 	var runAfter, lease, created, updated int64
 	if err := s.Scan(&j.ItemID, &j.WorkspaceID, &j.Version, &j.State, &j.Attempts, &runAfter, &lease,
-		&j.Token, &j.Error, &created, &updated); err != nil {
+		&j.Token, &j.Error, &created, &updated, &j.Stops); err != nil {
 		return nil, err
 	}
 	j.RunAfter, j.LeaseUntil = fromNanos(runAfter), fromNanos(lease)
@@ -38,9 +38,9 @@ func scanJob(s scanner) (*shelf.IndexJob, error) {
 // a file of its own workspace.
 func (t *tx) PutIndexJob(ctx context.Context, j *shelf.IndexJob) error {
 	res, err := t.tx.ExecContext(ctx, `INSERT OR REPLACE INTO index_jobs (`+jobCols+`)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 FROM items WHERE id = ?1 AND workspace_id = ?2`,
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 FROM items WHERE id = ?1 AND workspace_id = ?2`,
 		j.ItemID, j.WorkspaceID, j.Version, j.State, j.Attempts, nanos(j.RunAfter), nanos(j.LeaseUntil),
-		j.Token, j.Error, nanos(j.CreatedAt), nanos(j.UpdatedAt))
+		j.Token, j.Error, nanos(j.CreatedAt), nanos(j.UpdatedAt), j.Stops)
 	if err != nil {
 		return classify(err, "index job")
 	}
@@ -54,13 +54,15 @@ func (t *tx) IndexJob(ctx context.Context, workspaceID, itemID string) (*shelf.I
 }
 
 // ClaimIndexJobs takes the ready jobs in one UPDATE … RETURNING, so two
-// claimers never take the same job.
+// claimers never take the same job. A job still running (its lease ended)
+// counts a stop; the SET sees the row as it was.
 func (t *tx) ClaimIndexJobs(ctx context.Context, now, leaseUntil time.Time, token string, n int) ([]*shelf.IndexJob, error) {
 	if n <= 0 {
 		return nil, invalid("claim count %d is not positive", n)
 	}
 	rows, err := t.tx.QueryContext(ctx, `UPDATE index_jobs
-		SET state = 'running', attempts = attempts + 1, lease_until = ?2, token = ?3, updated_at = ?1
+		SET state = 'running', attempts = attempts + 1, stops = stops + (state = 'running'),
+			lease_until = ?2, token = ?3, updated_at = ?1
 		WHERE item_id IN (
 			SELECT item_id FROM index_jobs WHERE state = 'queued' AND run_after <= ?1
 			UNION ALL

@@ -52,7 +52,7 @@ func testIndexJobs(t *testing.T, s shelf.Store) {
 		t.Fatalf("first claim took %d jobs, want 2 (a's v2 and c)", len(got))
 	}
 	for _, j := range got {
-		if j.State != shelf.IndexRunning || j.Token != "t1" || j.Attempts != 1 || !j.LeaseUntil.Equal(at(time.Second+time.Minute)) {
+		if j.State != shelf.IndexRunning || j.Token != "t1" || j.Attempts != 1 || j.Stops != 0 || !j.LeaseUntil.Equal(at(time.Second+time.Minute)) {
 			t.Fatalf("claimed job: %+v", j)
 		}
 		if j.ItemID == a.ID && j.Version != 2 {
@@ -88,8 +88,13 @@ func testIndexJobs(t *testing.T, s shelf.Store) {
 			t.Fatalf("claim %d after the lease took %d", i, len(got))
 		}
 		tokens = append(tokens, got[0].ItemID)
-		if got[0].ItemID != b.ID && got[0].Attempts != 2 {
+		// a and c were running when their lease ended: one stop each; b
+		// was only queued.
+		if got[0].ItemID != b.ID && (got[0].Attempts != 2 || got[0].Stops != 1) {
 			t.Fatalf("re-claimed job: %+v", got[0])
+		}
+		if got[0].ItemID == b.ID && (got[0].Attempts != 1 || got[0].Stops != 0) {
+			t.Fatalf("first claim of a queued job: %+v", got[0])
 		}
 	}
 	if slices.Sort(tokens); len(slices.Compact(tokens)) != 3 {
@@ -105,6 +110,25 @@ func testIndexJobs(t *testing.T, s shelf.Store) {
 		}
 		return nil
 	})
+	// PutIndexJob keeps the counts it is given: a job handed back keeps
+	// its stops.
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		j := job(b, 1, 0)
+		j.Attempts, j.Stops, j.Error = 3, 2, "the last error"
+		return tx.PutIndexJob(ctx, j)
+	})
+	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		j, err := tx.IndexJob(ctx, w.a.ID, b.ID)
+		if err != nil || j.Attempts != 3 || j.Stops != 2 || j.Error != "the last error" || j.State != shelf.IndexQueued {
+			t.Fatalf("IndexJob(b) after PutIndexJob = %+v, %v", j, err)
+		}
+		return nil
+	})
+	for _, j := range claim(3*time.Hour, "t9", 10) {
+		if j.ItemID == b.ID && (j.Attempts != 4 || j.Stops != 2) {
+			t.Fatalf("claim of a queued job with stops: %+v", j)
+		}
+	}
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.DeleteIndexJob(ctx, w.a.ID, b.ID) })
 	// Deleting a file takes its job with it.
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error { _, err := tx.DeleteTree(ctx, w.a.ID, a.ID); return err })
