@@ -59,7 +59,7 @@ func indexable(lib *shelf.Library, it *shelf.Item) error {
 // IndexedAt records when indexing was asked for, so a client that asked
 // sees its request taken (there is still nothing to search).
 func (s *Service) queueFileTx(ctx context.Context, tx shelf.Tx, it *shelf.Item) error {
-	if !extractable(it) {
+	if !Extractable(it) {
 		if err := tx.DeleteIndexJob(ctx, it.WorkspaceID, it.ID); err != nil {
 			return err
 		}

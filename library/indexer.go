@@ -189,7 +189,7 @@ func (s *Service) queueIndexTx(ctx context.Context, tx shelf.Tx, lib *shelf.Libr
 	if err := tx.ReplaceChunks(ctx, it.WorkspaceID, it.ID, nil); err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
 		return err
 	}
-	if !extractable(it) {
+	if !Extractable(it) {
 		// Nothing to index. A mark that indexing was asked for stays
 		// with a file that was skipped already; one left by an
 		// extractable version goes, since that version's chunks did.
@@ -204,10 +204,11 @@ func (s *Service) queueIndexTx(ctx context.Context, tx shelf.Tx, lib *shelf.Libr
 	return nil
 }
 
-// extractable reports whether Shelf reads text from files of it's type
-// and name; the others are IndexSkipped.
-func extractable(it *shelf.Item) bool {
-	return extract.Supported(it.ContentType, it.Name)
+// Extractable reports whether Shelf reads text from a file of it's type
+// and name; the others are IndexSkipped. A file of an embedded library is
+// never indexed, whatever its type: see Library.Embedded.
+func Extractable(it *shelf.Item) bool {
+	return it.Type == shelf.TypeFile && extract.Supported(it.ContentType, it.Name)
 }
 
 // errNoText is a job's result when its version's type holds no text

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	shelf "github.com/shelfmem/shelf"
-	"github.com/shelfmem/shelf/index/extract"
 )
 
 // Project limits.
@@ -531,7 +530,7 @@ func (a *docAdder) addFile(ctx context.Context, lib *shelf.Library, it *shelf.It
 	case lib.Embedded:
 		a.fail(it.ID, "the file's library is embedded: it is never indexed")
 		return nil
-	case !extract.Supported(it.ContentType, it.Name):
+	case !Extractable(it):
 		if !inFolder {
 			a.fail(it.ID, "Shelf cannot read files of type "+it.ContentType)
 		}

@@ -6,7 +6,6 @@ import (
 
 	shelf "github.com/shelfmem/shelf"
 	shelfhttp "github.com/shelfmem/shelf/http"
-	"github.com/shelfmem/shelf/index/extract"
 	"github.com/shelfmem/shelf/library"
 )
 
@@ -167,7 +166,7 @@ func toFile(lib *shelf.Library, it *shelf.Item) fileJSON {
 		// nothing is searchable.
 		f.Indexed = it.Index.State == shelf.IndexIndexed || lib.Embedded ||
 			it.Index.State == shelf.IndexSkipped && !it.Index.IndexedAt.IsZero()
-		f.CanIndex = !lib.Embedded && extract.Supported(it.ContentType, it.Name)
+		f.CanIndex = !lib.Embedded && library.Extractable(it)
 		if lib.Embedded && f.IndexedAt == nil {
 			// Informer sets indexed at once for embedded libraries, which
 			// index nothing: the content's own time stands for it.
