@@ -85,10 +85,13 @@ func (t *tx) SnapshotItems(ctx context.Context, workspaceID, snapshotID, after s
 	if limit <= 0 {
 		return nil, invalid("limit %d is not positive", limit)
 	}
-	return t.queryItems(ctx, "snapshot items", `SELECT si.item_id, s.workspace_id, s.library_id, si.parent_id, si.type,
-			si.name, si.path, si.x_attrs, si.head, si.size, si.hash, si.content_type, si.created_at, si.updated_at,
-			si.external_id, si.title, si.scope, si.owner, si.metadata, si.hidden, '', 0, 0, 0, ''
-		FROM snapshot_items si JOIN snapshots s ON s.id = si.snapshot_id
+	return t.queryItems(ctx, "snapshot items", snapshotItemSelect+`
 		WHERE si.snapshot_id = ? AND s.workspace_id = ? AND si.path > ?
 		ORDER BY si.path LIMIT ?`, snapshotID, workspaceID, after, limit)
 }
+
+// snapshotItemSelect reads snapshot rows si as items (of snapshot s).
+const snapshotItemSelect = `SELECT si.item_id, s.workspace_id, s.library_id, si.parent_id, si.type,
+			si.name, si.path, si.x_attrs, si.head, si.size, si.hash, si.content_type, si.created_at, si.updated_at,
+			si.external_id, si.title, si.scope, si.owner, si.metadata, si.hidden, '', 0, 0, 0, ''
+		FROM snapshot_items si JOIN snapshots s ON s.id = si.snapshot_id`
