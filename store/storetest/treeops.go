@@ -381,5 +381,3 @@ func testSnapshotBatches(t *testing.T, s shelf.Store) {
 		t.Fatalf("the library's items after its snapshot went: %v", got)
 	}
 }
-
-
