@@ -19,6 +19,10 @@ const (
 	// place differs from the snapshot's, place the snapshot's items,
 	// delete what is still parked.
 	TreeOpRestore = "restore"
+	// TreeOpIndex makes the index of every file of the library follow
+	// its Embedded flag: cleared when set, queued when not. It guards no
+	// path.
+	TreeOpIndex = "index"
 )
 
 // KindDeleted is the kind of a library being deleted (TreeOpPurge): no
@@ -60,8 +64,11 @@ type TreeOp struct {
 
 // Ranges returns the paths below which the op guards the tree.
 func (op *TreeOp) Ranges() []string {
-	if op.Kind == TreeOpMove {
+	switch op.Kind {
+	case TreeOpMove:
 		return []string{op.Path, op.NewPath}
+	case TreeOpIndex:
+		return nil
 	}
 	return []string{op.Path}
 }

@@ -59,6 +59,17 @@ type Config struct {
 	// MaxRemove caps the items one RemoveItems call deletes or hides,
 	// the attachments that go with documents included. Default 10,000.
 	MaxRemove int
+	// BulkRows and BulkTime bound one transaction of a request that
+	// writes many rows (a recursive delete or move, a library's
+	// deletion, a restore, a bulk patch, index or removal): it commits
+	// after BulkRows rows or BulkTime, whichever comes first, and gives
+	// the writer way before the next batch. Defaults 1,000 rows and 25 ms.
+	BulkRows int
+	BulkTime time.Duration
+	// OpLease is how long a process holds a bulk change of a tree it
+	// runs (a shelf.TreeOp) without a batch; once it has passed, any
+	// process finishes the change (RunTreeOps). Default 30 seconds.
+	OpLease time.Duration
 }
 
 // MaxParts is the most parts a chunked upload may have (S3's limit).
@@ -85,6 +96,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxRemove <= 0 {
 		c.MaxRemove = 10000
+	}
+	if c.BulkRows <= 0 {
+		c.BulkRows = 1000
+	}
+	if c.BulkTime <= 0 {
+		c.BulkTime = 25 * time.Millisecond
+	}
+	if c.OpLease <= 0 {
+		c.OpLease = 30 * time.Second
 	}
 	c.InlineMax = min(c.InlineMax, maxInlineEver)
 	if c.Now == nil {
