@@ -295,6 +295,7 @@ func (s *Service) bulkWalk(ctx context.Context, w *walker, fn func(tx shelf.Tx, 
 		if done {
 			return total, kept, nil
 		}
+		s.hook("bulk-batch")
 	}
 }
 

@@ -38,8 +38,10 @@ type Config struct {
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
 	// Hook, when set, is called at named points of multi-step writes
-	// ("part-written", "finalize-hashed", "finalize-blob", "finalize-done"),
-	// so crash tests can stop the process there.
+	// ("part-written", "finalize-hashed", "finalize-blob", "finalize-done";
+	// "tree-op-batch" before each batch of a tree op after its first,
+	// "bulk-batch" after each batch of a bulk patch or index but the
+	// last), so crash tests can stop the process there.
 	Hook func(point string)
 	// Logger receives the core's logs; default slog.Default().
 	Logger *slog.Logger
