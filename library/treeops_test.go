@@ -577,3 +577,24 @@ func TestEmbeddedToggleInBatches(t *testing.T) {
 		t.Fatalf("ops left: %+v", ops)
 	}
 }
+
+// fsck finds an item whose parent is not the folder at the rest of its
+// path: what a delete or move in batches must never leave.
+func TestFsckFindsOrphans(t *testing.T) {
+	e := newEnv(t, library.Config{})
+	lib := e.managed(t, "lib", "a/b.txt")
+	a, _ := e.svc.ItemAt(e.ctx, lib.ID, "a")
+	err := e.store.Update(context.Background(), func(tx shelf.Tx) error {
+		now := time.Now()
+		return tx.CreateItem(context.Background(), &shelf.Item{ID: "orphan", WorkspaceID: e.ws(), LibraryID: lib.ID,
+			ParentID: a.ID, Type: shelf.TypeFile, Name: "c.txt", Path: "gone/c.txt", Scope: shelf.VisibleWorkspace,
+			CreatedAt: now, UpdatedAt: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := e.svc.Fsck(context.Background(), false)
+	if err != nil || len(problems) != 1 || problems[0].Kind != "orphan_item" {
+		t.Fatalf("fsck = %+v, %v; want one orphan_item", problems, err)
+	}
+}
