@@ -346,6 +346,15 @@ type Tx interface {
 	// CreateSnapshot records snap and copies the rows of its library's
 	// tree (every item but the root) into it; it sets snap.FileCount.
 	CreateSnapshot(ctx context.Context, snap *Snapshot) error
+	// PutSnapshot records snap with no rows (and its FileCount as given),
+	// for AddSnapshotItems to fill; ENOTFOUND if its library is not one of
+	// snap.WorkspaceID's, ECONFLICT if its id is taken.
+	PutSnapshot(ctx context.Context, snap *Snapshot) error
+	// AddSnapshotItems copies items, as they are (no index state), into
+	// the rows of a snapshot of their library and adds the files among
+	// them to its FileCount. ENOTFOUND if the snapshot is not one of the
+	// workspace's; ECONFLICT if it holds one of their paths already.
+	AddSnapshotItems(ctx context.Context, workspaceID, snapshotID string, items []*Item) error
 	// Snapshots lists a library's snapshots, newest first.
 	Snapshots(ctx context.Context, workspaceID, libraryID string) ([]*Snapshot, error)
 	Snapshot(ctx context.Context, workspaceID, libraryID, id string) (*Snapshot, error)

@@ -23,6 +23,16 @@ const (
 	// its Embedded flag: cleared when set, queued when not. It guards no
 	// path.
 	TreeOpIndex = "index"
+	// TreeOpSnapshot is the snapshot SnapshotID being made: its rows are
+	// copied in batches from one read transaction, and it is listed and
+	// found only once complete. Its process alone can go on with it; an
+	// op claimed after its process died deletes the snapshot instead (as
+	// TreeOpDropSnapshot). It guards no path.
+	TreeOpSnapshot = "snapshot"
+	// TreeOpDropSnapshot deletes the snapshot SnapshotID: its rows in
+	// batches, then it. It is no longer listed or found meanwhile. It
+	// guards no path.
+	TreeOpDropSnapshot = "drop-snapshot"
 )
 
 // KindDeleted is the kind of a library being deleted (TreeOpPurge): no
@@ -67,7 +77,7 @@ func (op *TreeOp) Ranges() []string {
 	switch op.Kind {
 	case TreeOpMove:
 		return []string{op.Path, op.NewPath}
-	case TreeOpIndex:
+	case TreeOpIndex, TreeOpSnapshot, TreeOpDropSnapshot:
 		return nil
 	}
 	return []string{op.Path}

@@ -65,7 +65,7 @@ type Config struct {
 	// writes many rows (a recursive delete or move, a library's
 	// deletion, a restore, a bulk patch, index or removal): it commits
 	// after BulkRows rows or BulkTime, whichever comes first, and gives
-	// the writer way before the next batch. Defaults 1,000 rows and 25 ms.
+	// the writer way before the next batch. Defaults 1,000 rows and 10 ms.
 	BulkRows int
 	BulkTime time.Duration
 	// OpLease is how long a process holds a bulk change of a tree it
@@ -103,7 +103,7 @@ func (c *Config) setDefaults() {
 		c.BulkRows = 1000
 	}
 	if c.BulkTime <= 0 {
-		c.BulkTime = 25 * time.Millisecond
+		c.BulkTime = 10 * time.Millisecond
 	}
 	if c.OpLease <= 0 {
 		c.OpLease = 30 * time.Second

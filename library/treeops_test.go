@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 // until released, and says when it has.
 type pauser struct {
 	point   string
+	off     atomic.Bool // passes the point by while set
 	once    sync.Once
 	reached chan struct{}
 	release chan struct{}
@@ -29,7 +31,7 @@ func newPauser(point string) *pauser {
 }
 
 func (p *pauser) hook(point string) {
-	if point != p.point {
+	if point != p.point || p.off.Load() {
 		return
 	}
 	first := false
@@ -478,9 +480,11 @@ func TestDeleteLibraryInBatches(t *testing.T) {
 	p := newPauser("tree-op-batch")
 	e := newEnv(t, library.Config{BulkRows: 3, Hook: p.hook})
 	lib := e.managed(t, "big", manyPaths(2, 6)...)
+	p.off.Store(true)
 	if _, err := e.svc.CreateSnapshot(e.ctx, lib.ID, "", 0); err != nil {
 		t.Fatal(err)
 	}
+	p.off.Store(false)
 	done := make(chan error, 1)
 	go func() {
 		_, err := e.svc.DeleteLibrary(e.ctx, shelf.KindLibrary, "big")
@@ -596,5 +600,98 @@ func TestFsckFindsOrphans(t *testing.T) {
 	problems, err := e.svc.Fsck(context.Background(), false)
 	if err != nil || len(problems) != 1 || problems[0].Kind != "orphan_item" {
 		t.Fatalf("fsck = %+v, %v; want one orphan_item", problems, err)
+	}
+}
+
+// A snapshot of a large library is copied in batches from one read
+// transaction: it is the tree of one instant (a file written during the
+// copy is not in it), it is not listed until complete, and it restores
+// and deletes in batches too. One whose process dies is deleted by the
+// process that claims it.
+func TestSnapshotInBatches(t *testing.T) {
+	p := newPauser("tree-op-batch")
+	e := newEnv(t, library.Config{BulkRows: 4, Hook: p.hook})
+	lib := e.managed(t, "lib", manyPaths(2, 10)...)
+	type result struct {
+		sn  *shelf.Snapshot
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sn, err := e.svc.CreateSnapshot(e.ctx, lib.ID, "", 0)
+		done <- result{sn, err}
+	}()
+	p.wait(t)
+	if list, err := e.svc.Snapshots(e.ctx, lib.ID); err != nil || len(list) != 0 {
+		t.Fatalf("snapshots while one is being made: %v, %v", list, err)
+	}
+	w := fileWrite("late.txt", "written during the copy")
+	w.LibraryID = lib.ID
+	e.write(t, e.ctx, w)
+	close(p.release)
+	r := <-done
+	if r.err != nil || r.sn.FileCount != 20 {
+		t.Fatalf("CreateSnapshot = %+v, %v; want 20 files", r.sn, r.err)
+	}
+	if list, _ := e.svc.Snapshots(e.ctx, lib.ID); len(list) != 1 || list[0].ID != r.sn.ID {
+		t.Fatalf("snapshots after: %v", list)
+	}
+	if _, err := e.svc.RestoreSnapshot(e.ctx, lib.ID, r.sn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.paths(t, lib.ID); len(got) != 23 || slices.Contains(got, "late.txt") {
+		t.Fatalf("after the restore: %q", got)
+	}
+	if err := e.svc.DeleteSnapshot(e.ctx, lib.ID, r.sn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := e.svc.Snapshots(e.ctx, lib.ID); len(list) != 0 {
+		t.Fatalf("snapshots after the delete: %v", list)
+	}
+	if ops := e.treeOps(t, lib.ID); len(ops) != 0 {
+		t.Fatalf("ops left: %+v", ops)
+	}
+	e.fsckClean(t)
+}
+
+func TestSnapshotOfADeadProcessIsDropped(t *testing.T) {
+	p := newPauser("tree-op-batch")
+	e := newEnv(t, library.Config{BulkRows: 4, OpLease: time.Minute, Hook: p.hook})
+	lib := e.managed(t, "lib", manyPaths(2, 10)...)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.svc.CreateSnapshot(e.ctx, lib.ID, "", 0)
+		done <- err
+	}()
+	p.wait(t)
+	other, err := library.Open(context.Background(), e.store, e.blobs,
+		library.Config{BulkRows: 4, OpLease: time.Minute, Now: e.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.clock.Add(2 * time.Minute)
+	go other.RunTreeOps(ctx)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(e.treeOps(t, lib.ID)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the abandoned snapshot was never dropped")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	err = e.store.View(context.Background(), func(tx shelf.Tx) error {
+		all, err := tx.Snapshots(context.Background(), e.ws(), lib.ID)
+		if err == nil && len(all) != 0 {
+			t.Errorf("snapshots left: %+v", all)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(p.release)
+	if err := <-done; shelf.ErrorCode(err) != shelf.ECONFLICT {
+		t.Fatalf("the first process, after its snapshot was dropped: %v", err)
 	}
 }

@@ -140,7 +140,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	chunkOverlap := fs.Int("chunk-overlap", 150, "characters of a chunk repeated at the start of the next (negative: none)")
 	kwLimit := fs.Int("keyword-index-max-chunks", sqlite.DefaultKeywordIndexLimit, "most chunks ranked by the in-memory keyword index (≈ 400 bytes of memory each for chunks of 1,000 characters); beyond it, or at 0, keyword search ranks with SQLite FTS5 alone, slower on large collections")
 	bulkRows := fs.Int("bulk-batch-rows", 1000, "most rows one transaction of a bulk write (recursive delete or move, library deletion, restore, bulk patch, index or removal) writes before it commits and lets other writes in")
-	bulkTime := fs.Duration("bulk-batch-time", 25*time.Millisecond, "longest one transaction of a bulk write holds the writer before it commits and lets other writes in")
+	bulkTime := fs.Duration("bulk-batch-time", 10*time.Millisecond, "longest one transaction of a bulk write holds the writer before it commits and lets other writes in")
 	opLease := fs.Duration("op-lease", 30*time.Second, "how long a process holds a bulk change of a tree (recursive delete or move, library deletion, restore) between two batches; one cut by a crash is finished by any server after it")
 	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {

@@ -380,4 +380,42 @@ func testSnapshotBatches(t *testing.T, s shelf.Store) {
 	if got := exists(t, s, w.a.ID, items...); !slices.Equal(got, all(len(items), true)) {
 		t.Fatalf("the library's items after its snapshot went: %v", got)
 	}
+
+	// A snapshot made in batches: recorded empty, then filled.
+	made := &shelf.Snapshot{ID: newID(), WorkspaceID: w.a.ID, LibraryID: w.libA.ID, Trigger: "manual", CreatedAt: at(2 * time.Hour)}
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.PutSnapshot(ctx, made) })
+	err := updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.PutSnapshot(ctx, made) })
+	wantCode(t, "PutSnapshot(same id)", err, shelf.ECONFLICT)
+	foreign := *made
+	foreign.ID, foreign.WorkspaceID = newID(), w.b.ID
+	err = updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.PutSnapshot(ctx, &foreign) })
+	wantCode(t, "PutSnapshot(another workspace's library)", err, shelf.ENOTFOUND)
+	err = updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		return tx.AddSnapshotItems(ctx, w.b.ID, made.ID, items[:1])
+	})
+	wantCode(t, "AddSnapshotItems(another workspace)", err, shelf.ENOTFOUND)
+	items[2].XAttrs = map[string]string{"k": "v"}
+	for _, page := range [][]*shelf.Item{items[:2], items[2:]} {
+		update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.AddSnapshotItems(ctx, w.a.ID, made.ID, page) })
+	}
+	err = updateErr(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		return tx.AddSnapshotItems(ctx, w.a.ID, made.ID, items[1:2])
+	})
+	wantCode(t, "AddSnapshotItems(a path again)", err, shelf.ECONFLICT)
+	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		got, err := tx.Snapshot(ctx, w.a.ID, w.libA.ID, made.ID)
+		if err != nil || got.FileCount != 5 {
+			t.Fatalf("the snapshot made in batches: %+v, %v; want 5 files", got, err)
+		}
+		rows, err := tx.SnapshotItems(ctx, w.a.ID, made.ID, "", 10)
+		if err != nil || len(rows) != len(items) {
+			t.Fatalf("its rows: %v, %v", rows, err)
+		}
+		for i, it := range items {
+			want := *it
+			want.Index = shelf.IndexStatus{}
+			same(t, "a row added", rows[i], &want)
+		}
+		return nil
+	})
 }
