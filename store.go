@@ -27,9 +27,9 @@ type Store interface {
 type ItemFilter struct {
 	Viewer     string // a Principal.Owner; private items of others are left out
 	WithHidden bool   // include hidden items
-	// AllScopes includes every principal's private items (Tree and
-	// ProjectDocuments only: for the core's own sweeps, never for a
-	// caller's view).
+	// AllScopes includes every principal's private items (Tree,
+	// DeleteBelow and ProjectDocuments only: for the core's own sweeps,
+	// never for a caller's view).
 	AllScopes bool
 }
 

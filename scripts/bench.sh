@@ -2,14 +2,14 @@
 # Runs the benchmarks of docs/PERFORMANCE.md and keeps their reports:
 # builds shelf and the benchmarks, installs tusd v2.10.0 (the peer of
 # bench/upload) if it is missing, runs bench/upload, bench/ingest, bench/list,
-# bench/files and bench/search, and tees each report (Markdown) into bench/out/ (ignored
-# by git).
+# bench/files, bench/search and bench/writer, and tees each report (Markdown) into
+# bench/out/ (ignored by git).
 #
 #   scripts/bench.sh              every benchmark
-#   scripts/bench.sh upload       one of them (upload, list, files, ingest or search)
+#   scripts/bench.sh upload       one of them (upload, list, files, ingest, search or writer)
 #
-# Extra flags go through UPLOAD_FLAGS, LIST_FLAGS, FILES_FLAGS, INGEST_FLAGS
-# and SEARCH_FLAGS, e.g.
+# Extra flags go through UPLOAD_FLAGS, LIST_FLAGS, FILES_FLAGS, INGEST_FLAGS,
+# SEARCH_FLAGS and WRITER_FLAGS, e.g.
 #   UPLOAD_FLAGS="-runs 5 -size 268435456" scripts/bench.sh upload
 #   SEARCH_FLAGS="-parts quality,throughput" scripts/bench.sh search
 # Run it as root on an otherwise idle machine: the benchmarks drop the page
@@ -22,8 +22,8 @@ export GOFLAGS="${GOFLAGS:-} -tags=sqlite_fts5"
 GO=${GO:-go}
 TUSD_VERSION=v2.10.0
 which=${1:-all}
-case "$which" in all | upload | list | files | ingest | search) ;; *)
-  echo "usage: scripts/bench.sh [upload|list|files|ingest|search]" >&2
+case "$which" in all | upload | list | files | ingest | search | writer) ;; *)
+  echo "usage: scripts/bench.sh [upload|list|files|ingest|search|writer]" >&2
   exit 2
   ;;
 esac
@@ -38,6 +38,7 @@ $GO build -o "$out/bin/bench-upload" ./bench/upload
 $GO build -o "$out/bin/bench-list" ./bench/list
 $GO build -o "$out/bin/bench-files" ./bench/files
 $GO build -o "$out/bin/bench-search" ./bench/search
+$GO build -o "$out/bin/bench-writer" ./bench/writer
 
 if [ "$which" = all ] || [ "$which" = upload ]; then
   gobin=$($GO env GOBIN)
@@ -79,4 +80,11 @@ if [ "$which" = all ] || [ "$which" = search ]; then
   # shellcheck disable=SC2086 # SEARCH_FLAGS is a list of flags
   BENCH_COMMAND="SEARCH_FLAGS=\"${SEARCH_FLAGS:-}\" scripts/bench.sh search" \
     "$out/bin/bench-search" -shelf "$out/bin/shelf" ${SEARCH_FLAGS:-} | tee "$out/search-$stamp.md"
+fi
+
+if [ "$which" = all ] || [ "$which" = writer ]; then
+  echo "== bench/writer (report: $out/writer-$stamp.md)" >&2
+  # shellcheck disable=SC2086 # WRITER_FLAGS is a list of flags
+  BENCH_COMMAND="WRITER_FLAGS=\"${WRITER_FLAGS:-}\" scripts/bench.sh writer" \
+    "$out/bin/bench-writer" -shelf "$out/bin/shelf" ${WRITER_FLAGS:-} | tee "$out/writer-$stamp.md"
 fi
