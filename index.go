@@ -107,7 +107,7 @@ type ChunkQuery struct {
 	Terms []string
 	// LibraryIDs keeps the chunks of these libraries; nil keeps those of
 	// every library but the internal ones (KindProject), which a search
-	// reaches only by naming them.
+	// reaches only by naming them, and those being deleted (KindDeleted).
 	LibraryIDs    []string
 	PathPrefix    string   // a folder path; items below it
 	ContentTypes  []string // media types without parameters

@@ -27,9 +27,9 @@ type Store interface {
 type ItemFilter struct {
 	Viewer     string // a Principal.Owner; private items of others are left out
 	WithHidden bool   // include hidden items
-	// AllScopes includes every principal's private items (Tree and
-	// ProjectDocuments only: for the core's own sweeps, never for a
-	// caller's view).
+	// AllScopes includes every principal's private items (Tree,
+	// DeleteBelow and ProjectDocuments only: for the core's own sweeps,
+	// never for a caller's view).
 	AllScopes bool
 }
 
@@ -220,6 +220,45 @@ type Tx interface {
 	// DeleteTree deletes the item with id, everything below it, and their
 	// versions, and returns how many items it deleted.
 	DeleteTree(ctx context.Context, workspaceID, id string) (int, error)
+	// DeleteBelow deletes some of the items strictly below the path under
+	// of a library (every item but the root when under is ""), the bounded
+	// batch of a recursive delete: it looks at up to limit of the items f
+	// lets through (hidden ones always), greatest path first, starting
+	// below the path before ("" from the greatest), and deletes each with
+	// its versions, chunks and index job, but a folder only when no item
+	// at all is left in it. It returns how many it deleted and the path of
+	// the last item it looked at, where the next call starts; "" when it
+	// looked at fewer than limit (none is left below before).
+	DeleteBelow(ctx context.Context, workspaceID, libraryID, under, before string, f ItemFilter, limit int) (deleted int, next string, err error)
+	// MoveBelow rewrites the paths of up to limit items strictly below
+	// oldPath in a library, least path first, so that they start with
+	// newPath instead, and returns how many it rewrote: the bounded batch
+	// of a folder's move (MovePaths in one go). 0 when none is left.
+	// EINVALID for a root path ("").
+	MoveBelow(ctx context.Context, workspaceID, libraryID, oldPath, newPath string, limit int) (int, error)
+	// OthersBelow reports whether an item strictly below path in a library
+	// ("" for the whole library) is private to a principal other than
+	// viewer.
+	OthersBelow(ctx context.Context, workspaceID, libraryID, path, viewer string) (bool, error)
+
+	// CreateTreeOp inserts op; ECONFLICT if its id is taken, ENOTFOUND if
+	// its library is not one of op.WorkspaceID's.
+	CreateTreeOp(ctx context.Context, op *TreeOp) error
+	// TreeOp returns an op of the workspace, or ENOTFOUND.
+	TreeOp(ctx context.Context, workspaceID, id string) (*TreeOp, error)
+	// TreeOps lists the ops of a library, oldest first; none is no error.
+	TreeOps(ctx context.Context, workspaceID, libraryID string) ([]*TreeOp, error)
+	// UpdateTreeOp writes Phase, Cursor, Done, Token, LeaseUntil and
+	// UpdatedAt of op; ENOTFOUND if it is gone.
+	UpdateTreeOp(ctx context.Context, op *TreeOp) error
+	// DeleteTreeOp deletes an op; ENOTFOUND if there is none. Deleting its
+	// library deletes it too.
+	DeleteTreeOp(ctx context.Context, workspaceID, id string) error
+	// ClaimTreeOps claims up to n ops of any workspace whose lease ended
+	// before now, oldest first: each gets token and leaseUntil.
+	ClaimTreeOps(ctx context.Context, now, leaseUntil time.Time, token string, n int) ([]*TreeOp, error)
+	// ExpiredTreeOps reports whether some op's lease ended before now.
+	ExpiredTreeOps(ctx context.Context, now time.Time) (bool, error)
 
 	// CreateVersion inserts a version; ECONFLICT if its number is taken for
 	// the item.
@@ -316,6 +355,15 @@ type Tx interface {
 	// CreateSnapshot records snap and copies the rows of its library's
 	// tree (every item but the root) into it; it sets snap.FileCount.
 	CreateSnapshot(ctx context.Context, snap *Snapshot) error
+	// PutSnapshot records snap with no rows (and its FileCount as given),
+	// for AddSnapshotItems to fill; ENOTFOUND if its library is not one of
+	// snap.WorkspaceID's, ECONFLICT if its id is taken.
+	PutSnapshot(ctx context.Context, snap *Snapshot) error
+	// AddSnapshotItems copies items, as they are (no index state), into
+	// the rows of a snapshot of their library and adds the files among
+	// them to its FileCount. ENOTFOUND if the snapshot is not one of the
+	// workspace's; ECONFLICT if it holds one of their paths already.
+	AddSnapshotItems(ctx context.Context, workspaceID, snapshotID string, items []*Item) error
 	// Snapshots lists a library's snapshots, newest first.
 	Snapshots(ctx context.Context, workspaceID, libraryID string) ([]*Snapshot, error)
 	Snapshot(ctx context.Context, workspaceID, libraryID, id string) (*Snapshot, error)
@@ -323,6 +371,13 @@ type Tx interface {
 	// SnapshotItems returns a page of a snapshot's items as they were (no
 	// index state), in path order after the path after.
 	SnapshotItems(ctx context.Context, workspaceID, snapshotID, after string, limit int) ([]*Item, error)
+	// SnapshotItemsAt returns those of a snapshot's items whose paths are
+	// among paths, keyed by path; any number of paths may be asked for.
+	SnapshotItemsAt(ctx context.Context, workspaceID, snapshotID string, paths []string) (map[string]*Item, error)
+	// DeleteSnapshotItems deletes up to limit of a snapshot's item rows
+	// and returns how many, so that a large snapshot can be deleted in
+	// bounded batches before DeleteSnapshot; 0 when none is left.
+	DeleteSnapshotItems(ctx context.Context, workspaceID, snapshotID string, limit int) (int, error)
 	// Project returns a project of the workspace.
 	Project(ctx context.Context, workspaceID, id string) (*Project, error)
 	// ProjectByCustomID returns the project of a group (groupID "" for

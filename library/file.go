@@ -109,7 +109,7 @@ func (s *Service) putFileTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal
 	if err := s.queueIndexTx(ctx, tx, lib, it); err != nil {
 		return nil, nil, err
 	}
-	if err := tx.CreateItem(ctx, it); err != nil {
+	if err := createItemTx(ctx, tx, it); err != nil {
 		return nil, nil, err
 	}
 	if err := tx.CreateVersion(ctx, v); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	shelf "github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/internal/glob"
 )
 
 // UploadsSlug is the natural id of the library files go to when an upload
@@ -458,10 +459,22 @@ const (
 	MaxPatchMatches = 1_000_000
 )
 
-// PatchItems applies patches in order, all in one transaction: every one
-// applies, or none. It returns how many items it changed (an item matched
-// by several patches counts once per patch). The tree is read in pages, so
-// memory stays bounded by the renames alone.
+// PatchItems applies patches in order and returns how many items it
+// changed (an item matched by several patches counts once per patch).
+//
+// The whole request is checked before anything is written: every
+// patch's matches are read (in read transactions, which never hold the
+// writer up) and a patch that would fail on any of them — a property the
+// item cannot take, a rename onto a taken name or of two items of one
+// folder to one name, a folder holding another key's items, more than
+// MaxPatchMatches matches — refuses the request, and nothing changes.
+// The patches are then written in batches, each its own transaction
+// (bulkWalk), renames after each patch's walk (they move paths under it),
+// a folder's descendants following it in batches of their own. So a
+// request is atomic per batch, not as a whole: one that fails while being
+// written (the library changed in between, another key took a name) or
+// that is cut short leaves the batches before it written. Every patch sets
+// values, so sending the request again finishes it.
 func (s *Service) PatchItems(ctx context.Context, libraryID string, patches []PropPatch) (int, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
@@ -470,6 +483,7 @@ func (s *Service) PatchItems(ctx context.Context, libraryID string, patches []Pr
 	if len(patches) == 0 || len(patches) > MaxPatchOps {
 		return 0, shelf.Errorf(shelf.EINVALID, "a patch holds 1 to %d operations", MaxPatchOps)
 	}
+	pats := make([][]*glob.Pattern, len(patches))
 	for i := range patches {
 		if err := patches[i].Props.check(); err != nil {
 			return 0, err
@@ -481,50 +495,169 @@ func (s *Service) PatchItems(ctx context.Context, libraryID string, patches []Pr
 			}
 			patches[i].Rename = &name
 		}
+		if pats[i], err = compileGlobs([]string{patches[i].Glob}); err != nil {
+			return 0, err
+		}
 	}
-	n := 0
-	err = s.store.Update(ctx, func(tx shelf.Tx) error {
-		lib, err := libraryTx(ctx, tx, p, libraryID)
-		if err != nil {
+	var lib *shelf.Library
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		if lib, err = libraryTx(ctx, tx, p, libraryID); err != nil {
 			return err
 		}
-		for _, pp := range patches {
-			pats, err := compileGlobs([]string{pp.Glob})
-			if err != nil {
+		for i, pp := range patches {
+			if err := s.checkPatchTx(ctx, tx, p, lib, pp, pats[i]); err != nil {
 				return err
-			}
-			var renames []string
-			matched := 0
-			err = s.walkItemsTx(ctx, tx, p, lib, pats, func(it *shelf.Item) error {
-				if matched++; matched > MaxPatchMatches {
-					return shelf.Errorf(shelf.ETOOLARGE, "%q matches more than %d items", pp.Glob, MaxPatchMatches)
-				}
-				if err := pp.Props.apply(it); err != nil {
-					return err
-				}
-				if pp.Rename != nil {
-					// Renaming moves paths under the walk: do it after.
-					renames = append(renames, it.ID)
-				}
-				n++
-				return tx.UpdateItem(ctx, it)
-			})
-			if err != nil {
-				return err
-			}
-			for _, id := range renames {
-				it, err := tx.Item(ctx, p.WorkspaceID, id)
-				if err != nil {
-					return err
-				}
-				if err := s.moveTx(ctx, tx, p, it, it.ParentID, *pp.Rename, ConflictDeny); err != nil {
-					return err
-				}
 			}
 		}
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i, pp := range patches {
+		w := newWalker(p, lib.ID, pats[i], "", shelf.ItemFilter{Viewer: p.Owner()})
+		m, renames, err := s.bulkWalk(ctx, w, func(tx shelf.Tx, it *shelf.Item) (bool, error) {
+			if err := pp.Props.apply(it); err != nil {
+				return false, err
+			}
+			// Renaming moves paths under the walk: it is done after.
+			return pp.Rename != nil, tx.UpdateItem(ctx, it)
+		})
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if pp.Rename != nil {
+			if err := s.renameAll(ctx, p, renames, *pp.Rename); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// checkPatchTx checks, in a read transaction, that pp applies to every
+// item it matches.
+func (s *Service) checkPatchTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, pp PropPatch, pats []*glob.Pattern) error {
+	w := newWalker(p, lib.ID, pats, "", shelf.ItemFilter{Viewer: p.Owner()})
+	matched := 0
+	targets := map[string]bool{} // the paths renamed items take
+	var page []*shelf.Item
+	check := func() error {
+		if pp.Rename == nil || len(page) == 0 {
+			return nil
+		}
+		var paths []string
+		for _, it := range page {
+			dir, _ := splitPath(it.Path)
+			target := NameKey(*pp.Rename)
+			if dir != "" {
+				target = dir + "/" + target
+			}
+			if target == it.Path {
+				continue // at most the bytes of its name change
+			}
+			if len(target) > MaxPathBytes {
+				return shelf.Errorf(shelf.EINVALID, "renaming %q to %q makes a path longer than %d bytes", it.Path, *pp.Rename, MaxPathBytes)
+			}
+			if targets[target] {
+				return shelf.Errorf(shelf.ECONFLICT, "%q matches two items of one folder; both cannot be named %q", pp.Glob, *pp.Rename)
+			}
+			targets[target] = true
+			paths = append(paths, target)
+			if it.Type == shelf.TypeFolder {
+				others, err := tx.OthersBelow(ctx, p.WorkspaceID, lib.ID, it.Path, p.Owner())
+				if err != nil {
+					return err
+				}
+				if others {
+					return shelf.Errorf(shelf.ECONFLICT, "%q holds items of another key, which stay where they are; it cannot be renamed", it.Path)
+				}
+				if err := claimRangeTx(ctx, tx, p.WorkspaceID, lib.ID, it.Path, target); err != nil {
+					return err
+				}
+			}
+			if err := guardTx(ctx, tx, p.WorkspaceID, lib.ID, target); err != nil {
+				return err
+			}
+		}
+		taken, err := tx.TakenPaths(ctx, p.WorkspaceID, lib.ID, paths)
+		if err != nil {
+			return err
+		}
+		for _, path := range paths {
+			if taken[path] {
+				return shelf.Errorf(shelf.ECONFLICT, "an item named %q already exists in %s", *pp.Rename, showPath(path))
+			}
+		}
+		return nil
+	}
+	for {
+		page = page[:0]
+		_, over, err := w.step(ctx, tx, treePage, func(it *shelf.Item) error {
+			if matched++; matched > MaxPatchMatches {
+				return shelf.Errorf(shelf.ETOOLARGE, "%q matches more than %d items", pp.Glob, MaxPatchMatches)
+			}
+			copied := *it
+			copied.XAttrs = copyAttrs(it.XAttrs)
+			if err := pp.Props.apply(&copied); err != nil {
+				return err
+			}
+			page = append(page, it)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := check(); err != nil {
+			return err
+		}
+		if over {
+			return nil
+		}
+	}
+}
+
+// renameAll renames the items ids to name, in batches; a folder's
+// descendants follow it (runTreeOp) before the next is renamed.
+func (s *Service) renameAll(ctx context.Context, p *shelf.Principal, ids []string, name string) error {
+	last := time.Duration(-1)
+	for len(ids) > 0 {
+		if last >= 0 {
+			pace(ctx, last)
+		}
+		var op *shelf.TreeOp
+		var did int
+		start := time.Now()
+		err := s.store.Update(ctx, func(tx shelf.Tx) error {
+			op, did = nil, 0
+			b := s.newBudget()
+			for did < len(ids) && b.take() > 0 {
+				it, err := tx.Item(ctx, p.WorkspaceID, ids[did])
+				if err != nil {
+					return err
+				}
+				did++
+				b.spend(1)
+				if op, err = s.moveTx(ctx, tx, p, it, it.ParentID, name, ConflictDeny); err != nil || op != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		last = time.Since(start)
+		if err != nil {
+			return err
+		}
+		ids = ids[did:]
+		if op != nil {
+			if _, err := s.runTreeOp(context.WithoutCancel(ctx), op); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // PatchItem renames and/or moves an item (following u.Conflict: rename or
@@ -552,7 +685,9 @@ func (s *Service) PatchItem(ctx context.Context, id string, u ItemUpdate, props 
 		}
 	}
 	var it *shelf.Item
+	var op *shelf.TreeOp
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		op = nil
 		if it, err = getItem(ctx, tx, p, id); err != nil {
 			return err
 		}
@@ -572,7 +707,7 @@ func (s *Service) PatchItem(ctx context.Context, id string, u ItemUpdate, props 
 			if u.ParentID != nil {
 				parentID = *u.ParentID
 			}
-			if err := s.moveTx(ctx, tx, p, it, parentID, newName, c); err != nil {
+			if op, err = s.moveTx(ctx, tx, p, it, parentID, newName, c); err != nil {
 				return err
 			}
 		}
@@ -584,5 +719,9 @@ func (s *Service) PatchItem(ctx context.Context, id string, u ItemUpdate, props 
 		}
 		return tx.UpdateItem(ctx, it)
 	})
+	if err == nil && op != nil {
+		// The folder is in its place; what is below it follows.
+		_, err = s.runTreeOp(context.WithoutCancel(ctx), op)
+	}
 	return it, err
 }

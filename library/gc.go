@@ -260,7 +260,10 @@ func (s *Service) Fsck(ctx context.Context, deep bool) ([]Problem, error) {
 
 // fsckNames checks that every item's path ends in its name's key (NFC
 // form), which is what makes two names equal under NFC collide on the
-// path's uniqueness. It reports at most 100 items.
+// path's uniqueness, and that its parent is the folder at the rest of its
+// path ("orphan_item"), which a recursive delete or move in batches must
+// keep; items below a bulk change still under way are passed over. It
+// reports at most 100 items.
 func (s *Service) fsckNames(ctx context.Context, add func(kind, format string, args ...any)) error {
 	const most, page = 100, 1000
 	found := 0
@@ -275,6 +278,21 @@ func (s *Service) fsckNames(ctx context.Context, add func(kind, format string, a
 				return err
 			}
 			for _, lib := range libs {
+				ops, err := tx.TreeOps(ctx, ws.ID, lib.ID)
+				if err != nil {
+					return err
+				}
+				busy := func(path string) bool {
+					for _, op := range ops {
+						for _, r := range op.Ranges() {
+							if path == r || below(path, r) {
+								return true
+							}
+						}
+					}
+					return false
+				}
+				folders := map[string]string{"": lib.RootID} // path → id, of the last folders looked up
 				for after := ""; ; {
 					items, err := tx.Tree(ctx, ws.ID, shelf.TreeQuery{LibraryID: lib.ID, After: after, Limit: page,
 						Filter: shelf.ItemFilter{WithHidden: true, AllScopes: true}})
@@ -282,11 +300,32 @@ func (s *Service) fsckNames(ctx context.Context, add func(kind, format string, a
 						return err
 					}
 					for _, it := range items {
-						if _, leaf := splitPath(it.Path); leaf != NameKey(it.Name) {
+						dir, leaf := splitPath(it.Path)
+						if leaf != NameKey(it.Name) {
 							add("name_path_mismatch", "item %s is named %q but its path %q does not end in the name's NFC form", it.ID, it.Name, it.Path)
-							if found++; found == most {
-								return nil
+							found++
+						}
+						parent, ok := folders[dir]
+						if !ok {
+							if len(folders) > page {
+								clear(folders)
+								folders[""] = lib.RootID
 							}
+							f, err := tx.ItemByPath(ctx, ws.ID, lib.ID, dir)
+							if err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
+								return err
+							}
+							if err == nil && f.Type == shelf.TypeFolder {
+								parent = f.ID
+							}
+							folders[dir] = parent
+						}
+						if parent != it.ParentID && !busy(it.Path) {
+							add("orphan_item", "item %s at %q is not in the folder at %q", it.ID, it.Path, dir)
+							found++
+						}
+						if found >= most {
+							return nil
 						}
 					}
 					if len(items) < page {

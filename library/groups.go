@@ -146,7 +146,9 @@ func (s *Service) DeleteProjectGroup(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.store.Update(ctx, func(tx shelf.Tx) error {
+	var ops []*shelf.TreeOp
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		ops = nil
 		g, err := projectGroupTx(ctx, tx, p, id)
 		if err != nil {
 			return err
@@ -158,13 +160,20 @@ func (s *Service) DeleteProjectGroup(ctx context.Context, id string) error {
 		if total > len(projs) {
 			return shelf.Errorf(shelf.EINVALID, "the workspace holds more than %d projects; delete some of them first", maxGroupProjects)
 		}
+		b := s.newBudget() // one batch for all of them
 		for _, proj := range projs {
-			if err := deleteProjectTx(ctx, tx, proj); err != nil {
+			more, err := s.deleteProjectTx(ctx, tx, proj, b)
+			if err != nil {
 				return err
 			}
+			ops = append(ops, more...)
 		}
 		return tx.DeleteLibrary(ctx, p.WorkspaceID, g.ID)
 	})
+	if err != nil {
+		return err
+	}
+	return s.runTreeOps(ctx, ops)
 }
 
 // ProjectsOfGroup returns every project of a group (at most

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	shelf "github.com/shelfmem/shelf"
 	"github.com/shelfmem/shelf/internal/glob"
@@ -108,22 +109,24 @@ func (s *Service) clearIndexTx(ctx context.Context, tx shelf.Tx, it *shelf.Item)
 }
 
 // IndexGlobs queues every file of a library whose path ("/docs/a.md")
-// matches one of globs (see internal/glob), in one transaction, and
-// returns how many it queued. Files of an embedded library are never
-// indexed: EINVALID.
+// matches one of globs (see internal/glob), and returns how many it
+// queued. Files of an embedded library are never indexed: EINVALID. The
+// files are queued in batches, each its own transaction (see bulkWalk):
+// should the request be cut short, the files of the batches before are
+// queued, and sending it again queues them all.
 func (s *Service) IndexGlobs(ctx context.Context, libraryID string, globs []string) (int, error) {
 	return s.eachGlobFile(ctx, libraryID, globs, true, s.queueFileTx)
 }
 
 // ClearGlobs clears the index of every file of a library whose path
-// matches one of globs, in one transaction, and returns how many.
+// matches one of globs, in batches as IndexGlobs, and returns how many.
 func (s *Service) ClearGlobs(ctx context.Context, libraryID string, globs []string) (int, error) {
 	return s.eachGlobFile(ctx, libraryID, globs, false, s.clearIndexTx)
 }
 
-// eachGlobFile calls fn, in one transaction, for every file of a library
-// the caller sees whose path matches one of globs, and counts them. With
-// indexing set, an embedded library is refused.
+// eachGlobFile calls fn for every file of a library the caller sees whose
+// path matches one of globs, in batches, and counts them. With indexing
+// set, an embedded library is refused.
 func (s *Service) eachGlobFile(ctx context.Context, libraryID string, globs []string, indexing bool,
 	fn func(context.Context, shelf.Tx, *shelf.Item) error) (int, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
@@ -134,19 +137,20 @@ func (s *Service) eachGlobFile(ctx context.Context, libraryID string, globs []st
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	err = s.store.Update(ctx, func(tx shelf.Tx) error {
-		lib, err := libraryTx(ctx, tx, p, libraryID)
-		if err != nil {
-			return err
-		}
-		if indexing && lib.Embedded {
-			return shelf.Errorf(shelf.EINVALID, "library %q is embedded; its files are never indexed", libraryID)
-		}
-		return s.matchFilesTx(ctx, tx, p, lib, pats, func(it *shelf.Item) error {
-			n++
-			return fn(ctx, tx, it)
-		})
+	var lib *shelf.Library
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		lib, err = libraryTx(ctx, tx, p, libraryID)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if indexing && lib.Embedded {
+		return 0, shelf.Errorf(shelf.EINVALID, "library %q is embedded; its files are never indexed", libraryID)
+	}
+	w := newWalker(p, lib.ID, pats, shelf.TypeFile, shelf.ItemFilter{Viewer: p.Owner()})
+	n, _, err := s.bulkWalk(ctx, w, func(tx shelf.Tx, it *shelf.Item) (bool, error) {
+		return false, fn(ctx, tx, it)
 	})
 	return n, err
 }
@@ -173,72 +177,139 @@ func compileGlobs(globs []string) ([]*glob.Pattern, error) {
 	return out, nil
 }
 
-// matchFilesTx calls fn once for every file of lib the caller sees whose
-// path matches one of pats. It reads the tree in pages below the patterns'
-// literal prefixes (each subtree once), so memory stays bounded however
-// many files match.
-func (s *Service) matchFilesTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, pats []*glob.Pattern, fn func(*shelf.Item) error) error {
-	return s.walkTx(ctx, tx, p, lib, pats, shelf.TypeFile, shelf.ItemFilter{Viewer: p.Owner()}, fn)
+// walker walks the items of a library that a filter lets through and
+// whose paths match one of a set of globs, reading the tree in pages below
+// the globs' literal prefixes (each subtree once), so memory stays bounded
+// however many match. Its position is kept between calls of step, so a
+// walk can span transactions.
+type walker struct {
+	p      *shelf.Principal
+	libID  string
+	pats   []*glob.Pattern
+	roots  []string
+	typ    shelf.ItemType // "" for any
+	filter shelf.ItemFilter
+	i      int    // roots[i] is being walked
+	began  bool   // roots[i]'s own item was looked at
+	after  string // the last path read below roots[i]
 }
 
-// walkItemsTx is matchFilesTx for folders and files.
-func (s *Service) walkItemsTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, pats []*glob.Pattern, fn func(*shelf.Item) error) error {
-	return s.walkTx(ctx, tx, p, lib, pats, "", shelf.ItemFilter{Viewer: p.Owner()}, fn)
+func newWalker(p *shelf.Principal, libraryID string, pats []*glob.Pattern, typ shelf.ItemType, filter shelf.ItemFilter) *walker {
+	return &walker{p: p, libID: libraryID, pats: pats, roots: scanRoots(pats), typ: typ, filter: filter}
 }
 
-// walkFilesTx is matchFilesTx over the files filter lets through.
-func (s *Service) walkFilesTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, pats []*glob.Pattern, filter shelf.ItemFilter, fn func(*shelf.Item) error) error {
-	return s.walkTx(ctx, tx, p, lib, pats, shelf.TypeFile, filter, fn)
-}
-
-// walkTx calls fn for every item of type typ ("" for any) of lib that
-// filter lets through and whose path matches one of pats.
-func (s *Service) walkTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, pats []*glob.Pattern, typ shelf.ItemType, filter shelf.ItemFilter, fn func(*shelf.Item) error) error {
-	visible := func(it *shelf.Item) bool {
-		return (!it.Hidden || filter.WithHidden) && (filter.AllScopes || it.VisibleTo(p))
-	}
-	match := func(it *shelf.Item) bool {
-		for _, q := range pats {
-			if q.Match("/" + it.Path) {
-				return true
-			}
-		}
+func (w *walker) match(it *shelf.Item) bool {
+	if (it.Hidden && !w.filter.WithHidden) || !(w.filter.AllScopes || it.VisibleTo(w.p)) || (w.typ != "" && it.Type != w.typ) {
 		return false
 	}
-	for _, under := range scanRoots(pats) {
-		// A match is the prefix itself or below it.
-		if under != "" {
-			it, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, under)
-			if err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
-				return err
-			}
-			if err == nil && (typ == "" || it.Type == typ) && visible(it) && match(it) {
-				if err := fn(it); err != nil {
-					return err
-				}
-			}
-		}
-		after := ""
-		for {
-			page, err := tx.Tree(ctx, p.WorkspaceID, shelf.TreeQuery{LibraryID: lib.ID, Under: under, After: after,
-				Type: typ, Filter: filter, Limit: treePage})
-			if err != nil {
-				return err
-			}
-			for _, it := range page {
-				if match(it) {
-					if err := fn(it); err != nil {
-						return err
-					}
-				}
-			}
-			if len(page) < treePage {
-				break
-			}
-			after = page[len(page)-1].Path
+	for _, q := range w.pats {
+		if q.Match("/" + it.Path) {
+			return true
 		}
 	}
-	return nil
+	return false
+}
+
+// step looks at up to lim items and calls fn for each that matches. It
+// returns how many it looked at and whether the walk is over.
+func (w *walker) step(ctx context.Context, tx shelf.Tx, lim int, fn func(*shelf.Item) error) (int, bool, error) {
+	ws := w.p.WorkspaceID
+	for w.i < len(w.roots) {
+		under := w.roots[w.i]
+		if !w.began {
+			w.began = true
+			if under != "" { // a match is the prefix itself or below it
+				it, err := tx.ItemByPath(ctx, ws, w.libID, under)
+				if err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
+					return 0, false, err
+				}
+				if err == nil && w.match(it) {
+					if err := fn(it); err != nil {
+						return 0, false, err
+					}
+				}
+				return 1, false, nil
+			}
+		}
+		page, err := tx.Tree(ctx, ws, shelf.TreeQuery{LibraryID: w.libID, Under: under, After: w.after,
+			Type: w.typ, Filter: w.filter, Limit: lim})
+		if err != nil {
+			return 0, false, err
+		}
+		for _, it := range page {
+			if w.match(it) {
+				if err := fn(it); err != nil {
+					return 0, false, err
+				}
+			}
+		}
+		if len(page) == lim {
+			w.after = page[len(page)-1].Path
+			return len(page), false, nil
+		}
+		w.i, w.began, w.after = w.i+1, false, ""
+		if len(page) > 0 {
+			return len(page), w.i == len(w.roots), nil
+		}
+	}
+	return 0, true, nil
+}
+
+// bulkWalk calls fn for every item w walks, in batches, each its own
+// transaction bounded by Config.BulkRows (items looked at) and BulkTime,
+// giving the writer way between two batches. It returns how many items
+// matched and the ids of those for which fn said keep, once their batch
+// committed. A batch that fails stops the walk; the batches before it
+// stay.
+func (s *Service) bulkWalk(ctx context.Context, w *walker, fn func(tx shelf.Tx, it *shelf.Item) (keep bool, err error)) (int, []string, error) {
+	total := 0
+	var kept []string
+	last := time.Duration(-1)
+	for {
+		if last >= 0 {
+			pace(ctx, last)
+		}
+		saved := *w
+		var done bool
+		var n int
+		var batch []string
+		start := time.Now()
+		err := s.store.Update(ctx, func(tx shelf.Tx) error {
+			*w, done, n, batch = saved, false, 0, batch[:0] // a store may run fn again
+			b := s.newBudget()
+			for {
+				lim := b.take()
+				if lim == 0 {
+					return nil
+				}
+				looked, over, err := w.step(ctx, tx, lim, func(it *shelf.Item) error {
+					n++
+					keep, err := fn(tx, it)
+					if keep {
+						batch = append(batch, it.ID)
+					}
+					return err
+				})
+				if err != nil {
+					return err
+				}
+				b.spend(looked)
+				if over {
+					done = true
+					return nil
+				}
+			}
+		})
+		last = time.Since(start)
+		if err != nil {
+			return total, kept, err
+		}
+		total, kept = total+n, append(kept, batch...)
+		if done {
+			return total, kept, nil
+		}
+		s.hook("bulk-batch")
+	}
 }
 
 // scanRoots returns the patterns' literal prefixes as store paths (no

@@ -571,7 +571,7 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 	}
 	// The name is usually free: insert, and only when it is taken ask
 	// place for the strategy's answer and insert again.
-	err = tx.CreateItem(ctx, it)
+	err = createItemTx(ctx, tx, it)
 	if shelf.ErrorCode(err) == shelf.ECONFLICT {
 		if final, _, err = place(ctx, tx, parent, name, shelf.TypeFile, conflict); err != nil {
 			return nil, err
@@ -583,7 +583,7 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 		if len(it.Path) > MaxPathBytes {
 			return nil, shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
 		}
-		err = tx.CreateItem(ctx, it)
+		err = createItemTx(ctx, tx, it)
 	}
 	if err != nil {
 		return nil, err
@@ -616,7 +616,7 @@ func (s *Service) moveToPathTx(ctx context.Context, tx shelf.Tx, p *shelf.Princi
 		return err
 	}
 	it.ParentID, it.Name, it.Path = parent.ID, leaf, childPath(parent, leaf)
-	return nil
+	return guardTx(ctx, tx, it.WorkspaceID, it.LibraryID, it.Path)
 }
 
 // mkdirAllTx returns the folder at dir ("" for the root; clean, as sent)
@@ -643,7 +643,7 @@ func (s *Service) mkdirAllTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 		next = &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: lib.ID, ParentID: parent.ID,
 			Type: shelf.TypeFolder, Name: seg, Path: path, XAttrs: map[string]string{}, Scope: shelf.VisibleWorkspace,
 			CreatedAt: now, UpdatedAt: now}
-		if err := tx.CreateItem(ctx, next); err != nil {
+		if err := createItemTx(ctx, tx, next); err != nil {
 			return nil, err
 		}
 		parent = next
@@ -800,7 +800,8 @@ func libraryTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, id string) 
 }
 
 // internalKind reports whether libraries of kind are the core's own: a
-// project's library or a project group, reached only through them.
+// project's library or a project group, reached only through them, or a
+// library being deleted, reached by nothing.
 func internalKind(kind string) bool {
-	return kind == shelf.KindProject || kind == shelf.KindProjectGroup
+	return kind == shelf.KindProject || kind == shelf.KindProjectGroup || kind == shelf.KindDeleted
 }

@@ -338,7 +338,9 @@ func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u Library
 		}
 	}
 	var l *shelf.Library
+	var op *shelf.TreeOp
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		op = nil
 		if l, err = libraryByRefTx(ctx, tx, p, kind, ref); err != nil {
 			return err
 		}
@@ -388,10 +390,13 @@ func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u Library
 			return err
 		}
 		if reindex {
-			return s.embeddedChangedTx(ctx, tx, p, l)
+			op, err = s.embeddedChangedTx(ctx, tx, p, l)
 		}
-		return nil
+		return err
 	})
+	if err == nil && op != nil {
+		_, err = s.runTreeOp(context.WithoutCancel(ctx), op)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -400,20 +405,60 @@ func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u Library
 
 // embeddedChangedTx follows a library's embedded flag: a library made
 // embedded loses its files' index; one no longer embedded has them all
-// queued.
-func (s *Service) embeddedChangedTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, l *shelf.Library) error {
-	all, err := compileGlobs([]string{"/**"})
+// queued. The files are done in batches (a shelf.TreeOp of kind index):
+// the first in this transaction; the op returned, if any, does the rest.
+// An op already doing it for this library starts again from the first
+// file, following the flag as it is now.
+func (s *Service) embeddedChangedTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, l *shelf.Library) (*shelf.TreeOp, error) {
+	ops, err := tx.TreeOps(ctx, p.WorkspaceID, l.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// Every file: hidden ones and every principal's private ones too.
-	every := shelf.ItemFilter{Viewer: p.Owner(), WithHidden: true, AllScopes: true}
-	return s.walkFilesTx(ctx, tx, p, l, all, every, func(it *shelf.Item) error {
-		if l.Embedded {
-			return s.clearIndexTx(ctx, tx, it)
+	for _, op := range ops {
+		if op.Kind == shelf.TreeOpIndex {
+			op.Cursor, op.UpdatedAt = "", s.now()
+			return nil, tx.UpdateTreeOp(ctx, op)
 		}
-		return s.queueFileTx(ctx, tx, it)
-	})
+	}
+	op := s.newTreeOp(p.WorkspaceID, l.ID, shelf.TreeOpIndex)
+	return s.startTreeOpTx(ctx, tx, op, s.newBudget())
+}
+
+// indexBatchTx clears or queues (as the library's embedded flag says)
+// the index of its files, every principal's, hidden ones too, in path
+// order.
+func (s *Service) indexBatchTx(ctx context.Context, tx shelf.Tx, op *shelf.TreeOp, b *budget) (bool, error) {
+	lib, err := tx.Library(ctx, op.WorkspaceID, op.LibraryID)
+	if err != nil {
+		return false, err
+	}
+	for {
+		lim := b.take()
+		if lim == 0 {
+			return false, nil
+		}
+		page, err := tx.Tree(ctx, op.WorkspaceID, shelf.TreeQuery{LibraryID: lib.ID, After: op.Cursor, Type: shelf.TypeFile,
+			Filter: shelf.ItemFilter{WithHidden: true, AllScopes: true}, Limit: lim})
+		if err != nil {
+			return false, err
+		}
+		for _, it := range page {
+			if lib.Embedded {
+				err = s.clearIndexTx(ctx, tx, it)
+			} else {
+				err = s.queueFileTx(ctx, tx, it)
+			}
+			if err != nil {
+				return false, err
+			}
+		}
+		b.spend(len(page))
+		op.Done += len(page)
+		if len(page) < lim {
+			return true, nil
+		}
+		op.Cursor = page[len(page)-1].Path
+	}
 }
 
 // mergeMetadata applies patch to old: replacing it, or setting its keys
@@ -448,8 +493,13 @@ func mergeMetadata(old json.RawMessage, patch map[string]json.RawMessage, merge 
 	return b, nil
 }
 
-// DeleteLibrary deletes a library of kind with everything in it, in one
-// transaction. The bytes are left to garbage collection.
+// DeleteLibrary deletes a library of kind with everything in it and
+// returns it as it was. In its first transaction the library becomes of
+// kind shelf.KindDeleted with its natural id freed, so no request finds
+// it and no search reaches its files from then on; its items and
+// snapshots then go in batches (a shelf.TreeOp of kind purge), and a
+// deletion cut short is finished by the server. The bytes are left to
+// garbage collection.
 func (s *Service) DeleteLibrary(ctx context.Context, kind, ref string) (*shelf.Library, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
@@ -459,16 +509,37 @@ func (s *Service) DeleteLibrary(ctx context.Context, kind, ref string) (*shelf.L
 		return nil, err
 	}
 	var l *shelf.Library
+	var op *shelf.TreeOp
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
 		if l, err = libraryByRefTx(ctx, tx, p, kind, ref); err != nil {
 			return err
 		}
-		return tx.DeleteLibrary(ctx, p.WorkspaceID, l.ID)
+		op, err = s.purgeLibraryTx(ctx, tx, l, s.newBudget())
+		return err
 	})
+	if err == nil && op != nil {
+		_, err = s.runTreeOp(context.WithoutCancel(ctx), op)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// purgeLibraryTx hides a library from every lookup and search (kind
+// KindDeleted, slug freed) and starts its purge; it returns the op when
+// the purge needs more than this transaction's batch (within b). A
+// library with a bulk change under way is not deleted (ECONFLICT).
+func (s *Service) purgeLibraryTx(ctx context.Context, tx shelf.Tx, l *shelf.Library, b *budget) (*shelf.TreeOp, error) {
+	if err := claimRangeTx(ctx, tx, l.WorkspaceID, l.ID, ""); err != nil {
+		return nil, err
+	}
+	gone := *l
+	gone.Kind, gone.Slug, gone.UpdatedAt = shelf.KindDeleted, shelf.KindDeleted+":"+l.ID, s.now()
+	if err := tx.UpdateLibrary(ctx, &gone); err != nil {
+		return nil, err
+	}
+	return s.startTreeOpTx(ctx, tx, s.newTreeOp(l.WorkspaceID, l.ID, shelf.TreeOpPurge), b)
 }
 
 // checkMetadataFilter checks a filter of equality on metadata (or

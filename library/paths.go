@@ -212,6 +212,9 @@ func (s *Service) MoveFile(ctx context.Context, id, path string, c Conflict) (*s
 			}
 		}
 		it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, name, childPath(parent, name), s.now()
+		if err := guardTx(ctx, tx, p.WorkspaceID, it.LibraryID, it.Path); err != nil {
+			return err
+		}
 		return tx.UpdateItem(ctx, it)
 	})
 	return it, err

@@ -313,40 +313,71 @@ func (s *Service) UpdateProject(ctx context.Context, id string, u ProjectUpdate)
 }
 
 // DeleteProject deletes a project with its documents and memories (its
-// libraries); the library files its documents came from stay.
+// libraries, which go as DeleteLibrary's do: hidden at once, their items
+// in batches); the library files its documents came from stay.
 func (s *Service) DeleteProject(ctx context.Context, id string) error {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return err
 	}
-	return s.store.Update(ctx, func(tx shelf.Tx) error {
+	var ops []*shelf.TreeOp
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
 		proj, err := projectTx(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
-		return deleteProjectTx(ctx, tx, proj)
+		ops, err = s.deleteProjectTx(ctx, tx, proj, s.newBudget())
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	return s.runTreeOps(ctx, ops)
 }
 
-func deleteProjectTx(ctx context.Context, tx shelf.Tx, proj *shelf.Project) error {
+// runTreeOps runs ops that a request's transaction started, in turn.
+func (s *Service) runTreeOps(ctx context.Context, ops []*shelf.TreeOp) error {
+	for _, op := range ops {
+		if _, err := s.runTreeOp(context.WithoutCancel(ctx), op); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteProjectTx deletes a project and starts the purge of its
+// libraries, within b; it returns the purges to finish after the
+// transaction.
+func (s *Service) deleteProjectTx(ctx context.Context, tx shelf.Tx, proj *shelf.Project, b *budget) ([]*shelf.TreeOp, error) {
 	if err := tx.DeleteProject(ctx, proj.WorkspaceID, proj.ID); err != nil {
-		return err
+		return nil, err
 	}
 	libs := []string{proj.LibraryID}
 	if mem, err := tx.LibraryBySlug(ctx, proj.WorkspaceID, memoriesSlugPrefix+proj.ID); err == nil {
 		libs = append(libs, mem.ID)
 	} else if shelf.ErrorCode(err) != shelf.ENOTFOUND {
-		return err
+		return nil, err
 	}
+	var ops []*shelf.TreeOp
 	for _, id := range libs {
 		if id == "" {
 			continue
 		}
-		if err := tx.DeleteLibrary(ctx, proj.WorkspaceID, id); err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
-			return err
+		l, err := tx.Library(ctx, proj.WorkspaceID, id)
+		if shelf.ErrorCode(err) == shelf.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		op, err := s.purgeLibraryTx(ctx, tx, l, b)
+		if err != nil {
+			return nil, err
+		}
+		if op != nil {
+			ops = append(ops, op)
 		}
 	}
-	return nil
+	return ops, nil
 }
 
 // What importing a file into a project did (DocumentResult.Result).

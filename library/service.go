@@ -38,8 +38,10 @@ type Config struct {
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
 	// Hook, when set, is called at named points of multi-step writes
-	// ("part-written", "finalize-hashed", "finalize-blob", "finalize-done"),
-	// so crash tests can stop the process there.
+	// ("part-written", "finalize-hashed", "finalize-blob", "finalize-done";
+	// "tree-op-batch" before each batch of a tree op after its first,
+	// "bulk-batch" after each batch of a bulk patch or index but the
+	// last), so crash tests can stop the process there.
 	Hook func(point string)
 	// Logger receives the core's logs; default slog.Default().
 	Logger *slog.Logger
@@ -92,6 +94,17 @@ type Config struct {
 	// RateLimiter keeps the keys' buckets. Nil: a MemoryLimiter of this
 	// process (each replica limits on its own).
 	RateLimiter shelf.RateLimiter
+	// BulkRows and BulkTime bound one transaction of a request that
+	// writes many rows (a recursive delete or move, a library's
+	// deletion, a restore, a bulk patch, index or removal): it commits
+	// after BulkRows rows or BulkTime, whichever comes first, and gives
+	// the writer way before the next batch. Defaults 1,000 rows and 10 ms.
+	BulkRows int
+	BulkTime time.Duration
+	// OpLease is how long a process holds a bulk change of a tree it
+	// runs (a shelf.TreeOp) without a batch; once it has passed, any
+	// process finishes the change (RunTreeOps). Default 30 seconds.
+	OpLease time.Duration
 }
 
 // MaxParts is the most parts a chunked upload may have (S3's limit).
@@ -133,6 +146,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.EmbedCooldown <= 0 {
 		c.EmbedCooldown = 30 * time.Second
+	}
+	if c.BulkRows <= 0 {
+		c.BulkRows = 1000
+	}
+	if c.BulkTime <= 0 {
+		c.BulkTime = 10 * time.Millisecond
+	}
+	if c.OpLease <= 0 {
+		c.OpLease = 30 * time.Second
 	}
 	c.InlineMax = min(c.InlineMax, maxInlineEver)
 	if c.Now == nil {

@@ -225,7 +225,7 @@ func (s *Service) CreateFolder(ctx context.Context, parentID, name string, c Con
 		if len(it.Path) > MaxPathBytes {
 			return shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
 		}
-		return tx.CreateItem(ctx, it)
+		return createItemTx(ctx, tx, it)
 	})
 	return it, err
 }
@@ -301,63 +301,102 @@ func (s *Service) UpdateItem(ctx context.Context, id string, u ItemUpdate) (*she
 }
 
 // moveTx gives it a new parent and name (already clean), following c
-// when the name is taken there.
-func (s *Service) moveTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, it *shelf.Item, parentID, newName string, c Conflict) error {
+// when the name is taken there. A folder that holds another principal's
+// private items does not move (ECONFLICT): they stay where they are, and
+// a folder cannot be both here and there. A folder's descendants follow
+// it in batches (a shelf.TreeOp): the first in this transaction; when
+// more are left, the op is recorded and returned, for runTreeOp to finish
+// once the transaction has committed.
+func (s *Service) moveTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, it *shelf.Item, parentID, newName string, c Conflict) (*shelf.TreeOp, error) {
 	if it.IsRoot() {
-		return shelf.Errorf(shelf.EFORBIDDEN, "a library root cannot be renamed or moved")
+		return nil, shelf.Errorf(shelf.EFORBIDDEN, "a library root cannot be renamed or moved")
 	}
 	parent, err := getFolder(ctx, tx, p, parentID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if parent.LibraryID != it.LibraryID {
-		return shelf.Errorf(shelf.EINVALID, "an item cannot move to another library")
+		return nil, shelf.Errorf(shelf.EINVALID, "an item cannot move to another library")
 	}
 	if parent.ID == it.ID || (it.Type == shelf.TypeFolder && strings.HasPrefix(parent.Path+"/", it.Path+"/")) {
-		return shelf.Errorf(shelf.EINVALID, "a folder cannot move into itself or its own subtree")
+		return nil, shelf.Errorf(shelf.EINVALID, "a folder cannot move into itself or its own subtree")
 	}
 	if parent.ID == it.ParentID && NameKey(newName) == NameKey(it.Name) {
 		// The same name under NFC, so the same path: at most the bytes
 		// of the name change.
 		if newName == it.Name {
-			return nil // nothing changes
+			return nil, nil // nothing changes
 		}
 		it.Name, it.UpdatedAt = newName, s.now()
-		return tx.UpdateItem(ctx, it)
+		return nil, tx.UpdateItem(ctx, it)
 	}
 	final, _, err := place(ctx, tx, parent, newName, it.Type, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	oldPath := it.Path
-	it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, final, childPath(parent, final), s.now()
-	if len(it.Path) > MaxPathBytes {
-		return shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
+	oldPath, newPath := it.Path, childPath(parent, final)
+	if len(newPath) > MaxPathBytes {
+		return nil, shelf.Errorf(shelf.EINVALID, "path is longer than %d bytes", MaxPathBytes)
 	}
-	if err := tx.UpdateItem(ctx, it); err != nil {
-		return err
+	if err := guardTx(ctx, tx, p.WorkspaceID, it.LibraryID, newPath); err != nil {
+		return nil, err
 	}
 	if it.Type == shelf.TypeFolder {
-		return tx.MovePaths(ctx, p.WorkspaceID, it.LibraryID, oldPath, it.Path)
+		if err := claimRangeTx(ctx, tx, p.WorkspaceID, it.LibraryID, oldPath, newPath); err != nil {
+			return nil, err
+		}
+		others, err := tx.OthersBelow(ctx, p.WorkspaceID, it.LibraryID, oldPath, p.Owner())
+		if err != nil {
+			return nil, err
+		}
+		if others {
+			return nil, shelf.Errorf(shelf.ECONFLICT, "%q holds items of another key, which stay where they are; it cannot move", it.Name)
+		}
 	}
-	return nil
+	it.ParentID, it.Name, it.Path, it.UpdatedAt = parent.ID, final, newPath, s.now()
+	if err := tx.UpdateItem(ctx, it); err != nil {
+		return nil, err
+	}
+	if it.Type != shelf.TypeFolder {
+		return nil, nil
+	}
+	op := s.newTreeOp(p.WorkspaceID, it.LibraryID, shelf.TreeOpMove)
+	op.ItemID, op.Path, op.NewPath = it.ID, oldPath, newPath
+	return s.startTreeOpTx(ctx, tx, op, s.newBudget())
 }
 
-// Delete removes an item; a folder goes with everything below it, in one
-// transaction. The bytes are left to garbage collection.
+// Delete removes an item and returns how many items went. A folder goes
+// with everything below it that the caller may see: another principal's
+// private items stay where they are, with the folders that hold them, and
+// are not counted. A large folder goes in batches (a shelf.TreeOp, see
+// treeops.go): items vanish as their batches commit, and a delete cut
+// short by a crash is finished by the server. The bytes are left to
+// garbage collection.
 func (s *Service) Delete(ctx context.Context, id string) (int, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return 0, err
 	}
 	var n int
+	var op *shelf.TreeOp
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		n, op = 0, nil
 		it, err := getItem(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
 		if it.IsRoot() {
 			return shelf.Errorf(shelf.EFORBIDDEN, "a library root cannot be deleted")
+		}
+		if it.Type == shelf.TypeFolder {
+			if err := claimRangeTx(ctx, tx, p.WorkspaceID, it.LibraryID, it.Path); err != nil {
+				return err
+			}
+			op = s.newTreeOp(p.WorkspaceID, it.LibraryID, shelf.TreeOpDelete)
+			op.ItemID, op.Path, op.Viewer = it.ID, it.Path, p.Owner()
+			started, err := s.startTreeOpTx(ctx, tx, op, s.newBudget())
+			n, op = op.Done, started
+			return err
 		}
 		if n, err = tx.DeleteTree(ctx, p.WorkspaceID, id); err != nil {
 			return err
@@ -366,7 +405,10 @@ func (s *Service) Delete(ctx context.Context, id string) (int, error) {
 		n += m
 		return err
 	})
-	return n, err
+	if err != nil || op == nil {
+		return n, err
+	}
+	return s.runTreeOp(context.WithoutCancel(ctx), op)
 }
 
 // deleteAttachmentsTx deletes the attachments of a document that is being

@@ -2,6 +2,8 @@ package library
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -202,8 +204,14 @@ type Removed struct {
 // folder of attachments that is left empty is deleted; items a client put
 // in it keep it. A selector that names nothing is refused, so a request
 // can never remove everything by omission; one that, attachments
-// included, names more than Config.MaxRemove items is ETOOLARGE. All of
-// it happens in one transaction: on an error nothing changes.
+// included, names more than Config.MaxRemove items is ETOOLARGE.
+//
+// What to remove is found, and the cap checked, in a read transaction
+// before anything changes (an error there changes nothing); the items are
+// then removed in batches, each its own transaction (Config.BulkRows,
+// BulkTime), giving the writer way between them. A request cut short
+// leaves the batches before it removed; sending it again removes the
+// rest. An item gone meanwhile is not reported.
 func (s *Service) RemoveItems(ctx context.Context, q Selector) (*Removed, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
@@ -214,8 +222,8 @@ func (s *Service) RemoveItems(ctx context.Context, q Selector) (*Removed, error)
 	}
 	limit := s.cfg.MaxRemove
 	q.Limit, q.Status = limit+1, StatusAll
-	var out *Removed
-	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+	var todo []Found
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
 		found, err := s.findTx(ctx, tx, p, q)
 		if err != nil {
 			return err
@@ -226,7 +234,7 @@ func (s *Service) RemoveItems(ctx context.Context, q Selector) (*Removed, error)
 		// Everything to remove, each item once: what q selects, and the
 		// attachments of the documents among it. The cap counts them all
 		// before anything is touched.
-		todo := make([]Found, 0, len(found))
+		todo = make([]Found, 0, len(found))
 		seen := make(map[string]bool, len(found))
 		add := func(f Found) error {
 			if seen[f.Item.ID] {
@@ -257,24 +265,71 @@ func (s *Service) RemoveItems(ctx context.Context, q Selector) (*Removed, error)
 				}
 			}
 		}
-		r := &remover{s: s, tx: tx, p: p, inList: map[string]bool{},
-			out: &Removed{HardDeleted: []Found{}, Hidden: []Found{}}}
-		for _, f := range todo {
-			if err := r.remove(ctx, f); err != nil {
-				return err
-			}
-		}
-		if err := r.dropEmptyFolders(ctx); err != nil {
-			return err
-		}
-		r.out.Matched = len(r.out.HardDeleted) + len(r.out.Hidden)
-		out = r.out
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	out := &Removed{HardDeleted: []Found{}, Hidden: []Found{}}
+	var folders []string // of deleted attachments, to drop when empty
+	inList := map[string]bool{}
+	last := time.Duration(-1)
+	for len(todo) > 0 {
+		if last >= 0 {
+			pace(ctx, last)
+		}
+		var did int
+		var r *remover
+		start := time.Now()
+		err := s.store.Update(ctx, func(tx shelf.Tx) error {
+			did = 0
+			r = &remover{s: s, tx: tx, p: p, inList: maps.Clone(inList), folders: slices.Clone(folders),
+				out: &Removed{HardDeleted: []Found{}, Hidden: []Found{}}}
+			b := s.newBudget()
+			for did < len(todo) && b.take() > 0 {
+				f := todo[did]
+				did++
+				b.spend(1)
+				cur, err := tx.Item(ctx, p.WorkspaceID, f.Item.ID)
+				switch {
+				case err == nil:
+					f.Item = cur
+				case shelf.ErrorCode(err) == shelf.ENOTFOUND && HardDeletes(f.Source):
+					// Gone already: it is reported as deleted, as it is.
+				case shelf.ErrorCode(err) == shelf.ENOTFOUND:
+					continue
+				default:
+					return err
+				}
+				if err := r.remove(ctx, f); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		last = time.Since(start)
+		if err != nil {
+			return nil, err
+		}
+		todo = todo[did:]
+		out.HardDeleted = append(out.HardDeleted, r.out.HardDeleted...)
+		out.Hidden = append(out.Hidden, r.out.Hidden...)
+		folders, inList = r.folders, r.inList
+	}
+	for chunk := range slices.Chunk(folders, treePage) {
+		err := s.store.Update(ctx, func(tx shelf.Tx) error {
+			r := &remover{s: s, tx: tx, p: p, folders: chunk}
+			return r.dropEmptyFolders(ctx)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	out.Matched = len(out.HardDeleted) + len(out.Hidden)
+	return out, nil
 }
 
-// remover is one RemoveItems transaction's progress.
+// remover is one RemoveItems batch's progress.
 type remover struct {
 	s       *Service
 	tx      shelf.Tx

@@ -2,14 +2,14 @@
 # Runs the benchmarks of docs/PERFORMANCE.md and keeps their reports:
 # builds shelf and the benchmarks, installs tusd v2.10.0 (the peer of
 # bench/upload) if it is missing, runs bench/upload, bench/ingest, bench/list,
-# bench/files, bench/search and bench/load, and tees each report (Markdown) into bench/out/ (ignored
-# by git).
+# bench/files, bench/search, bench/load, bench/bombs and bench/writer, and tees each report
+# (Markdown) into bench/out/ (ignored by git).
 #
 #   scripts/bench.sh              every benchmark
-#   scripts/bench.sh upload       one of them (upload, list, files, ingest, search, load or bombs)
+#   scripts/bench.sh upload       one of them (upload, list, files, ingest, search, load, bombs or writer)
 #
 # Extra flags go through UPLOAD_FLAGS, LIST_FLAGS, FILES_FLAGS, INGEST_FLAGS,
-# SEARCH_FLAGS, LOAD_FLAGS and BOMBS_FLAGS, e.g.
+# SEARCH_FLAGS, LOAD_FLAGS, BOMBS_FLAGS and WRITER_FLAGS, e.g.
 #   UPLOAD_FLAGS="-runs 5 -size 268435456" scripts/bench.sh upload
 #   SEARCH_FLAGS="-parts quality,throughput" scripts/bench.sh search
 # Run it as root on an otherwise idle machine: the benchmarks drop the page
@@ -22,8 +22,8 @@ export GOFLAGS="${GOFLAGS:-} -tags=sqlite_fts5"
 GO=${GO:-go}
 TUSD_VERSION=v2.10.0
 which=${1:-all}
-case "$which" in all | upload | list | files | ingest | search | load | bombs) ;; *)
-  echo "usage: scripts/bench.sh [upload|list|files|ingest|search|load|bombs]" >&2
+case "$which" in all | upload | list | files | ingest | search | load | bombs | writer) ;; *)
+  echo "usage: scripts/bench.sh [upload|list|files|ingest|search|load|bombs|writer]" >&2
   exit 2
   ;;
 esac
@@ -39,6 +39,7 @@ $GO build -o "$out/bin/bench-list" ./bench/list
 $GO build -o "$out/bin/bench-files" ./bench/files
 $GO build -o "$out/bin/bench-search" ./bench/search
 $GO build -o "$out/bin/bench-bombs" ./bench/bombs
+$GO build -o "$out/bin/bench-writer" ./bench/writer
 
 if [ "$which" = all ] || [ "$which" = upload ]; then
   gobin=$($GO env GOBIN)
@@ -94,4 +95,11 @@ if [ "$which" = all ] || [ "$which" = bombs ]; then
   # shellcheck disable=SC2086 # BOMBS_FLAGS is a list of flags
   BENCH_COMMAND="BOMBS_FLAGS=\"${BOMBS_FLAGS:-}\" scripts/bench.sh bombs" \
     "$out/bin/bench-bombs" -shelf "$out/bin/shelf" ${BOMBS_FLAGS:-} | tee "$out/bombs-$stamp.md"
+fi
+
+if [ "$which" = all ] || [ "$which" = writer ]; then
+  echo "== bench/writer (report: $out/writer-$stamp.md)" >&2
+  # shellcheck disable=SC2086 # WRITER_FLAGS is a list of flags
+  BENCH_COMMAND="WRITER_FLAGS=\"${WRITER_FLAGS:-}\" scripts/bench.sh writer" \
+    "$out/bin/bench-writer" -shelf "$out/bin/shelf" ${WRITER_FLAGS:-} | tee "$out/writer-$stamp.md"
 fi

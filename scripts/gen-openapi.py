@@ -64,8 +64,8 @@ paths = {
     "/v1/items": {"post": op("Create a folder", "write", ref("Item"), obj({"parent_id": s, "name": s, "type": {"const": "folder"}, "conflict": {"type": "string", "enum": ["rename", "deny"]}, "x_attrs": smap}, ["parent_id", "name"]), status="201")},
     "/v1/items/{id}": {
         "get": op("Get an item", "read", ref("Item"), params=[pid()]),
-        "patch": op("Rename and/or move an item", "write", ref("Item"), obj({"name": s, "parent_id": s, "conflict": {"type": "string", "enum": ["rename", "deny"], "default": "deny"}}), params=[pid()]),
-        "delete": op("Delete an item; folders recursively, in one transaction", "write", obj({"deleted": i}), params=[pid()]),
+        "patch": op("Rename and/or move an item; a folder holding another key's private items does not move (409)", "write", ref("Item"), obj({"name": s, "parent_id": s, "conflict": {"type": "string", "enum": ["rename", "deny"], "default": "deny"}}), params=[pid()]),
+        "delete": op("Delete an item; folders recursively, what the key may see (another key's private items stay, uncounted), large ones in batches", "write", obj({"deleted": i}), params=[pid()]),
     },
     "/v1/items/{id}/children": {"get": op("List a folder's children in name order (keyset paging)", "read", obj({"items": {"type": "array", "items": ref("Item")}, "next_cursor": s}), params=[pid(), q("limit", i, "1-1000, default 100"), q("cursor", s, "next_cursor of the previous page")])},
     "/v1/items/{id}/content": {"get": {**op("Stream a file's content (Range, If-None-Match)", "read", None, params=[pid(), q("version", i, "default: the head")]), "responses": content_responses}},

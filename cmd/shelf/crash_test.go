@@ -471,3 +471,74 @@ func TestCrashDuringIndexing(t *testing.T) {
 	p.kill(t)
 	runFsck(t, dir)
 }
+
+// A server killed in the middle of a recursive delete, between two of its
+// batches, leaves the delete recorded; the restarted server finishes it
+// once the lease has ended: the folder and everything in it are gone, the
+// files beside it are intact, and fsck finds nothing wrong.
+func TestCrashDuringRecursiveDelete(t *testing.T) {
+	dir := t.TempDir()
+	start := func(failpoint string) *proc {
+		return startShelfArgs(t, dir, failpoint, "--bulk-batch-rows", "10", "--op-lease", "1s", "--index-workers", "0")
+	}
+	put := func(p *proc, path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest("PUT", p.url+"/v1/files/"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+crashMaster)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("PUT %s: %d", path, resp.StatusCode)
+		}
+	}
+	p := start("tree-op-batch")
+	for d := range 4 {
+		for f := range 15 {
+			put(p, fmt.Sprintf("big/d%d/f%02d.txt", d, f), fmt.Sprintf("file %d of folder %d", f, d))
+		}
+	}
+	put(p, "keep.txt", "beside the folder")
+	big := children(t, p)["big"]
+	deleted := make(chan int, 1)
+	go func() { // cut by the kill
+		req, _ := http.NewRequest("DELETE", p.url+"/v1/items/"+big.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+crashMaster)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			deleted <- resp.StatusCode
+			resp.Body.Close()
+		}
+	}()
+	p.waitFor(t, "FAILPOINT tree-op-batch")
+	p.kill(t)
+	select {
+	case st := <-deleted:
+		t.Fatalf("the delete was answered (%d) before the kill", st)
+	default:
+	}
+
+	p = start("")
+	// The first batch (10 items) had committed: the folder is still
+	// there, partly deleted, until the restarted server finishes.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st := p.do(t, "GET", "/v1/items/"+big.ID, nil, nil); st == http.StatusNotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted server never finished the delete")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	kids := children(t, p)
+	if len(kids) != 1 || string(content(t, p, kids["keep.txt"].ID)) != "beside the folder" {
+		t.Fatalf("the root after the delete: %v", kids)
+	}
+	if !strings.Contains(p.stderr.String(), "finished a bulk change cut short") {
+		t.Fatalf("the server did not say it finished the delete:\n%s", p.stderr.String())
+	}
+	p.kill(t)
+	runFsck(t, dir)
+}

@@ -155,6 +155,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	chunkSize := fs.Int("chunk-size", 1000, "target chunk size for indexing, in characters")
 	chunkOverlap := fs.Int("chunk-overlap", 150, "characters of a chunk repeated at the start of the next (negative: none)")
 	kwLimit := fs.Int("keyword-index-max-chunks", sqlite.DefaultKeywordIndexLimit, "most chunks ranked by the in-memory keyword index (≈ 400 bytes of memory each for chunks of 1,000 characters); beyond it, or at 0, keyword search ranks with SQLite FTS5 alone, slower on large collections")
+	bulkRows := fs.Int("bulk-batch-rows", 1000, "most rows one transaction of a bulk write (recursive delete or move, library deletion, restore, bulk patch, index or removal) writes before it commits and lets other writes in")
+	bulkTime := fs.Duration("bulk-batch-time", 10*time.Millisecond, "longest one transaction of a bulk write holds the writer before it commits and lets other writes in")
+	opLease := fs.Duration("op-lease", 30*time.Second, "how long a process holds a bulk change of a tree (recursive delete or move, library deletion, restore) between two batches; one cut by a crash is finished by any server after it")
 	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty")
 	maxConns := fs.Int("max-connections", shelfhttp.DefaultMaxConnections, "most connections held at once; one more is answered 503 with Retry-After and closed")
 	rateLimit := fs.Float64("rate-limit", 0, "requests a second each key may make (0: no limit, the default); a key's own limit (shelf keys limit) wins")
@@ -184,8 +187,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("SHELF_FETCH_ALLOW: %s", shelf.ErrorMessage(err))
 	}
 	fetcher := fetch.New(fetch.Config{MaxBytes: *fetchMax, Timeout: *fetchTimeout, Allow: allow})
+	if *bulkRows < 1 || *bulkTime <= 0 || *opLease <= 0 {
+		return errors.New("--bulk-batch-rows, --bulk-batch-time and --op-lease must be positive")
+	}
 	cfg := library.Config{UploadTTL: *uploadTTL, MaxFileSize: *maxFile, Logger: log, Fetcher: fetcher,
-		RateLimit: shelf.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}, EmbedTimeout: *embedSearchTimeout, SpaceLow: *diskLow}
+		RateLimit: shelf.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}, EmbedTimeout: *embedSearchTimeout, SpaceLow: *diskLow,
+		BulkRows: *bulkRows, BulkTime: *bulkTime, OpLease: *opLease}
 	cfg.Index.Workers, cfg.Index.Lease, cfg.Index.MaxAttempts = *indexWorkers, *indexLease, *indexAttempts
 	cfg.Index.Chunk = chunk.Options{Target: *chunkSize, Overlap: *chunkOverlap}
 	if *embedURL != "" {
@@ -279,16 +286,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Warn("keyword index: building it failed; the first search tries again", "err", err)
 		}
 	}()
-	indexerDone := make(chan struct{})
+	indexerDone, opsDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(indexerDone)
 		b.svc.RunIndexer(bg)
+	}()
+	go func() {
+		// Bulk changes of a tree that a crash (here or in another
+		// replica) cut short are finished once their lease ends.
+		defer close(opsDone)
+		b.svc.RunTreeOps(bg)
 	}()
 	// Stop the workers before the store closes: they hand their claimed
 	// jobs back on the way out.
 	defer func() {
 		cancelBG()
 		<-indexerDone
+		<-opsDone
 	}()
 
 	if *debugAddr != "" {

@@ -14,9 +14,9 @@ import (
 	shelf "github.com/shelfmem/shelf"
 )
 
-// A bulk patch over 100,000 files runs in one transaction reading the tree
-// in pages: the server's heap grows by far less than the files' rows would
-// take held at once.
+// A bulk patch over 100,000 files reads the tree in pages (to check it,
+// then to write it in batches): the server's heap grows by far less than
+// the files' rows would take held at once.
 func TestBulkPatch100k(t *testing.T) {
 	const n = 100_000
 	c := newClient(t)

@@ -497,7 +497,8 @@ func jsonEqual(a, b json.RawMessage) bool {
 // --- F4 bulk patch ---
 
 // bulkPatch is F4: replace operations whose path is a glob over the
-// library's paths and a property, all in one transaction.
+// library's paths and a property; the core checks them all, then writes
+// them in batches (library.PatchItems).
 func (h *handler) bulkPatch(w http.ResponseWriter, r *http.Request) {
 	ops, err := h.readOps(w, r, library.MaxPatchOps)
 	if err != nil {

@@ -466,7 +466,8 @@ func TestBulkPatch(t *testing.T) {
 			t.Errorf("%s remoteUrl %v", p, f.RemoteURL)
 		}
 	}
-	// All or nothing: a later operation that fails undoes the earlier ones.
+	// Checked whole: a later operation that would fail refuses the
+	// request before the earlier ones are written.
 	before := byPath()
 	for _, bad := range []struct {
 		body   string

@@ -176,5 +176,8 @@
 //   - The folder <document path>.attachments goes when its deleted
 //     attachments leave it empty; an item a client put there keeps it.
 //   - One delete removes at most 10,000 items, attachments included; more
-//     is 413 too_large and nothing is deleted.
+//     is 413 too_large and nothing is deleted. What to remove is found, and
+//     the cap checked, before anything changes; the items then go in
+//     batches, each its own transaction, so a delete cut short leaves the
+//     batches before it done, and sending it again removes the rest.
 package memoryinc

@@ -639,8 +639,8 @@ func chunkFilter(where *strings.Builder, args []any, workspaceID string, q shelf
 	} else {
 		// Every library but the internal ones, which a search reaches
 		// only by naming them.
-		where.WriteString(" AND i.library_id NOT IN (SELECT id FROM libraries WHERE workspace_id = ? AND kind = ?)")
-		args = append(args, workspaceID, shelf.KindProject)
+		where.WriteString(" AND i.library_id NOT IN (SELECT id FROM libraries WHERE workspace_id = ? AND kind IN (?, ?))")
+		args = append(args, workspaceID, shelf.KindProject, shelf.KindDeleted)
 	}
 	if q.PathPrefix != "" {
 		lo, hi := subtree(q.PathPrefix)

@@ -85,10 +85,60 @@ func (t *tx) SnapshotItems(ctx context.Context, workspaceID, snapshotID, after s
 	if limit <= 0 {
 		return nil, invalid("limit %d is not positive", limit)
 	}
-	return t.queryItems(ctx, "snapshot items", `SELECT si.item_id, s.workspace_id, s.library_id, si.parent_id, si.type,
-			si.name, si.path, si.x_attrs, si.head, si.size, si.hash, si.content_type, si.created_at, si.updated_at,
-			si.external_id, si.title, si.scope, si.owner, si.metadata, si.hidden, '', 0, 0, 0, ''
-		FROM snapshot_items si JOIN snapshots s ON s.id = si.snapshot_id
+	return t.queryItems(ctx, "snapshot items", snapshotItemSelect+`
 		WHERE si.snapshot_id = ? AND s.workspace_id = ? AND si.path > ?
 		ORDER BY si.path LIMIT ?`, snapshotID, workspaceID, after, limit)
+}
+
+// snapshotItemSelect reads snapshot rows si as items (of snapshot s).
+const snapshotItemSelect = `SELECT si.item_id, s.workspace_id, s.library_id, si.parent_id, si.type,
+			si.name, si.path, si.x_attrs, si.head, si.size, si.hash, si.content_type, si.created_at, si.updated_at,
+			si.external_id, si.title, si.scope, si.owner, si.metadata, si.hidden, '', 0, 0, 0, ''
+		FROM snapshot_items si JOIN snapshots s ON s.id = si.snapshot_id`
+
+func (t *tx) PutSnapshot(ctx context.Context, sn *shelf.Snapshot) error {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO snapshots (`+snapshotCols+`)
+		SELECT ?, ?, ?, ?, ?, ? FROM libraries WHERE id = ? AND workspace_id = ?`,
+		sn.ID, sn.WorkspaceID, sn.LibraryID, sn.Trigger, sn.FileCount, nanos(sn.CreatedAt), sn.LibraryID, sn.WorkspaceID)
+	if err != nil {
+		return classify(err, "snapshot")
+	}
+	return ensureFound(res, "library")
+}
+
+// AddSnapshotItems inserts row by row through a cached statement, each
+// through a SELECT of the snapshot, so that rows only go into a snapshot
+// of their own workspace.
+func (t *tx) AddSnapshotItems(ctx context.Context, workspaceID, snapshotID string, items []*shelf.Item) error {
+	files := 0
+	for _, it := range items {
+		xattrs, err := encodeXAttrs(it.XAttrs)
+		if err != nil {
+			return shelf.Wrap(err, "sqlite: encode x_attrs")
+		}
+		res, err := t.tx.ExecContext(ctx, `INSERT INTO snapshot_items (snapshot_id, item_id, parent_id, type, name, path,
+				x_attrs, head, size, hash, content_type, created_at, updated_at, external_id, title, scope, owner, metadata, hidden)
+			SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM snapshots WHERE id = ? AND workspace_id = ?`,
+			it.ID, it.ParentID, string(it.Type), it.Name, it.Path, xattrs, it.Head, it.Size, it.Hash, it.ContentType,
+			nanos(it.CreatedAt), nanos(it.UpdatedAt), nullable(it.ExternalID), it.Title, it.Scope, it.Owner,
+			nullable(string(it.Metadata)), it.Hidden, snapshotID, workspaceID)
+		if err != nil {
+			return classify(err, "snapshot item")
+		}
+		if err := ensureFound(res, "snapshot"); err != nil {
+			return err
+		}
+		if it.Type == shelf.TypeFile {
+			files++
+		}
+	}
+	if files == 0 {
+		return nil
+	}
+	res, err := t.tx.ExecContext(ctx, "UPDATE snapshots SET file_count = file_count + ? WHERE id = ? AND workspace_id = ?",
+		files, snapshotID, workspaceID)
+	if err != nil {
+		return classify(err, "snapshot")
+	}
+	return ensureFound(res, "snapshot")
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shelfmem/shelf"
 
@@ -29,13 +31,15 @@ const (
 type Store struct {
 	writer *sql.DB // one connection; every Update runs on it
 	reader *sql.DB // query-only connections for View
+	ckpt   *sql.DB // one connection that checkpoints the WAL (checkpointLoop)
 
 	// Group commit: Updates queue here, and one goroutine runs whatever
 	// has queued up in one transaction, each Update inside its own
 	// savepoint, so many writers share one commit (and one fsync).
-	updates chan *update
-	stop    chan struct{}
-	stopped chan struct{}
+	updates     chan *update
+	stop        chan struct{}
+	stopped     chan struct{}
+	ckptStopped chan struct{}
 
 	// stmts caches the writer's prepared statements by query text: the
 	// writer has one connection, so a statement prepared once serves every
@@ -80,10 +84,11 @@ func Open(path string) (*Store, error) {
 		writer.Close()
 		return nil, err
 	}
-	// Checkpoint every 10,000 pages (about 40 MiB of WAL) rather than
-	// every 1,000: each checkpoint fsyncs the database file inside a
-	// commit, and small writes fill 1,000 pages quickly.
-	if _, err := writer.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 10000"); err != nil {
+	// The WAL is checkpointed in the background (checkpointLoop): a
+	// checkpoint run by a commit copies pages into the database file and
+	// fsyncs it while every other write waits. The writer checkpoints
+	// only if the background falls behind by 100,000 pages (≈ 400 MiB).
+	if _, err := writer.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", fallbackCheckpointPages)); err != nil {
 		writer.Close()
 		return nil, classify(err, "open")
 	}
@@ -100,11 +105,45 @@ func Open(path string) (*Store, error) {
 		writer.Close()
 		return nil, classify(err, "open")
 	}
-	s := &Store{writer: writer, reader: reader, updates: make(chan *update, maxBatch),
-		stop: make(chan struct{}), stopped: make(chan struct{})}
+	ckpt, err := sql.Open("sqlite3", dsn(abs, checkpointParams))
+	if err != nil {
+		reader.Close()
+		writer.Close()
+		return nil, shelf.Wrap(err, "sqlite: open")
+	}
+	ckpt.SetMaxOpenConns(1)
+	s := &Store{writer: writer, reader: reader, ckpt: ckpt, updates: make(chan *update, maxBatch),
+		stop: make(chan struct{}), stopped: make(chan struct{}), ckptStopped: make(chan struct{})}
 	s.keywords.limit = DefaultKeywordIndexLimit
 	go s.commitLoop()
+	go s.checkpointLoop()
 	return s, nil
+}
+
+// Background checkpoints.
+const (
+	checkpointParams        = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000"
+	checkpointEvery         = 250 * time.Millisecond
+	fallbackCheckpointPages = 100_000
+)
+
+// checkpointLoop copies the WAL's committed pages back into the database
+// file every checkpointEvery, on a connection of its own, until Close. A
+// PASSIVE checkpoint waits for no reader or writer: commits go on while it
+// copies and fsyncs, and none of them pays for it. What it cannot copy yet
+// (pages a reader's snapshot still needs) it copies next time.
+func (s *Store) checkpointLoop() {
+	defer close(s.ckptStopped)
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(checkpointEvery):
+		}
+		// An error (busy, or the disk) leaves the pages in the WAL for
+		// the next try, or for the writer's own fallback checkpoint.
+		_, _ = s.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+	}
 }
 
 // dsn returns a file: URI for path with params. The path is escaped so that
@@ -137,8 +176,9 @@ func checkWriter(ctx context.Context, db *sql.DB) error {
 func (s *Store) Close() error {
 	close(s.stop)
 	<-s.stopped
+	<-s.ckptStopped
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
-	return shelf.Wrap(errors.Join(s.reader.Close(), s.writer.Close()), "sqlite: close")
+	return shelf.Wrap(errors.Join(s.ckpt.Close(), s.reader.Close(), s.writer.Close()), "sqlite: close")
 }
 
 // View runs fn in a read transaction on the reader pool. The snapshot is

@@ -61,6 +61,9 @@ func TestPragmas(t *testing.T) {
 		{s.reader, "busy_timeout", "5000"},
 		{s.reader, "query_only", "1"},
 		{s.writer, "user_version", strconv.Itoa(knownVersion(t))},
+		{s.writer, "wal_autocheckpoint", strconv.Itoa(fallbackCheckpointPages)},
+		{s.ckpt, "journal_mode", "wal"},
+		{s.ckpt, "synchronous", "2"},
 	} {
 		if got := pragma(t, c.db, c.name); got != c.want {
 			t.Errorf("PRAGMA %s = %s, want %s", c.name, got, c.want)
@@ -606,5 +609,36 @@ func TestListPositionsAcrossStores(t *testing.T) {
 		if first, count := page(b, q); first != "f001501" || count != n-1 {
 			t.Fatalf("recursive %v, after another store's delete: page at 1500 starts at %q of %d, want f001501 of %d", recursive, first, count, n-1)
 		}
+	}
+}
+
+// The WAL is checkpointed in the background: after writes that no commit
+// checkpoints (they are far below the writer's own threshold), their pages
+// are soon in the database file itself, which grows by them.
+func TestBackgroundCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shelf.db")
+	s := mustOpen(t, path)
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	value := strings.Repeat("x", 4000)
+	for i := range 300 {
+		if err := s.Update(t.Context(), func(tx shelf.Tx) error {
+			return tx.SetSetting(t.Context(), fmt.Sprint("n", i), value)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for size() < before+300*4000 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file is %d bytes, %d before 1.2 MB of writes: they stayed in the WAL", size(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

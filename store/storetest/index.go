@@ -165,7 +165,17 @@ func testSearchChunks(t *testing.T, s shelf.Store) {
 		return tx.CreateItem(ctx, projRoot)
 	})
 	copied := child(projRoot, "copy.txt", shelf.TypeFile)
-	createItems(t, s, docs, a, b, hidden, private, other, copied)
+	// So is a library being deleted, which no search reaches.
+	goneLib, goneRoot := newLibrary(w.a, "deleted:x")
+	goneLib.Kind = shelf.KindDeleted
+	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
+		if err := tx.CreateLibrary(ctx, goneLib); err != nil {
+			return err
+		}
+		return tx.CreateItem(ctx, goneRoot)
+	})
+	doomed := child(goneRoot, "doomed.txt", shelf.TypeFile)
+	createItems(t, s, docs, a, b, hidden, private, other, copied, doomed)
 	chunks := func(it *shelf.Item, texts ...string) []shelf.Chunk {
 		var out []shelf.Chunk
 		for i, x := range texts {
@@ -185,6 +195,7 @@ func testSearchChunks(t *testing.T, s shelf.Store) {
 			{private, []string{"running private"}},
 			{other, []string{"running elsewhere"}},
 			{copied, []string{"running in a project's copy"}},
+			{doomed, []string{"running in a library being deleted"}},
 		} {
 			if err := tx.ReplaceChunks(ctx, c.it.WorkspaceID, c.it.ID, chunks(c.it, c.texts...)); err != nil {
 				return err
