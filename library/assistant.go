@@ -10,8 +10,8 @@ import (
 // reaching Shelf on a user's behalf, as Informer's assistants and Shelf's
 // MCP server do) only when its owner allows it. The flag is a library
 // x_attr under the core's reserved prefix, so no client sets it through
-// x_attrs: only LibrarySpec.AssistantAccess and
-// LibraryUpdate.AssistantAccess do.
+// x_attrs: only Spec.AssistantAccess and
+// Update.AssistantAccess do.
 const assistantAccessAttr = reservedXAttrPrefix + "assistant_access"
 
 // AssistantAccess reports whether assistants may search l.

@@ -24,7 +24,7 @@ func (s *Service) UploadsLibrary(ctx context.Context) (*shelf.Library, error) {
 	if shelf.ErrorCode(err) != shelf.ENOTFOUND {
 		return l, err
 	}
-	l, err = s.CreateLibrary(ctx, LibrarySpec{Kind: shelf.KindLibrary, Slug: UploadsSlug, Name: "Uploads",
+	l, err = s.CreateLibrary(ctx, Spec{Kind: shelf.KindLibrary, Slug: UploadsSlug, Name: "Uploads",
 		Description: "Files uploaded without a library"})
 	if shelf.ErrorCode(err) == shelf.ECONFLICT { // made meanwhile
 		return s.GetLibrary(ctx, shelf.KindLibrary, UploadsSlug)
@@ -32,9 +32,9 @@ func (s *Service) UploadsLibrary(ctx context.Context) (*shelf.Library, error) {
 	return l, err
 }
 
-// LibrarySearch selects libraries of a kind by position, for APIs that
+// SearchOptions selects libraries of a kind by position, for APIs that
 // page by offset.
-type LibrarySearch struct {
+type SearchOptions struct {
 	Kind         string
 	Query        string // a case-insensitive substring of the name or description
 	Sort         string // "name" (default), "createdAt" or "updatedAt"
@@ -49,7 +49,7 @@ const MaxLibraries = 10000
 // SearchLibraries returns a page of the caller's libraries of a kind and
 // how many match in all. A workspace holds few libraries: they are read,
 // filtered and sorted whole.
-func (s *Service) SearchLibraries(ctx context.Context, q LibrarySearch) ([]*shelf.Library, int, error) {
+func (s *Service) SearchLibraries(ctx context.Context, q SearchOptions) ([]*shelf.Library, int, error) {
 	if q.Start < 0 || q.Limit < 1 || q.Limit > MaxLibraryPage {
 		return nil, 0, shelf.Errorf(shelf.EINVALID, "start must be 0 or more and limit 1 to %d", MaxLibraryPage)
 	}
@@ -69,7 +69,7 @@ func (s *Service) SearchLibraries(ctx context.Context, q LibrarySearch) ([]*shel
 	var all []*shelf.Library
 	after := ""
 	for {
-		page, err := s.ListLibraries(ctx, LibraryList{Kind: q.Kind, After: after, Limit: MaxLibraryPage})
+		page, err := s.ListLibraries(ctx, ListOptions{Kind: q.Kind, After: after, Limit: MaxLibraryPage})
 		if err != nil {
 			return nil, 0, err
 		}

@@ -397,7 +397,7 @@ func TestEmbeddingRefusedChunk(t *testing.T) {
 
 func TestIndexEmbeddedLibraryAndFolders(t *testing.T) {
 	e := newEnv(t, library.Config{})
-	lib, err := e.svc.CreateLibrary(e.ctx, library.LibrarySpec{Kind: shelf.KindLibrary, Name: "assets", Embedded: true})
+	lib, err := e.svc.CreateLibrary(e.ctx, library.Spec{Kind: shelf.KindLibrary, Name: "assets", Embedded: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +415,7 @@ func TestIndexEmbeddedLibraryAndFolders(t *testing.T) {
 	// their index is cleared.
 	other := e.write(t, e.ctx, library.FileWrite{LibraryID: lib.ID, Path: "deep/er/note.txt", Body: strings.NewReader("embedded note"), Size: 13}).Item
 	off, on := false, true
-	if _, err := e.svc.UpdateLibrary(e.ctx, shelf.KindLibrary, lib.ID, library.LibraryUpdate{Embedded: &off}); err != nil {
+	if _, err := e.svc.UpdateLibrary(e.ctx, shelf.KindLibrary, lib.ID, library.Update{Embedded: &off}); err != nil {
 		t.Fatal(err)
 	}
 	e.drain(t)
@@ -424,7 +424,7 @@ func TestIndexEmbeddedLibraryAndFolders(t *testing.T) {
 	if got := e.search(t, e.ctx, library.SearchQuery{Query: "embedded"}); len(got) != 2 {
 		t.Fatalf("after embedded is off: %v", got)
 	}
-	if _, err := e.svc.UpdateLibrary(e.ctx, shelf.KindLibrary, lib.ID, library.LibraryUpdate{Embedded: &on}); err != nil {
+	if _, err := e.svc.UpdateLibrary(e.ctx, shelf.KindLibrary, lib.ID, library.Update{Embedded: &on}); err != nil {
 		t.Fatal(err)
 	}
 	wantState(t, e.item(t, it.ID), shelf.IndexNone)

@@ -48,8 +48,8 @@ func NaturalID(l *shelf.Library) string {
 	return n
 }
 
-// LibrarySpec describes a library to make.
-type LibrarySpec struct {
+// Spec describes a library to make.
+type Spec struct {
 	Kind        string // shelf.KindSpace or shelf.KindLibrary
 	Slug        string // the natural id; "" for none
 	Name        string // "" for none
@@ -180,7 +180,7 @@ func freeSlugTx(ctx context.Context, tx shelf.Tx, ws, kind, slug string) (string
 // A natural id taken by another library of the kind is ECONFLICT. A
 // library of kind library made without one gets one from its name
 // (slugOf, then -2, -3, … while taken); a space without one has none.
-func (s *Service) CreateLibrary(ctx context.Context, spec LibrarySpec) (*shelf.Library, error) {
+func (s *Service) CreateLibrary(ctx context.Context, spec Spec) (*shelf.Library, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return nil, err
@@ -280,8 +280,8 @@ func kindName(kind string) string {
 	return kind
 }
 
-// LibraryUpdate names what UpdateLibrary changes; nil fields stay.
-type LibraryUpdate struct {
+// Update names what UpdateLibrary changes; nil fields stay.
+type Update struct {
 	Slug        *string // "" removes the natural id
 	Name        *string
 	Description *string
@@ -299,7 +299,8 @@ type LibraryUpdate struct {
 }
 
 // UpdateLibrary changes a library of kind named by id or natural id.
-func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u LibraryUpdate) (*shelf.Library, error) {
+// A change of Embedded re-indexes the library's files in batches.
+func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u Update) (*shelf.Library, error) {
 	p, err := need(ctx, shelf.ScopeWrite)
 	if err != nil {
 		return nil, err
@@ -307,6 +308,46 @@ func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u Library
 	if err := checkKind(kind); err != nil {
 		return nil, err
 	}
+	patch, err := u.check()
+	if err != nil {
+		return nil, err
+	}
+	var l *shelf.Library
+	var op *shelf.TreeOp
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
+		op = nil
+		if l, err = libraryByRefTx(ctx, tx, p, kind, ref); err != nil {
+			return err
+		}
+		reindex, err := u.apply(l, kind, patch)
+		if err != nil {
+			return err
+		}
+		l.UpdatedAt = s.now()
+		if err := tx.UpdateLibrary(ctx, l); err != nil {
+			if shelf.ErrorCode(err) == shelf.ECONFLICT {
+				return shelf.Errorf(shelf.ECONFLICT, "the natural id %q is taken", NaturalID(l))
+			}
+			return err
+		}
+		if reindex {
+			op, err = s.embeddedChangedTx(ctx, tx, p, l)
+		}
+		return err
+	})
+	if err == nil && op != nil {
+		_, err = s.runTreeOp(context.WithoutCancel(ctx), op)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// check refuses an update that breaks a rule of names, labels,
+// descriptions, x_attrs or metadata, and cleans its x_attrs. It returns
+// the metadata patch decoded (nil when Metadata is).
+func (u *Update) check() (patch map[string]json.RawMessage, err error) {
 	if u.Slug != nil && *u.Slug != "" {
 		if err := checkNaturalID(*u.Slug); err != nil {
 			return nil, err
@@ -328,7 +369,6 @@ func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u Library
 	if u.DelXAttrs, err = cleanXAttrKeys(u.DelXAttrs); err != nil {
 		return nil, err
 	}
-	var patch map[string]json.RawMessage
 	if u.Metadata != nil {
 		if len(u.Metadata) > maxMetadata {
 			return nil, shelf.Errorf(shelf.EINVALID, "metadata is larger than %d bytes", maxMetadata)
@@ -337,70 +377,51 @@ func (s *Service) UpdateLibrary(ctx context.Context, kind, ref string, u Library
 			return nil, shelf.Errorf(shelf.EINVALID, "metadata must be a JSON object")
 		}
 	}
-	var l *shelf.Library
-	var op *shelf.TreeOp
-	err = s.store.Update(ctx, func(tx shelf.Tx) error {
-		op = nil
-		if l, err = libraryByRefTx(ctx, tx, p, kind, ref); err != nil {
-			return err
+	return patch, nil
+}
+
+// apply makes the checked update's changes to l, a library of kind, and
+// reports whether its files must be re-indexed (Embedded changed).
+func (u *Update) apply(l *shelf.Library, kind string, patch map[string]json.RawMessage) (reindex bool, err error) {
+	if u.Slug != nil {
+		slug := *u.Slug
+		if slug == "" {
+			slug = l.ID
 		}
-		if u.Slug != nil {
-			slug := *u.Slug
-			if slug == "" {
-				slug = l.ID
-			}
-			l.Slug = slugPrefix(kind) + slug
-		}
-		if u.Name != nil {
-			l.Name = *u.Name
-		}
-		if u.Description != nil {
-			l.Description = *u.Description
-		}
-		if u.Metadata != nil {
-			if l.Metadata, err = mergeMetadata(l.Metadata, patch, u.MergeMetadata); err != nil {
-				return err
-			}
-		}
-		if l.XAttrs == nil {
-			l.XAttrs = map[string]string{}
-		}
-		maps.Copy(l.XAttrs, u.SetXAttrs)
-		for _, k := range u.DelXAttrs {
-			delete(l.XAttrs, k)
-		}
-		if len(l.XAttrs) > maxXAttrs {
-			return shelf.Errorf(shelf.EINVALID, "at most %d x_attrs", maxXAttrs)
-		}
-		reindex := u.Embedded != nil && *u.Embedded != l.Embedded
-		if u.Embedded != nil {
-			l.Embedded = *u.Embedded
-		}
-		if u.Shared != nil {
-			l.Shared = *u.Shared
-		}
-		if u.AssistantAccess != nil {
-			setAssistantAccess(l, *u.AssistantAccess)
-		}
-		l.UpdatedAt = s.now()
-		if err := tx.UpdateLibrary(ctx, l); err != nil {
-			if shelf.ErrorCode(err) == shelf.ECONFLICT {
-				return shelf.Errorf(shelf.ECONFLICT, "the natural id %q is taken", NaturalID(l))
-			}
-			return err
-		}
-		if reindex {
-			op, err = s.embeddedChangedTx(ctx, tx, p, l)
-		}
-		return err
-	})
-	if err == nil && op != nil {
-		_, err = s.runTreeOp(context.WithoutCancel(ctx), op)
+		l.Slug = slugPrefix(kind) + slug
 	}
-	if err != nil {
-		return nil, err
+	if u.Name != nil {
+		l.Name = *u.Name
 	}
-	return l, nil
+	if u.Description != nil {
+		l.Description = *u.Description
+	}
+	if u.Metadata != nil {
+		if l.Metadata, err = mergeMetadata(l.Metadata, patch, u.MergeMetadata); err != nil {
+			return false, err
+		}
+	}
+	if l.XAttrs == nil {
+		l.XAttrs = map[string]string{}
+	}
+	maps.Copy(l.XAttrs, u.SetXAttrs)
+	for _, k := range u.DelXAttrs {
+		delete(l.XAttrs, k)
+	}
+	if len(l.XAttrs) > maxXAttrs {
+		return false, shelf.Errorf(shelf.EINVALID, "at most %d x_attrs", maxXAttrs)
+	}
+	reindex = u.Embedded != nil && *u.Embedded != l.Embedded
+	if u.Embedded != nil {
+		l.Embedded = *u.Embedded
+	}
+	if u.Shared != nil {
+		l.Shared = *u.Shared
+	}
+	if u.AssistantAccess != nil {
+		setAssistantAccess(l, *u.AssistantAccess)
+	}
+	return reindex, nil
 }
 
 // embeddedChangedTx follows a library's embedded flag: a library made
@@ -556,8 +577,8 @@ func checkMetadataFilter(m map[string]string) error {
 	return nil
 }
 
-// LibraryList selects a page of libraries.
-type LibraryList struct {
+// ListOptions selects a page of libraries.
+type ListOptions struct {
 	Kind string
 	// After is the id of the last library of the previous page; "" from
 	// the first. An id that names no library of the kind is EINVALID.
@@ -570,7 +591,7 @@ type LibraryList struct {
 
 // ListLibraries returns a page of the caller's libraries of a kind,
 // ordered by creation (and id), oldest or newest first.
-func (s *Service) ListLibraries(ctx context.Context, q LibraryList) ([]*shelf.Library, error) {
+func (s *Service) ListLibraries(ctx context.Context, q ListOptions) ([]*shelf.Library, error) {
 	p, err := need(ctx, shelf.ScopeRead)
 	if err != nil {
 		return nil, err

@@ -93,7 +93,7 @@ func (e *env) paths(t *testing.T, libraryID string) []string {
 // the path).
 func (e *env) managed(t *testing.T, slug string, paths ...string) *shelf.Library {
 	t.Helper()
-	lib, err := e.svc.CreateLibrary(e.ctx, library.LibrarySpec{Kind: shelf.KindLibrary, Slug: slug, Name: slug})
+	lib, err := e.svc.CreateLibrary(e.ctx, library.Spec{Kind: shelf.KindLibrary, Slug: slug, Name: slug})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,7 +500,7 @@ func TestDeleteLibraryInBatches(t *testing.T) {
 	wantCode(t, err, shelf.ENOTFOUND)
 	_, err = e.svc.GetLibrary(e.ctx, shelf.KindLibrary, lib.ID)
 	wantCode(t, err, shelf.ENOTFOUND)
-	again, err := e.svc.CreateLibrary(e.ctx, library.LibrarySpec{Kind: shelf.KindLibrary, Slug: "big", Name: "again"})
+	again, err := e.svc.CreateLibrary(e.ctx, library.Spec{Kind: shelf.KindLibrary, Slug: "big", Name: "again"})
 	if err != nil {
 		t.Fatalf("the natural id of a library being deleted: %v", err)
 	}
@@ -570,13 +570,13 @@ func TestEmbeddedToggleInBatches(t *testing.T) {
 	if got := states(); got[shelf.IndexQueued] != 7 {
 		t.Fatalf("before: %v", got)
 	}
-	if _, err := e.svc.UpdateLibrary(e.ctx, shelf.KindLibrary, lib.ID, library.LibraryUpdate{Embedded: &yes}); err != nil {
+	if _, err := e.svc.UpdateLibrary(e.ctx, shelf.KindLibrary, lib.ID, library.Update{Embedded: &yes}); err != nil {
 		t.Fatal(err)
 	}
 	if got := states(); got[""] != 7 {
 		t.Fatalf("embedded: %v, want every file cleared", got)
 	}
-	if _, err := e.svc.UpdateLibrary(e.ctx, shelf.KindLibrary, lib.ID, library.LibraryUpdate{Embedded: &no}); err != nil {
+	if _, err := e.svc.UpdateLibrary(e.ctx, shelf.KindLibrary, lib.ID, library.Update{Embedded: &no}); err != nil {
 		t.Fatal(err)
 	}
 	if got := states(); got[shelf.IndexQueued] != 7 {

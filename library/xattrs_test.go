@@ -76,12 +76,12 @@ func TestReservedXAttrs(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantAttrs("props", it.XAttrs, "map[b:2 remoteUrl:https://x]")
-	lib, err := e.svc.CreateLibrary(ctx, library.LibrarySpec{Kind: shelf.KindSpace, XAttrs: with("contactId", "c1")})
+	lib, err := e.svc.CreateLibrary(ctx, library.Spec{Kind: shelf.KindSpace, XAttrs: with("contactId", "c1")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantAttrs("library", lib.XAttrs, "map[contactId:c1]")
-	lib, err = e.svc.UpdateLibrary(ctx, shelf.KindSpace, lib.ID, library.LibraryUpdate{SetXAttrs: with("blueprintId", "b1"), DelXAttrs: []string{"shelf.x"}})
+	lib, err = e.svc.UpdateLibrary(ctx, shelf.KindSpace, lib.ID, library.Update{SetXAttrs: with("blueprintId", "b1"), DelXAttrs: []string{"shelf.x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -173,7 +173,7 @@ func populate(ctx context.Context, data string, c config) (string, []series, err
 		return "", nil, err
 	}
 	actx := shelf.NewContext(ctx, admin)
-	lib, err := svc.CreateLibrary(actx, library.LibrarySpec{Kind: shelf.KindLibrary, Slug: "big", Name: "Big"})
+	lib, err := svc.CreateLibrary(actx, library.Spec{Kind: shelf.KindLibrary, Slug: "big", Name: "Big"})
 	if err != nil {
 		return "", nil, err
 	}

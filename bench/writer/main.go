@@ -198,7 +198,7 @@ func populate(ctx context.Context, c config, data string) (built, indexed time.D
 		return 0, 0, err
 	}
 	actx := shelf.NewContext(ctx, admin)
-	lib, err := svc.CreateLibrary(actx, library.LibrarySpec{Kind: shelf.KindLibrary, Slug: "big", Name: "Big"})
+	lib, err := svc.CreateLibrary(actx, library.Spec{Kind: shelf.KindLibrary, Slug: "big", Name: "Big"})
 	if err != nil {
 		return 0, 0, err
 	}

@@ -39,7 +39,7 @@ const (
 
 type handler struct {
 	srv *shelfhttp.Server
-	svc *library.Service
+	svc core
 	d   *shelfhttp.Dialect
 }
 
@@ -190,7 +190,7 @@ func (h *handler) createSpace(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	spec := library.LibrarySpec{Kind: shelf.KindSpace, XAttrs: map[string]string{}, Metadata: f.Meta}
+	spec := library.Spec{Kind: shelf.KindSpace, XAttrs: map[string]string{}, Metadata: f.Meta}
 	if spec.Slug, _, err = optString("alias", f.Alias); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -237,7 +237,7 @@ func (h *handler) updateSpace(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	u := library.LibraryUpdate{Name: f.Name, Description: f.Description, Metadata: f.Meta, MergeMetadata: true,
+	u := library.Update{Name: f.Name, Description: f.Description, Metadata: f.Meta, MergeMetadata: true,
 		SetXAttrs: map[string]string{}}
 	alias, given, err := optString("alias", f.Alias)
 	if err != nil {
@@ -287,8 +287,8 @@ func (h *handler) deleteSpace(w http.ResponseWriter, r *http.Request) {
 // listQuery reads a list's query: cursor, order, take, and the filters
 // meta.<key> (the SDK's form), meta[key] (the spec's deepObject form),
 // contactId and blueprintId.
-func listQuery(q url.Values) (library.LibraryList, int, error) {
-	lq := library.LibraryList{Kind: shelf.KindSpace, After: q.Get("cursor"), Desc: true,
+func listQuery(q url.Values) (library.ListOptions, int, error) {
+	lq := library.ListOptions{Kind: shelf.KindSpace, After: q.Get("cursor"), Desc: true,
 		Metadata: map[string]string{}, XAttrs: map[string]string{}}
 	switch q.Get("order") {
 	case "", "desc":
@@ -477,7 +477,7 @@ func (st *spaceStream) flush() error {
 // given) in a stream format, a page at a time, then a result (the cursor
 // of the last space). An error after the stream began ends it with an
 // error event.
-func (h *handler) streamSpaces(w http.ResponseWriter, r *http.Request, lq library.LibraryList, take int, format string) {
+func (h *handler) streamSpaces(w http.ResponseWriter, r *http.Request, lq library.ListOptions, take int, format string) {
 	var st *spaceStream
 	sent := 0
 	cursor := ""

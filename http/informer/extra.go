@@ -220,7 +220,7 @@ func (h *handler) setAssistantAccess(r *http.Request, on bool) (*shelf.Library, 
 	if err != nil {
 		return nil, err
 	}
-	return h.svc.UpdateLibrary(r.Context(), shelf.KindLibrary, l.ID, library.LibraryUpdate{AssistantAccess: &on})
+	return h.svc.UpdateLibrary(r.Context(), shelf.KindLibrary, l.ID, library.Update{AssistantAccess: &on})
 }
 
 // --- H1–H2: shares ---

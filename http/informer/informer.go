@@ -21,7 +21,7 @@ const (
 
 type handler struct {
 	srv *shelfhttp.Server
-	svc *library.Service
+	svc core
 	d   *shelfhttp.Dialect
 }
 
@@ -171,7 +171,7 @@ func (h *handler) searchLibraries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sort, desc := strings.CutPrefix(r.URL.Query().Get("sort"), "-")
-	libs, total, err := h.svc.SearchLibraries(r.Context(), library.LibrarySearch{Kind: shelf.KindLibrary,
+	libs, total, err := h.svc.SearchLibraries(r.Context(), library.SearchOptions{Kind: shelf.KindLibrary,
 		Query: r.URL.Query().Get("q"), Sort: sort, Desc: desc, Start: start, Limit: limit})
 	if err != nil {
 		h.writeError(w, r, err)
@@ -194,7 +194,7 @@ func (h *handler) searchLibraries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) listLibraries(w http.ResponseWriter, r *http.Request) {
-	libs, _, err := h.svc.SearchLibraries(r.Context(), library.LibrarySearch{Kind: shelf.KindLibrary, Limit: library.MaxLibraryPage})
+	libs, _, err := h.svc.SearchLibraries(r.Context(), library.SearchOptions{Kind: shelf.KindLibrary, Limit: library.MaxLibraryPage})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -251,7 +251,7 @@ func (h *handler) createLibrary(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, shelf.Errorf(shelf.EINVALID, "name is required"))
 		return
 	}
-	spec := library.LibrarySpec{Kind: shelf.KindLibrary, Name: *req.Name}
+	spec := library.Spec{Kind: shelf.KindLibrary, Name: *req.Name}
 	if req.Slug != nil {
 		spec.Slug = *req.Slug
 	}
@@ -296,7 +296,7 @@ func (h *handler) updateLibrary(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	l, err = h.svc.UpdateLibrary(r.Context(), shelf.KindLibrary, l.ID, library.LibraryUpdate{Slug: req.Slug, Name: req.Name,
+	l, err = h.svc.UpdateLibrary(r.Context(), shelf.KindLibrary, l.ID, library.Update{Slug: req.Slug, Name: req.Name,
 		Description: req.Description, Embedded: req.Embedded, Shared: req.Shared, AssistantAccess: req.AssistantAccess})
 	if err != nil {
 		h.writeError(w, r, err)

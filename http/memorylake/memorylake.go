@@ -21,7 +21,7 @@ const (
 
 type handler struct {
 	srv *shelfhttp.Server
-	svc *library.Service
+	svc core
 	d   *shelfhttp.Dialect
 }
 

@@ -667,7 +667,7 @@ func TestV3ImportDetailsTruncated(t *testing.T) {
 	// An embedded library's files fail to import (never indexed), even
 	// inside a folder, so 1001 of them make 1001 details without any
 	// indexing work.
-	cold, err := c.env.Service.CreateLibrary(ctx, library.LibrarySpec{Kind: shelf.KindLibrary, Name: "cold", Embedded: true})
+	cold, err := c.env.Service.CreateLibrary(ctx, library.Spec{Kind: shelf.KindLibrary, Name: "cold", Embedded: true})
 	if err != nil {
 		t.Fatal(err)
 	}
