@@ -248,18 +248,6 @@ func highlight(s string) string { return marks.Replace(s) }
 
 var marks = strings.NewReplacer("\x02", HighlightOpen, "\x03", HighlightClose)
 
-// MatchExpr builds a full-text query from a user's text: MatchTerms,
-// each quoted, so no character of the text is ever read as query syntax,
-// and ORed, so BM25 ranks the chunks with more of them, and rarer ones,
-// first.
-func MatchExpr(text string) string {
-	terms := MatchTerms(text)
-	for i, t := range terms {
-		terms[i] = `"` + t + `"`
-	}
-	return strings.Join(terms, " OR ")
-}
-
 // MatchTerms splits a user's text into the terms a keyword search looks
 // for: its words (runs of letters, digits and marks) and its
 // "double-quoted phrases" (their words joined by spaces), each once.
