@@ -64,11 +64,12 @@ type Chunk struct {
 	Vector []float32
 }
 
-// VectorRow is a stored embedding and the id the nearest-neighbour index
-// knows it by. Ids are never reused.
+// VectorRow is a stored embedding, its id and its chunk's. Ids are never
+// reused.
 type VectorRow struct {
-	ID     int64
-	Vector []float32
+	ID      int64
+	ChunkID int64
+	Vector  []float32
 }
 
 // ChunkToEmbed is a chunk whose embedding is pending, with the store's id

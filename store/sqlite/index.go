@@ -304,14 +304,8 @@ func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.Chunk
 	if len(q.Terms) == 0 {
 		return nil, nil
 	}
-	if err := checkTerms(q.Terms); err != nil {
+	if err := shelf.CheckTerms(q.Terms); err != nil {
 		return nil, err
-	}
-	if t.kw != nil && wordsOnly(q.Terms) {
-		hits, ok, err := t.searchMemory(ctx, workspaceID, q)
-		if err != nil || ok {
-			return hits, err
-		}
 	}
 	terms, cost, err := t.affordableTerms(ctx, q.Terms)
 	if err != nil {
@@ -330,22 +324,6 @@ func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.Chunk
 		}
 	}
 	return t.searchMatch(ctx, workspaceID, q, orTerms(q.Terms), 0)
-}
-
-// checkTerms refuses a term that is not words of letters, digits and
-// marks joined by single spaces: nothing of a term is ever FTS5 syntax.
-func checkTerms(terms []string) error {
-	for _, t := range terms {
-		if t == "" || strings.HasPrefix(t, " ") || strings.HasSuffix(t, " ") || strings.Contains(t, "  ") {
-			return invalid("malformed search term %q", t)
-		}
-		for _, r := range t {
-			if r != ' ' && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
-				return invalid("malformed search term %q", t)
-			}
-		}
-	}
-	return nil
 }
 
 // When even the terms kept hold more than sampleOver chunks, none of them
