@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	shelf "github.com/shelfmem/shelf"
@@ -47,6 +48,8 @@ type Engine struct {
 	log  *slog.Logger
 	kw   keywords
 	vecs vectorIndexes
+	// loaded: the saved indexes were read (by Warm or the first search).
+	loaded sync.Once
 }
 
 // New returns an engine over the store that view reads. Its indexes are
@@ -87,6 +90,7 @@ func (e *Engine) Keyword(ctx context.Context, workspaceID string, q shelf.ChunkQ
 	if err := shelf.CheckTerms(q.Terms); err != nil {
 		return nil, err
 	}
+	e.loaded.Do(e.load)
 	var hits []*shelf.ChunkHit
 	err := e.view(ctx, func(tx shelf.SearchTx) error {
 		if wordsOnly(q.Terms) {
@@ -184,7 +188,7 @@ func fuse(topK int, rankings ...[]*shelf.ChunkHit) []*shelf.ChunkHit {
 // Warm loads the saved indexes and catches them up with the store, or
 // builds the keyword index, so that the first search does not wait for it.
 func (e *Engine) Warm(ctx context.Context) error {
-	e.load()
+	e.loaded.Do(e.load)
 	err := e.view(ctx, func(tx shelf.SearchTx) error {
 		_, _, err := e.kw.index(ctx, tx, "")
 		return err
