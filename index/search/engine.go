@@ -48,8 +48,9 @@ type Engine struct {
 	log  *slog.Logger
 	kw   keywords
 	vecs vectorIndexes
-	// loaded: the saved indexes were read (by Warm or the first search).
-	loaded sync.Once
+	// The saved indexes were read (by Warm or the first search that
+	// needs them).
+	kwLoaded, vecLoaded sync.Once
 }
 
 // New returns an engine over the store that view reads. Its indexes are
@@ -90,7 +91,7 @@ func (e *Engine) Keyword(ctx context.Context, workspaceID string, q shelf.ChunkQ
 	if err := shelf.CheckTerms(q.Terms); err != nil {
 		return nil, err
 	}
-	e.loaded.Do(e.load)
+	e.kwLoaded.Do(e.loadKeywords)
 	var hits []*shelf.ChunkHit
 	err := e.view(ctx, func(tx shelf.SearchTx) error {
 		if wordsOnly(q.Terms) {
@@ -188,7 +189,7 @@ func fuse(topK int, rankings ...[]*shelf.ChunkHit) []*shelf.ChunkHit {
 // Warm loads the saved indexes and catches them up with the store, or
 // builds the keyword index, so that the first search does not wait for it.
 func (e *Engine) Warm(ctx context.Context) error {
-	e.loaded.Do(e.load)
+	e.kwLoaded.Do(e.loadKeywords)
 	err := e.view(ctx, func(tx shelf.SearchTx) error {
 		_, _, err := e.kw.index(ctx, tx, "")
 		return err
@@ -196,6 +197,7 @@ func (e *Engine) Warm(ctx context.Context) error {
 	if err != nil || e.cfg.Model == "" {
 		return err
 	}
+	e.vecLoaded.Do(e.loadVectors)
 	e.vecs.mu.Lock()
 	var wss []string
 	for ws := range e.vecs.byWS {

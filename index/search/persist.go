@@ -295,6 +295,11 @@ func readFile(path string, kind byte, model string, load func(ws string, f feed,
 // load reads the saved indexes, if there are any and they are good; the
 // indexes not loaded are built from the store when first needed.
 func (e *Engine) load() {
+	e.kwLoaded.Do(e.loadKeywords)
+	e.vecLoaded.Do(e.loadVectors)
+}
+
+func (e *Engine) loadKeywords() {
 	if e.cfg.Dir == "" {
 		return
 	}
@@ -318,10 +323,13 @@ func (e *Engine) load() {
 			e.log.Warn("keyword index: the saved index is not usable; building it from the store", "err", err)
 		}
 	}
-	if e.cfg.Model == "" {
+}
+
+func (e *Engine) loadVectors() {
+	if e.cfg.Dir == "" || e.cfg.Model == "" {
 		return
 	}
-	start = time.Now()
+	start := time.Now()
 	loaded := map[string]*wsVectors{}
 	_, err := readFile(filepath.Join(e.cfg.Dir, vectorFile), 'v', e.cfg.Model, func(ws string, f feed, r io.Reader) error {
 		x, err := vector.Read(r)

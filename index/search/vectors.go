@@ -141,7 +141,7 @@ func (e *Engine) Semantic(ctx context.Context, workspaceID string, vec []float32
 	if e.cfg.Model == "" {
 		return nil, shelf.Errorf(shelf.EINVALID, "semantic search needs an embedding model")
 	}
-	e.loaded.Do(e.load)
+	e.vecLoaded.Do(e.loadVectors)
 	w, err := e.vectors(ctx, workspaceID)
 	if err != nil {
 		return nil, err
