@@ -64,11 +64,12 @@ type Chunk struct {
 	Vector []float32
 }
 
-// VectorRow is a stored embedding and the id the nearest-neighbour index
-// knows it by. Ids are never reused.
+// VectorRow is a stored embedding, its id and its chunk's. Ids are never
+// reused.
 type VectorRow struct {
-	ID     int64
-	Vector []float32
+	ID      int64
+	ChunkID int64
+	Vector  []float32
 }
 
 // ChunkToEmbed is a chunk whose embedding is pending, with the store's id
@@ -96,14 +97,16 @@ type ItemRef struct {
 	ItemID      string
 }
 
-// ChunkQuery selects chunks by a full-text match and filters on their
-// items. Set fields are ANDed.
+// ChunkQuery selects chunks by their words and filters on their items.
+// Set fields are ANDed.
 type ChunkQuery struct {
-	Match string // an FTS5 query expression; or, when empty, Terms
-	// Terms are words (or phrases: words joined by spaces) of letters,
-	// digits and marks, any of which may match; the store may leave out
-	// the terms most chunks hold when the others suffice (see
-	// store/sqlite's SearchChunks).
+	// Terms are what a chunk must hold one of: each a word, or a phrase
+	// (words joined by single spaces, matched in order), its words runs
+	// of letters, digits and marks. Words match by stem, without case or
+	// diacritics; a term of any other character is EINVALID. No query
+	// syntax: each store builds its own full-text query from them. The
+	// store may leave out the terms most chunks hold when the others
+	// suffice (see store/sqlite's SearchChunks).
 	Terms []string
 	// LibraryIDs keeps the chunks of these libraries; nil keeps those of
 	// every library but the internal ones (KindProject), which a search

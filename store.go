@@ -159,6 +159,7 @@ type Tx interface {
 	IndexJobStore
 	ChunkStore
 	EmbeddingStore
+	SearchTx
 	SnapshotStore
 	ProjectStore
 }
@@ -517,7 +518,7 @@ type EmbeddingStore interface {
 	// vector, see PutEmbeddings). Embedding ids only grow.
 	Vectors(ctx context.Context, workspaceID, model string, afterID int64, limit int) ([]VectorRow, error)
 	// VectorChunks returns the chunks of the embeddings with ids that
-	// pass q's filters (q.Match and q.Limit are ignored), keyed by id; an
+	// pass q's filters (q.Terms and q.Limit are ignored), keyed by id; an
 	// id that names no embedding, or one whose chunk is filtered out, is
 	// left out.
 	VectorChunks(ctx context.Context, workspaceID string, ids []int64, q ChunkQuery) (map[int64]*ChunkHit, error)

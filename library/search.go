@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	shelf "github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/index/search"
 )
 
 // Search modes.
@@ -221,44 +222,10 @@ func (s *Service) chunkQuery(ctx context.Context, p *shelf.Principal, q SearchQu
 	return cq, true, nil
 }
 
-// keywordSearch ranks chunks by BM25 over the words of text.
-func (s *Service) keywordSearch(ctx context.Context, p *shelf.Principal, text string, cq shelf.ChunkQuery) ([]SearchHit, error) {
-	terms := MatchTerms(text)
-	if len(terms) == 0 {
-		return nil, nil // only punctuation: nothing to look for
-	}
-	cq.Terms = terms
-	var hits []*shelf.ChunkHit
-	err := s.store.View(ctx, func(tx shelf.Tx) (err error) {
-		hits, err = tx.SearchChunks(ctx, p.WorkspaceID, cq)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]SearchHit, len(hits))
-	for i, h := range hits {
-		out[i] = SearchHit{Item: h.Item, Chunk: h.Chunk, Score: h.Score, Highlight: highlight(h.Highlight)}
-	}
-	return out, nil
-}
-
-// highlight turns the store's marks (\x02 and \x03) into « and ».
+// highlight turns the engine's marks into « and ».
 func highlight(s string) string { return marks.Replace(s) }
 
-var marks = strings.NewReplacer("\x02", HighlightOpen, "\x03", HighlightClose)
-
-// MatchExpr builds a full-text query from a user's text: MatchTerms,
-// each quoted, so no character of the text is ever read as query syntax,
-// and ORed, so BM25 ranks the chunks with more of them, and rarer ones,
-// first.
-func MatchExpr(text string) string {
-	terms := MatchTerms(text)
-	for i, t := range terms {
-		terms[i] = `"` + t + `"`
-	}
-	return strings.Join(terms, " OR ")
-}
+var marks = strings.NewReplacer(search.MarkOpen, HighlightOpen, search.MarkClose, HighlightClose)
 
 // MatchTerms splits a user's text into the terms a keyword search looks
 // for: its words (runs of letters, digits and marks) and its

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	shelf "github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/index/search"
 )
 
 // Config holds the core's tunables. Zero values take the defaults.
@@ -105,6 +106,15 @@ type Config struct {
 	// runs (a shelf.TreeOp) without a batch; once it has passed, any
 	// process finishes the change (RunTreeOps). Default 30 seconds.
 	OpLease time.Duration
+	// KeywordIndexLimit bounds the chunks of the in-memory keyword index
+	// (all workspaces together); past it keyword search ranks with the
+	// store's own full-text search alone. 0: the default
+	// (search.DefaultKeywordLimit); negative: no index.
+	KeywordIndexLimit int
+	// SearchDir is where the search indexes are saved, so that a restart
+	// loads rather than rebuilds them: a directory of the server's own
+	// (the data directory's index/). "": they are not saved.
+	SearchDir string
 }
 
 // MaxParts is the most parts a chunked upload may have (S3's limit).
@@ -190,7 +200,7 @@ type Service struct {
 	embedBackoff backoff
 	diskBackoff  backoff
 	space        spaceState
-	vecs         vectorIndexes
+	search       *search.Engine
 	cursors      listCursors
 	fg           foreground
 }
@@ -216,6 +226,7 @@ func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Con
 	// transaction or a blob write that fails for lack of space gives the
 	// reserve back (see space.go).
 	s.store, s.blobs = spaceStore{Store: store, s: s}, spaceBlobs{BlobStore: blobs, s: s}
+	s.search = s.newEngine()
 	if _, err := s.defaultWorkspace(ctx); err != nil {
 		return nil, err
 	}

@@ -253,7 +253,7 @@ func (b *bench) profileQueries(ctx context.Context, cl *client, debug string, qs
 
 // queryShapes times, in-process on the same database (read-only), the
 // SQL of Shelf's keyword search and alternative shapes of it, for the same
-// queries built by library.MatchExpr.
+// queries built by matchExpr (library.MatchTerms, quoted and ORed).
 func (b *bench) queryShapes(ctx context.Context, dbPath string, qs []Query) error {
 	qs = qs[:min(len(qs), b.shapeQueries)]
 	db, err := sql.Open("sqlite3", "file:"+dbPath+"?mode=ro&_query_only=1")
@@ -302,7 +302,7 @@ func (b *bench) queryShapes(ctx context.Context, dbPath string, qs []Query) erro
 		{"Shelf's query, with `PRAGMA mmap_size = 8 GiB` (pages read from the mapped file, not by pread)", shelfSQL, true},
 		{"ranked inside FTS5, with `PRAGMA mmap_size = 8 GiB`", rankedSQL, true},
 	}
-	b.printf("In-process, the first %d of these queries (built by `library.MatchExpr`, `top_k` %d) on the same database, read-only, one connection, after 10 warm-up queries per shape:\n\n", len(qs), b.topK)
+	b.printf("In-process, the first %d of these queries (built from `library.MatchTerms`, `top_k` %d) on the same database, read-only, one connection, after 10 warm-up queries per shape:\n\n", len(qs), b.topK)
 	b.printf("| SQL shape | p50 | p99 | max | same top-k as Shelf's |\n| --- | --- | --- | --- | --- |\n")
 	var ref [][]int64
 	for si, sh := range shapes {
@@ -324,7 +324,7 @@ func (b *bench) queryShapes(ctx context.Context, dbPath string, qs []Query) erro
 			}
 			for qi, q := range batch {
 				t0 := time.Now()
-				rows, err := st.QueryContext(context.WithoutCancel(ctx), library.MatchExpr(q.Text), ws, "", b.topK)
+				rows, err := st.QueryContext(context.WithoutCancel(ctx), matchExpr(q.Text), ws, "", b.topK)
 				if err != nil {
 					st.Close()
 					return fmt.Errorf("%s: %w", sh.name, err)

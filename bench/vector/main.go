@@ -58,6 +58,7 @@ type config struct {
 	persist           bool
 	filters           bool
 	save, load        string
+	restart           string
 }
 
 // parseEfs reads a comma-separated list of efSearch values ("64,128,200");
@@ -113,6 +114,7 @@ func run(ctx context.Context, args []string) error {
 	fs.BoolVar(&c.filters, "filters", true, "also time searches with a 1% and a 30% filter (at the index's own efSearch)")
 	fs.StringVar(&c.save, "save", "", "after building, write the index to this file (left alone if it already exists)")
 	fs.StringVar(&c.load, "load", "", "read the index from this file (written by -save with the same -n, -dims, -clusters, -noise and -seed) instead of building it")
+	fs.StringVar(&c.restart, "restart", "", "instead, measure a restart of the search engine (index/search) over a SQLite store of -n chunks with embeddings, made in (and kept for later runs in) this directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -147,6 +149,9 @@ func run(ctx context.Context, args []string) error {
 	}
 
 	gen := newData(c)
+	if c.restart != "" {
+		return restartBench(ctx, c, gen, c.restart)
+	}
 	fmt.Printf("- data: %d vectors of %d dims around %d centres (noise %.2f), %d fresh query vectors; seed %d\n",
 		c.n, c.dims, c.clusters, c.noise, c.queries, c.seed)
 	var x *vector.Index

@@ -33,6 +33,7 @@ import (
 	"github.com/shelfmem/shelf/http/memorylake"
 	"github.com/shelfmem/shelf/index/chunk"
 	"github.com/shelfmem/shelf/index/isolate"
+	"github.com/shelfmem/shelf/index/search"
 	"github.com/shelfmem/shelf/internal/diskspace"
 	"github.com/shelfmem/shelf/library"
 	"github.com/shelfmem/shelf/store/sqlite"
@@ -154,7 +155,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	diskLow := fs.Int64("disk-low", 64<<20, "free bytes (beyond the reserve) below which the disk is short: new content is refused with 507, indexing waits, and unreferenced blobs are reclaimed at once")
 	chunkSize := fs.Int("chunk-size", 1000, "target chunk size for indexing, in characters")
 	chunkOverlap := fs.Int("chunk-overlap", 150, "characters of a chunk repeated at the start of the next (negative: none)")
-	kwLimit := fs.Int("keyword-index-max-chunks", sqlite.DefaultKeywordIndexLimit, "most chunks ranked by the in-memory keyword index (≈ 400 bytes of memory each for chunks of 1,000 characters); beyond it, or at 0, keyword search ranks with SQLite FTS5 alone, slower on large collections")
+	kwLimit := fs.Int("keyword-index-max-chunks", search.DefaultKeywordLimit, "most chunks ranked by the in-memory keyword index (≈ 400 bytes of memory each for chunks of 1,000 characters); beyond it, or at 0, keyword search ranks with SQLite FTS5 alone, slower on large collections")
 	bulkRows := fs.Int("bulk-batch-rows", 1000, "most rows one transaction of a bulk write (recursive delete or move, library deletion, restore, bulk patch, index or removal) writes before it commits and lets other writes in")
 	bulkTime := fs.Duration("bulk-batch-time", 10*time.Millisecond, "longest one transaction of a bulk write holds the writer before it commits and lets other writes in")
 	opLease := fs.Duration("op-lease", 30*time.Second, "how long a process holds a bulk change of a tree (recursive delete or move, library deletion, restore) between two batches; one cut by a crash is finished by any server after it")
@@ -248,12 +249,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	default:
 		return fmt.Errorf("--extract-isolation must be process or none, not %q", *extractIsolation)
 	}
+	cfg.KeywordIndexLimit = *kwLimit
+	if *kwLimit <= 0 {
+		cfg.KeywordIndexLimit = -1
+	}
+	// The search indexes are saved in the data directory, nowhere else.
+	cfg.SearchDir = filepath.Join(*data, "index")
 	b, err := openBackend(ctx, *data, cfg, *syncParts)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	b.db.SetKeywordIndexLimit(*kwLimit)
 	generated, err := b.svc.EnsureMasterKey(ctx, getenv("SHELF_MASTER_KEY"))
 	if shelf.ErrorCode(err) == shelf.EINVALID {
 		return fmt.Errorf("SHELF_MASTER_KEY: %s", shelf.ErrorMessage(err))
@@ -281,12 +287,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go housekeeping(bg, b.svc, log, *sweepEvery, *gcEvery)
 	go b.svc.WatchSpace(bg)
 	go func() {
-		// The keyword index is built now, not at the first search.
-		if err := b.db.WarmKeywordIndex(bg); err != nil && bg.Err() == nil {
-			log.Warn("keyword index: building it failed; the first search tries again", "err", err)
+		// The search indexes are loaded (or the keyword index built) now,
+		// not at the first search.
+		if err := b.svc.WarmSearch(bg); err != nil && bg.Err() == nil {
+			log.Warn("search indexes: loading them failed; the first search tries again", "err", err)
 		}
 	}()
-	indexerDone, opsDone := make(chan struct{}), make(chan struct{})
+	indexerDone, opsDone, saverDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		// Saved at intervals, and once more on the way out.
+		defer close(saverDone)
+		b.svc.RunSearchSaver(bg)
+	}()
 	go func() {
 		defer close(indexerDone)
 		b.svc.RunIndexer(bg)
@@ -303,6 +315,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cancelBG()
 		<-indexerDone
 		<-opsDone
+		<-saverDone
 	}()
 
 	if *debugAddr != "" {

@@ -301,36 +301,29 @@ func (t *tx) SearchChunks(ctx context.Context, workspaceID string, q shelf.Chunk
 	if q.LibraryIDs != nil && len(q.LibraryIDs) == 0 {
 		return nil, nil
 	}
-	if q.Match == "" {
-		if len(q.Terms) == 0 {
-			return nil, nil
-		}
-		if t.kw != nil && wordsOnly(q.Terms) {
-			hits, ok, err := t.searchMemory(ctx, workspaceID, q)
-			if err != nil || ok {
-				return hits, err
-			}
-		}
-		terms, cost, err := t.affordableTerms(ctx, q.Terms)
-		if err != nil {
-			return nil, err
-		}
-		q.Match = orTerms(terms)
-		sample := 0
-		if cost > sampleOver {
-			sample = sampleSize
-		}
-		if len(terms) < len(q.Terms) || sample > 0 {
-			// Fewer terms or a sample, fewer matches: should they not fill
-			// the page, every term and every match count after all.
-			hits, err := t.searchMatch(ctx, workspaceID, q, sample)
-			if err != nil || len(hits) >= q.Limit {
-				return hits, err
-			}
-			q.Match = orTerms(q.Terms)
+	if len(q.Terms) == 0 {
+		return nil, nil
+	}
+	if err := shelf.CheckTerms(q.Terms); err != nil {
+		return nil, err
+	}
+	terms, cost, err := t.affordableTerms(ctx, q.Terms)
+	if err != nil {
+		return nil, err
+	}
+	sample := 0
+	if cost > sampleOver {
+		sample = sampleSize
+	}
+	if len(terms) < len(q.Terms) || sample > 0 {
+		// Fewer terms or a sample, fewer matches: should they not fill
+		// the page, every term and every match count after all.
+		hits, err := t.searchMatch(ctx, workspaceID, q, orTerms(terms), sample)
+		if err != nil || len(hits) >= q.Limit {
+			return hits, err
 		}
 	}
-	return t.searchMatch(ctx, workspaceID, q, 0)
+	return t.searchMatch(ctx, workspaceID, q, orTerms(q.Terms), 0)
 }
 
 // When even the terms kept hold more than sampleOver chunks, none of them
@@ -343,17 +336,17 @@ var (
 	sampleSize       = 10000
 )
 
-// searchMatch runs q.Match: ranked in FTS5 (the newest sample matches only,
-// when sample > 0) and cut, widening the cut while the filters leave fewer
-// than the limit, then joined whole.
-func (t *tx) searchMatch(ctx context.Context, workspaceID string, q shelf.ChunkQuery, sample int) ([]*shelf.ChunkHit, error) {
+// searchMatch runs the FTS5 expression match: ranked in FTS5 (the newest
+// sample matches only, when sample > 0) and cut, widening the cut while
+// the filters leave fewer than the limit, then joined whole.
+func (t *tx) searchMatch(ctx context.Context, workspaceID string, q shelf.ChunkQuery, match string, sample int) ([]*shelf.ChunkHit, error) {
 	for cut := max(4*q.Limit, 40); ; cut *= 8 {
 		if sample > 0 {
 			cut = min(cut, sample)
 		} else if cut > maxRankedCut {
-			return t.searchJoined(ctx, workspaceID, q)
+			return t.searchJoined(ctx, workspaceID, q, match)
 		}
-		hits, matched, err := t.searchRanked(ctx, workspaceID, q, cut, sample)
+		hits, matched, err := t.searchRanked(ctx, workspaceID, q, match, cut, sample)
 		if err != nil || len(hits) >= q.Limit || matched < cut || cut == sample {
 			return hits, err // a sample that cannot fill the page is the caller's to widen
 		}
@@ -485,10 +478,10 @@ const hitCols = `c.version, c.idx, c.text, c.heading, c.start_off, c.end_off, c.
 // keeps those that pass the filters (evaluated per row, as a column, so
 // the rows the cut held are counted too). It returns the hits and how
 // many matches the cut held.
-func (t *tx) searchRanked(ctx context.Context, workspaceID string, q shelf.ChunkQuery, cut, sample int) ([]*shelf.ChunkHit, int, error) {
+func (t *tx) searchRanked(ctx context.Context, workspaceID string, q shelf.ChunkQuery, match string, cut, sample int) ([]*shelf.ChunkHit, int, error) {
 	var cond strings.Builder
 	args := chunkFilter(&cond, nil, workspaceID, q)
-	args = append(args, q.Match)
+	args = append(args, match)
 	ranked := `SELECT rowid AS id, rank, highlight(chunks_fts, 0, char(2), char(3)) AS hl
 			FROM chunks_fts WHERE chunks_fts MATCH ? AND rank MATCH 'bm25(1.0, 0.5)' ORDER BY rank LIMIT ?`
 	if sample > 0 {
@@ -518,7 +511,7 @@ func (t *tx) searchRanked(ctx context.Context, workspaceID string, q shelf.Chunk
 		}
 	}
 	if sample > 0 {
-		if err := t.highlightHits(ctx, q.Match, out); err != nil {
+		if err := t.highlightHits(ctx, match, out); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -565,10 +558,10 @@ func (t *tx) highlightHits(ctx context.Context, match string, hits []hit) error 
 
 // searchJoined joins every match to its chunk and item, filters, then
 // sorts: the way for filters that keep few of many matches.
-func (t *tx) searchJoined(ctx context.Context, workspaceID string, q shelf.ChunkQuery) ([]*shelf.ChunkHit, error) {
+func (t *tx) searchJoined(ctx context.Context, workspaceID string, q shelf.ChunkQuery, match string) ([]*shelf.ChunkHit, error) {
 	var where strings.Builder
 	where.WriteString(`chunks_fts MATCH ? AND `)
-	args := chunkFilter(&where, []any{q.Match}, workspaceID, q)
+	args := chunkFilter(&where, []any{match}, workspaceID, q)
 	args = append(args, q.Limit)
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+hitCols+`,
 			-bm25(chunks_fts, 1.0, 0.5), highlight(chunks_fts, 0, char(2), char(3)), 1, `+itemColsOf("i")+`, c.id

@@ -49,7 +49,6 @@ type Store struct {
 	noted  sync.Map // string → true: queries run unprepared in the last group
 
 	positions positions // of deep list pages, for View
-	keywords  keywords  // the in-memory keyword index, for View's searches
 }
 
 // maxBatch caps the Updates that share one commit.
@@ -114,7 +113,6 @@ func Open(path string) (*Store, error) {
 	ckpt.SetMaxOpenConns(1)
 	s := &Store{writer: writer, reader: reader, ckpt: ckpt, updates: make(chan *update, maxBatch),
 		stop: make(chan struct{}), stopped: make(chan struct{}), ckptStopped: make(chan struct{})}
-	s.keywords.limit = DefaultKeywordIndexLimit
 	go s.commitLoop()
 	go s.checkpointLoop()
 	return s, nil
@@ -192,7 +190,7 @@ func (s *Store) View(ctx context.Context, fn func(shelf.Tx) error) error {
 	}
 	// A read transaction has nothing to commit; rolling back ends it.
 	defer t.Rollback()
-	return fn(&tx{tx: uncancelled{t}, pos: &s.positions, kw: &s.keywords})
+	return fn(&tx{tx: uncancelled{t}, pos: &s.positions})
 }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection
@@ -437,12 +435,12 @@ type tx struct {
 	// pos is the Store's remembered list positions, in a read
 	// transaction only (see positions.go); nil in a write transaction.
 	pos *positions
-	// kw is the Store's keyword index, likewise in a read transaction
-	// only (see keywords.go).
-	kw *keywords
 }
 
-var _ shelf.Tx = (*tx)(nil)
+var (
+	_ shelf.Tx       = (*tx)(nil)
+	_ shelf.SearchTx = (*tx)(nil)
+)
 
 // ensureFound turns a write that touched no row into ENOTFOUND.
 func ensureFound(res sql.Result, what string) error {

@@ -15,7 +15,6 @@ import (
 // suffice; under the budget every term counts.
 func TestAffordableTerms(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "shelf.db"))
-	s.SetKeywordIndexLimit(0) // FTS5's path, as phrases take it
 	ctx := context.Background()
 	now := time.Now().UTC()
 	ws := &shelf.Workspace{ID: "ws", Name: "w", CreatedAt: now}

@@ -14,7 +14,7 @@ func (t *tx) Vectors(ctx context.Context, workspaceID, model string, afterID int
 	if limit <= 0 {
 		return nil, invalid("limit %d is not positive", limit)
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT id, vec FROM chunk_vectors
+	rows, err := t.tx.QueryContext(ctx, `SELECT id, chunk_id, vec FROM chunk_vectors
 		WHERE workspace_id = ? AND model = ? AND id > ? AND dims > 0 ORDER BY id LIMIT ?`, workspaceID, model, afterID, limit)
 	if err != nil {
 		return nil, classify(err, "vectors")
@@ -24,7 +24,7 @@ func (t *tx) Vectors(ctx context.Context, workspaceID, model string, afterID int
 	for rows.Next() {
 		var r shelf.VectorRow
 		var b []byte
-		if err := rows.Scan(&r.ID, &b); err != nil {
+		if err := rows.Scan(&r.ID, &r.ChunkID, &b); err != nil {
 			return nil, classify(err, "vectors")
 		}
 		if r.Vector, err = decodeVector(b); err != nil {

@@ -230,30 +230,30 @@ func testSearchChunks(t *testing.T, s shelf.Store) {
 			t.Fatalf("%s = %v, want %v", what, got, want)
 		}
 	}
-	check("stemmed", search(shelf.ChunkQuery{Match: "run"}), "a.md#0")
-	check("stemmed runner", search(shelf.ChunkQuery{Match: "runner"}), "a.md#0", "b.txt#0")
-	check("folded", search(shelf.ChunkQuery{Match: "cafe"}), "a.md#0", "b.txt#1")
-	check("viewer sees private", search(shelf.ChunkQuery{Match: "running", Viewer: "owner-1"}), "a.md#0", "private.txt#0")
-	check("library", search(shelf.ChunkQuery{Match: "cafe", LibraryIDs: []string{w.libA.ID}}), "a.md#0", "b.txt#1")
-	check("no library", search(shelf.ChunkQuery{Match: "cafe", LibraryIDs: []string{}}))
-	check("a project's library, named", search(shelf.ChunkQuery{Match: "running", LibraryIDs: []string{projLib.ID}}), "copy.txt#0")
+	check("stemmed", search(shelf.ChunkQuery{Terms: []string{"run"}}), "a.md#0")
+	check("stemmed runner", search(shelf.ChunkQuery{Terms: []string{"runner"}}), "a.md#0", "b.txt#0")
+	check("folded", search(shelf.ChunkQuery{Terms: []string{"cafe"}}), "a.md#0", "b.txt#1")
+	check("viewer sees private", search(shelf.ChunkQuery{Terms: []string{"running"}, Viewer: "owner-1"}), "a.md#0", "private.txt#0")
+	check("library", search(shelf.ChunkQuery{Terms: []string{"cafe"}, LibraryIDs: []string{w.libA.ID}}), "a.md#0", "b.txt#1")
+	check("no library", search(shelf.ChunkQuery{Terms: []string{"cafe"}, LibraryIDs: []string{}}))
+	check("a project's library, named", search(shelf.ChunkQuery{Terms: []string{"running"}, LibraryIDs: []string{projLib.ID}}), "copy.txt#0")
 	check("a project's library and another", search(shelf.ChunkQuery{Terms: []string{"running"}, LibraryIDs: []string{projLib.ID, w.libA.ID}}),
 		"a.md#0", "copy.txt#0")
 	check("words, not in a project's library", search(shelf.ChunkQuery{Terms: []string{"running", "project"}}), "a.md#0")
-	check("path prefix", search(shelf.ChunkQuery{Match: "cafe", PathPrefix: "docs"}), "a.md#0")
-	check("content type", search(shelf.ChunkQuery{Match: "cafe", ContentTypes: []string{"text/markdown"}}), "a.md#0")
-	check("metadata", search(shelf.ChunkQuery{Match: "cafe", Metadata: map[string]string{"team": "ops", "n": "2"}}), "a.md#0")
-	check("metadata miss", search(shelf.ChunkQuery{Match: "cafe", Metadata: map[string]string{"team": "dev"}}))
-	check("created before", search(shelf.ChunkQuery{Match: "cafe", CreatedBefore: at(time.Second)}))
-	check("created after", search(shelf.ChunkQuery{Match: "cafe", CreatedAfter: at(time.Second)}), "a.md#0", "b.txt#1")
+	check("path prefix", search(shelf.ChunkQuery{Terms: []string{"cafe"}, PathPrefix: "docs"}), "a.md#0")
+	check("content type", search(shelf.ChunkQuery{Terms: []string{"cafe"}, ContentTypes: []string{"text/markdown"}}), "a.md#0")
+	check("metadata", search(shelf.ChunkQuery{Terms: []string{"cafe"}, Metadata: map[string]string{"team": "ops", "n": "2"}}), "a.md#0")
+	check("metadata miss", search(shelf.ChunkQuery{Terms: []string{"cafe"}, Metadata: map[string]string{"team": "dev"}}))
+	check("created before", search(shelf.ChunkQuery{Terms: []string{"cafe"}, CreatedBefore: at(time.Second)}))
+	check("created after", search(shelf.ChunkQuery{Terms: []string{"cafe"}, CreatedAfter: at(time.Second)}), "a.md#0", "b.txt#1")
 
 	view(t, s, func(ctx context.Context, tx shelf.Tx) error {
 		got, err := tx.Chunks(ctx, w.a.ID, a.ID)
 		if err != nil || len(got) != 2 || got[1].Text != "nothing here" || got[1].Page != 2 || got[1].Start != 100 || got[1].Heading != "Intro" {
 			t.Fatalf("Chunks = %+v, %v", got, err)
 		}
-		if _, err := tx.SearchChunks(ctx, w.a.ID, shelf.ChunkQuery{Match: `"unbalanced`, Limit: 5}); shelf.ErrorCode(err) != shelf.EINVALID {
-			t.Fatalf("malformed match: %v", err)
+		if _, err := tx.SearchChunks(ctx, w.a.ID, shelf.ChunkQuery{Terms: []string{`"unbalanced`}, Limit: 5}); shelf.ErrorCode(err) != shelf.EINVALID {
+			t.Fatalf("malformed term: %v", err)
 		}
 		return nil
 	})
@@ -261,14 +261,14 @@ func testSearchChunks(t *testing.T, s shelf.Store) {
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
 		return tx.ReplaceChunks(ctx, w.a.ID, b.ID, chunks(b, "fresh words"))
 	})
-	check("after replace", search(shelf.ChunkQuery{Match: "cafe"}), "a.md#0")
+	check("after replace", search(shelf.ChunkQuery{Terms: []string{"cafe"}}), "a.md#0")
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error {
 		_, err := tx.DeleteTree(ctx, w.a.ID, docs.ID)
 		return err
 	})
-	check("after delete", search(shelf.ChunkQuery{Match: "cafe"}))
+	check("after delete", search(shelf.ChunkQuery{Terms: []string{"cafe"}}))
 	update(t, s, func(ctx context.Context, tx shelf.Tx) error { return tx.DeleteLibrary(ctx, w.a.ID, w.libA.ID) })
-	check("after the library's delete", search(shelf.ChunkQuery{Match: "fresh"}))
+	check("after the library's delete", search(shelf.ChunkQuery{Terms: []string{"fresh"}}))
 }
 
 // testIndexCounts checks the counts by index state.

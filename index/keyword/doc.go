@@ -1,4 +1,4 @@
-// Package keyword is store/sqlite's in-memory inverted index: BM25 ranking of the
+// Package keyword is Shelf's in-memory inverted index: BM25 ranking of the
 // chunks of one workspace by the words of a query, keyed by an int64 the
 // caller chooses (a chunk's row id).
 //
@@ -31,12 +31,17 @@
 // Concurrency: many Searches run at once; Add, Delete and Compact take the
 // index for themselves (a sync.RWMutex).
 //
-// It lives under store/sqlite because it is that store's accelerator for
-// its own full-text index (DESIGN §2: store/sqlite holds the keyword
-// index), fed from the store's tables by keywords.go; it imports nothing of
-// Shelf.
+// The search engine (index/search) keeps one per workspace, fed from the
+// store's chunks, so that a store needs no BM25 of its own; it imports
+// nothing of Shelf.
+//
+// Persistence: WriteTo and Read save and load the whole index, so a
+// restart does not rebuild it; the format is versioned and ends in a
+// CRC-32C, and Read validates every count, so a damaged file is an error,
+// never a panic.
 //
 // What it must not do: keep the text (only term numbers and counts), know
 // about workspaces, visibility or filters (the caller checks each hit
-// against the store, which stays the truth), or touch disk.
+// against the store, which stays the truth), or touch disk except through
+// the io.Writer/io.Reader it is given.
 package keyword

@@ -117,6 +117,14 @@ func (x *Index) Len() int {
 	return x.live
 }
 
+// Has reports whether the index holds the document id.
+func (x *Index) Has(id int64) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	_, ok := x.byID[id]
+	return ok
+}
+
 // Add indexes a document under id, replacing any document already there.
 func (x *Index) Add(id int64, text, heading string) {
 	x.mu.Lock()
