@@ -1,5 +1,5 @@
-// Package fsblob implements shelf.BlobStore on a local directory, Shelf's
-// default blob store.
+// Package fsblob implements shelf.BlobStore and its staging capability
+// (shelf.StagingStore) on a local directory, Shelf's default blob store.
 //
 // Layout, under the directory given to Open:
 //

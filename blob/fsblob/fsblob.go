@@ -20,7 +20,10 @@ import (
 	"github.com/shelfmem/shelf"
 )
 
-var _ shelf.BlobStore = (*Store)(nil)
+var (
+	_ shelf.BlobStore    = (*Store)(nil)
+	_ shelf.StagingStore = (*Store)(nil)
+)
 
 // castagnoli is the CRC-32C table of part checksums (hardware-accelerated).
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -39,8 +42,8 @@ func newBufPool(size int) *sync.Pool {
 	}}
 }
 
-// Store is a shelf.BlobStore on a local directory. It is safe for concurrent
-// use. See the package documentation for the layout and guarantees.
+// Store is a shelf.BlobStore with the shelf.StagingStore capability, on a
+// local directory. It is safe for concurrent use. See the package documentation for the layout and guarantees.
 type Store struct {
 	// SyncParts makes WritePart fdatasync each part before it returns, so
 	// a part's answer means its bytes are on disk, as with S3. Off (the
