@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"errors"
-	"hash"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -60,6 +60,11 @@ type Store struct {
 	// also the name of its top directory, so the creation of sha256/ab and
 	// sha256/ab/cd (and the fsync of their parents) is serialized too.
 	locks [256]sync.Mutex
+
+	// sums are the running hashes of the staging areas written since
+	// Open (running.go), by upload id.
+	sumsMu sync.Mutex
+	sums   map[string]*running
 }
 
 // Open opens the store in dir, creating dir and its layout if needed, and
@@ -74,7 +79,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, ioError("open blob directory", err)
 	}
-	s := &Store{root: root}
+	s := &Store{root: root, sums: map[string]*running{}}
 	if err := s.init(); err != nil {
 		_ = root.Close()
 		return nil, err
@@ -394,6 +399,7 @@ func (s *Store) CreateStaging(ctx context.Context, id string, size int64) error 
 		return shelf.Errorf(shelf.EINVALID, "negative upload size %d", size)
 	}
 	name := stagingPath(id)
+	s.dropSum(id) // an existing area may be cut
 	created := true
 	f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
@@ -430,7 +436,10 @@ func (s *Store) CreateStaging(ctx context.Context, id string, size int64) error 
 // bytes written so far out of the file, giving their blocks back. A range past the end of
 // the staging file, a negative off or n, or a malformed id is EINVALID; a
 // missing staging file ENOTFOUND. Each call uses its own file descriptor, so
-// calls on disjoint ranges may run concurrently.
+// calls on disjoint ranges may run concurrently. A part that completes is
+// handed to the staging area's running hash (running.go), which reads it
+// back and hashes it off this call's path when it continues the hashed
+// prefix; a write over hashed bytes rewinds that hash.
 func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader, n int64) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, shelf.Wrap(err, "write part")
@@ -461,6 +470,8 @@ func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader
 	defer copyBufs.Put(buf)
 	h := crc32.New(castagnoli)
 	w := &writebackWriter{f: f, off: off, start: off}
+	sum := s.runningSum(id)
+	sum.begin(off, n)
 	if _, err := copyExact(ctx, w, h, r, n, *buf); err != nil {
 		// The part is lost anyway: its bytes so far are given back, so a
 		// disk that filled up mid-part gets that room again.
@@ -474,6 +485,7 @@ func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader
 			return nil, ioError("sync staging file", err)
 		}
 	}
+	sum.end(off, n, h.Sum32())
 	return h.Sum(nil), nil
 }
 
@@ -497,11 +509,16 @@ func (w *writebackWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// SumStaging reads staging/<id> once, returning its SHA-256 and size and
-// checking the CRC-32C of each of parts on the way; when all match, it
-// fdatasyncs the file, so the bytes the hash names are the bytes on disk.
-// ENOTFOUND if it is missing, EINVALID for a malformed id or parts out of
-// order, overlapping or past the end.
+// SumStaging returns the SHA-256 and size of staging/<id>, checking the
+// CRC-32C of each of parts on the way; when all match, it fdatasyncs the
+// file, so the bytes the hash names are the bytes on disk. It reads the
+// whole file once to check the parts as they are now, but hashes only
+// what the running hash (running.go) has not: it takes that hash's state
+// at the end of the longest run of parts, from offset 0, that it hashed
+// with the same ranges and CRC-32C as parts gives them, and hashes from
+// there. With no running hash (after a restart), or none that fits
+// parts, it hashes everything. ENOTFOUND if it is missing, EINVALID for a
+// malformed id or parts out of order, overlapping or past the end.
 func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedPart) (shelf.BlobRef, []int, error) {
 	if err := ctx.Err(); err != nil {
 		return shelf.BlobRef{}, nil, shelf.Wrap(err, "sum staging")
@@ -528,11 +545,21 @@ func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedP
 		}
 		end = p.Off + p.Len
 	}
+	h := sha256.New()
+	var hashed int64
+	if sum := s.pausedSum(id); sum != nil {
+		defer sum.resume()
+		var state []byte
+		if hashed, state = sum.prefix(parts); state != nil {
+			if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+				return shelf.BlobRef{}, nil, shelf.Wrap(err, "restore running hash")
+			}
+		}
+	}
 	buf := sumBufs.Get().(*[]byte)
 	defer sumBufs.Put(buf)
-	h := sha256.New()
 	pc := &partChecker{parts: parts}
-	n, err := copyExact(ctx, pc, h, f, -1, *buf)
+	n, err := copyExact(ctx, pc, &skipWriter{w: h, skip: hashed}, f, -1, *buf)
 	if err != nil {
 		return shelf.BlobRef{}, nil, err
 	}
@@ -543,6 +570,25 @@ func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedP
 		return shelf.BlobRef{}, nil, ioError("sync staging file", err)
 	}
 	return shelf.BlobRef{Hash: hex.EncodeToString(h.Sum(nil)), Size: n}, nil, nil
+}
+
+// skipWriter passes on what is written to it after its first skip bytes.
+type skipWriter struct {
+	w    io.Writer
+	skip int64
+}
+
+func (s *skipWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	if s.skip >= int64(n) {
+		s.skip -= int64(n)
+		return n, nil
+	}
+	p, s.skip = p[s.skip:], 0
+	if _, err := s.w.Write(p); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // partChecker is the writer end of SumStaging's pass: fed the staging
@@ -611,6 +657,7 @@ func (s *Store) CommitStaging(ctx context.Context, id string, ref shelf.BlobRef)
 		return errBadHash
 	}
 	name := stagingPath(id)
+	s.dropSum(id)
 	f, err := s.root.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		got, err := s.Stat(ctx, ref.Hash)
@@ -673,6 +720,7 @@ func (s *Store) DeleteStaging(ctx context.Context, id string) error {
 	if !validID(id) {
 		return errBadID
 	}
+	s.dropSum(id)
 	return s.remove(stagingPath(id))
 }
 
@@ -768,7 +816,7 @@ func (s *Store) lock(hash string) *sync.Mutex {
 // runs long gives EINVALID (it reads at most n+1 bytes to tell). With n < 0
 // it copies until r ends. A reader returning io.ErrUnexpectedEOF has ended
 // early. ctx is checked before every read.
-func copyExact(ctx context.Context, w io.Writer, h hash.Hash, r io.Reader, n int64, buf []byte) (int64, error) {
+func copyExact(ctx context.Context, w, h io.Writer, r io.Reader, n int64, buf []byte) (int64, error) {
 	if n >= 0 && n < math.MaxInt64 {
 		r = io.LimitReader(r, n+1)
 	}
