@@ -12,9 +12,11 @@ import (
 )
 
 // A chunked upload: CreateUpload picks the part layout and reserves a
-// staging area; each part's bytes land at their final offset in it
-// (WritePart), so Finalize hashes the staged file once and renames it into
-// the blob store, never copying it.
+// staging area in the blob store (its shelf.StagingStore capability, found
+// once by Open; without it chunked uploads are refused); each part's bytes
+// land at their final offset in it (WritePart), so Finalize checks and
+// hashes the staged file (a store may have hashed most of it while the
+// parts arrived) and renames it into the blob store, never copying it.
 //
 // An upload's life is open → committing (hashed; the hash is kept so a
 // crash during the rename can be finished) → done (ItemID and Version set;

@@ -13,6 +13,8 @@ import (
 	"math"
 	"os"
 	"path"
+	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -556,14 +558,11 @@ func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedP
 			}
 		}
 	}
-	buf := sumBufs.Get().(*[]byte)
-	defer sumBufs.Put(buf)
-	pc := &partChecker{parts: parts}
-	n, err := copyExact(ctx, pc, &skipWriter{w: h, skip: hashed}, f, -1, *buf)
+	n, bad, err := sumPass(ctx, f, parts, hashed, h)
 	if err != nil {
 		return shelf.BlobRef{}, nil, err
 	}
-	if bad := pc.finish(); len(bad) > 0 {
+	if len(bad) > 0 {
 		return shelf.BlobRef{}, bad, nil
 	}
 	if err := syncData(f); err != nil {
@@ -572,30 +571,82 @@ func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedP
 	return shelf.BlobRef{Hash: hex.EncodeToString(h.Sum(nil)), Size: n}, nil, nil
 }
 
-// skipWriter passes on what is written to it after its first skip bytes.
-type skipWriter struct {
-	w    io.Writer
-	skip int64
+// sumPass reads f once for SumStaging: it hashes [from, end) into h,
+// which holds the hash of [0, from), and checks the CRC-32C of every part.
+// The parts before from (they tile [0, from)) need only their check, so
+// they are split among up to GOMAXPROCS goroutines while one more hashes
+// the rest: the check of what the running hash covered costs a fraction
+// of a hash pass. It returns the file's size and the indexes of the parts
+// that do not match.
+func sumPass(ctx context.Context, f *os.File, parts []shelf.StagedPart, from int64, h io.Writer) (int64, []int, error) {
+	k := 0
+	for k < len(parts) && parts[k].Off+parts[k].Len <= from {
+		k++
+	}
+	workers := min(runtime.GOMAXPROCS(0), k)
+	bads := make([][]int, workers+1)
+	errs := make([]error, workers+1)
+	var size int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		buf := sumBufs.Get().(*[]byte)
+		defer sumBufs.Put(buf)
+		pc := &partChecker{parts: parts[k:], off: from}
+		m, err := copyExact(ctx, pc, h, io.NewSectionReader(f, from, math.MaxInt64-from), -1, *buf)
+		size, errs[workers] = from+m, err
+		for _, i := range pc.finish() {
+			bads[workers] = append(bads[workers], k+i)
+		}
+	})
+	for w := range workers {
+		wg.Go(func() {
+			buf := sumBufs.Get().(*[]byte)
+			defer sumBufs.Put(buf)
+			for i := k * w / workers; i < k*(w+1)/workers; i++ {
+				crc, err := crcOf(ctx, f, parts[i], *buf)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				if crc != parts[i].CRC32C {
+					bads[w] = append(bads[w], i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, nil, err
+	}
+	return size, slices.Concat(bads...), nil
 }
 
-func (s *skipWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	if s.skip >= int64(n) {
-		s.skip -= int64(n)
-		return n, nil
+// crcOf returns the CRC-32C of part p of f, read in chunks of buf.
+func crcOf(ctx context.Context, f *os.File, p shelf.StagedPart, buf []byte) (uint32, error) {
+	var crc uint32
+	for off, end := p.Off, p.Off+p.Len; off < end; {
+		if err := ctx.Err(); err != nil {
+			return 0, shelf.Wrap(err, "check parts interrupted")
+		}
+		b := buf[:min(int64(len(buf)), end-off)]
+		m, err := f.ReadAt(b, off)
+		if m < len(b) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, ioError("read staging file", err)
+		}
+		crc = crc32.Update(crc, castagnoli, b)
+		off += int64(m)
 	}
-	p, s.skip = p[s.skip:], 0
-	if _, err := s.w.Write(p); err != nil {
-		return 0, err
-	}
-	return n, nil
+	return crc, nil
 }
 
 // partChecker is the writer end of SumStaging's pass: fed the staging
 // file from offset 0, it computes the CRC-32C of each part's range.
 type partChecker struct {
 	parts []shelf.StagedPart
-	off   int64 // of the next byte written
+	off   int64 // of the next byte written (set to where the pass starts)
 	i     int   // the part being summed or next
 	crc   uint32
 	bad   []int
