@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path"
@@ -136,8 +137,15 @@ func (s *Store) syncFanout() error {
 	return nil
 }
 
-// Close releases the directory. The store must not be used afterwards.
+// Close stops the running hashes and releases the directory. The store
+// must not be used afterwards.
 func (s *Store) Close() error {
+	s.sumsMu.Lock()
+	ids := slices.Collect(maps.Keys(s.sums))
+	s.sumsMu.Unlock()
+	for _, id := range ids {
+		s.dropSum(id)
+	}
 	return s.root.Close()
 }
 
