@@ -42,9 +42,12 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			break
 		}
 	}
+	if s.staging == nil {
+		return removed, nil
+	}
 	cutoff := now.Add(-s.cfg.UploadTTL)
 	var orphans []string
-	err := s.blobs.WalkStaging(ctx, func(b shelf.BlobInfo) error {
+	err := s.staging.WalkStaging(ctx, func(b shelf.BlobInfo) error {
 		if b.ModTime.Before(cutoff) {
 			orphans = append(orphans, b.Hash)
 		}
@@ -62,7 +65,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			return err
 		})
 		if err == nil && !exists {
-			err = s.blobs.DeleteStaging(ctx, id)
+			err = s.staging.DeleteStaging(ctx, id)
 			removed++
 		}
 		unlock()
@@ -86,7 +89,10 @@ func (s *Service) sweepUpload(ctx context.Context, u *shelf.Upload, now time.Tim
 	if err != nil && shelf.ErrorCode(err) != shelf.ENOTFOUND {
 		return err
 	}
-	return s.blobs.DeleteStaging(ctx, u.ID)
+	if s.staging == nil {
+		return nil
+	}
+	return s.staging.DeleteStaging(ctx, u.ID)
 }
 
 // GC deletes blobs that no version or upload references and that are
@@ -242,8 +248,11 @@ func (s *Service) Fsck(ctx context.Context, deep bool) ([]Problem, error) {
 	if err := s.fsckNames(ctx, add); err != nil {
 		return nil, err
 	}
+	if s.staging == nil {
+		return problems, nil
+	}
 	cutoff := now.Add(-s.cfg.UploadTTL)
-	err = s.blobs.WalkStaging(ctx, func(b shelf.BlobInfo) error {
+	err = s.staging.WalkStaging(ctx, func(b shelf.BlobInfo) error {
 		var exists bool
 		err := s.store.View(ctx, func(tx shelf.Tx) error {
 			var err error

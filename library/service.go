@@ -183,8 +183,12 @@ func (c *Config) setDefaults() {
 type Service struct {
 	store shelf.Store
 	blobs shelf.BlobStore
-	cfg   Config
-	log   *slog.Logger
+	// staging is the blob store's staging capability, found once by Open;
+	// nil when the store has none, and then chunked uploads are refused
+	// (errNoChunked).
+	staging shelf.StagingStore
+	cfg     Config
+	log     *slog.Logger
 
 	master    masterKey
 	keyUse    keyUse       // keys' last uses not yet written
@@ -227,6 +231,13 @@ func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Con
 	// reserve back (see space.go).
 	s.store, s.blobs = spaceStore{Store: store, s: s}, spaceBlobs{BlobStore: blobs, s: s}
 	s.search = s.newEngine()
+	// The blob store's capabilities are found once, here: a chunked upload
+	// needs parts to pass through the server (shelf.StagingStore). A store
+	// whose parts go straight to its backend (shelf.DirectPartStore) is not
+	// wired yet, so it takes no chunked uploads either.
+	if st, ok := blobs.(shelf.StagingStore); ok {
+		s.staging = spaceStaging{StagingStore: st, s: s}
+	}
 	if _, err := s.defaultWorkspace(ctx); err != nil {
 		return nil, err
 	}

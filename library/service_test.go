@@ -40,7 +40,7 @@ const testMasterKey = "library-test-master-key-0123456789abcdef"
 type env struct {
 	svc   *library.Service
 	store shelf.Store
-	blobs shelf.BlobStore
+	blobs *fsblob.Store
 	clock *clock
 	dir   string          // the data directory: shelf.db and blobs/
 	ctx   context.Context // the master key in the default workspace

@@ -308,20 +308,33 @@ func (b spaceBlobs) Put(ctx context.Context, r io.Reader, size int64) (shelf.Blo
 	return ref, b.seen(err)
 }
 
-func (b spaceBlobs) CreateStaging(ctx context.Context, id string, size int64) error {
-	return b.seen(b.BlobStore.CreateStaging(ctx, id, size))
+// spaceStaging does the same for the writes of the staging capability.
+type spaceStaging struct {
+	shelf.StagingStore
+	s *Service
 }
 
-func (b spaceBlobs) WritePart(ctx context.Context, id string, off int64, r io.Reader, n int64) ([]byte, error) {
-	sum, err := b.BlobStore.WritePart(ctx, id, off, r, n)
+func (b spaceStaging) seen(err error) error {
+	if shelf.ErrorCode(err) == shelf.EINSUFFICIENT {
+		b.s.outOfSpace(err)
+	}
+	return err
+}
+
+func (b spaceStaging) CreateStaging(ctx context.Context, id string, size int64) error {
+	return b.seen(b.StagingStore.CreateStaging(ctx, id, size))
+}
+
+func (b spaceStaging) WritePart(ctx context.Context, id string, off int64, r io.Reader, n int64) ([]byte, error) {
+	sum, err := b.StagingStore.WritePart(ctx, id, off, r, n)
 	return sum, b.seen(err)
 }
 
-func (b spaceBlobs) SumStaging(ctx context.Context, id string, parts []shelf.StagedPart) (shelf.BlobRef, []int, error) {
-	ref, bad, err := b.BlobStore.SumStaging(ctx, id, parts)
+func (b spaceStaging) SumStaging(ctx context.Context, id string, parts []shelf.StagedPart) (shelf.BlobRef, []int, error) {
+	ref, bad, err := b.StagingStore.SumStaging(ctx, id, parts)
 	return ref, bad, b.seen(err)
 }
 
-func (b spaceBlobs) CommitStaging(ctx context.Context, id string, ref shelf.BlobRef) error {
-	return b.seen(b.BlobStore.CommitStaging(ctx, id, ref))
+func (b spaceStaging) CommitStaging(ctx context.Context, id string, ref shelf.BlobRef) error {
+	return b.seen(b.StagingStore.CommitStaging(ctx, id, ref))
 }

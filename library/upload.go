@@ -12,9 +12,11 @@ import (
 )
 
 // A chunked upload: CreateUpload picks the part layout and reserves a
-// staging area; each part's bytes land at their final offset in it
-// (WritePart), so Finalize hashes the staged file once and renames it into
-// the blob store, never copying it.
+// staging area in the blob store (its shelf.StagingStore capability, found
+// once by Open; without it chunked uploads are refused); each part's bytes
+// land at their final offset in it (WritePart), so Finalize checks and
+// hashes the staged file (a store may have hashed most of it while the
+// parts arrived) and renames it into the blob store, never copying it.
 //
 // An upload's life is open → committing (hashed; the hash is kept so a
 // crash during the rename can be finished) → done (ItemID and Version set;
@@ -49,6 +51,9 @@ func (s *Service) createUpload(ctx context.Context, size int64, whole bool) (*sh
 	if err != nil {
 		return nil, err
 	}
+	if s.staging == nil {
+		return nil, errNoChunked
+	}
 	if size < 1 {
 		return nil, shelf.Errorf(shelf.EINVALID, "file size must be at least 1 byte")
 	}
@@ -66,15 +71,19 @@ func (s *Service) createUpload(ctx context.Context, size int64, whole bool) (*sh
 	}
 	// Staging first: a crash before the row leaves an orphan the sweep
 	// removes; never a row without its staging area.
-	if err := s.blobs.CreateStaging(ctx, u.ID, size); err != nil {
+	if err := s.staging.CreateStaging(ctx, u.ID, size); err != nil {
 		return nil, err
 	}
 	if err := s.store.Update(ctx, func(tx shelf.Tx) error { return tx.CreateUpload(ctx, u) }); err != nil {
-		_ = s.blobs.DeleteStaging(ctx, u.ID)
+		_ = s.staging.DeleteStaging(ctx, u.ID)
 		return nil, err
 	}
 	return u, nil
 }
+
+// errNoChunked is the answer to a chunked upload when the blob store has
+// no capability to take one (Service.staging is nil).
+var errNoChunked = shelf.Errorf(shelf.ENOTIMPL, "this server's blob store cannot take chunked uploads; write the file in one request")
 
 // errNoUpload is the answer for an unknown, foreign, expired or aborted upload.
 func errNoUpload(id string) error {
@@ -140,6 +149,9 @@ func (s *Service) WritePart(ctx context.Context, id string, n int, r io.Reader, 
 	if err != nil {
 		return "", err
 	}
+	if s.staging == nil {
+		return "", errNoChunked
+	}
 	unlock := s.uploads.RLock(id)
 	defer unlock()
 	unlockPart := s.parts.Lock(id + "/" + strconv.Itoa(n))
@@ -183,7 +195,7 @@ func (s *Service) WritePart(ctx context.Context, id string, n int, r io.Reader, 
 			return "", err
 		}
 	}
-	sum, err := s.blobs.WritePart(ctx, id, off, r, want)
+	sum, err := s.staging.WritePart(ctx, id, off, r, want)
 	if err != nil {
 		return "", err
 	}
@@ -266,12 +278,15 @@ func (s *Service) Finalize(ctx context.Context, id string, etags []PartETag, t F
 	if err := checkETags(u, parts, etags); err != nil {
 		return nil, err
 	}
+	if s.staging == nil {
+		return nil, errNoChunked
+	}
 	if u.State == shelf.UploadOpen {
 		staged, err := stagedParts(u, parts)
 		if err != nil {
 			return nil, err
 		}
-		ref, bad, err := s.blobs.SumStaging(ctx, id, staged)
+		ref, bad, err := s.staging.SumStaging(ctx, id, staged)
 		if err != nil {
 			return nil, err
 		}
@@ -287,7 +302,7 @@ func (s *Service) Finalize(ctx context.Context, id string, etags []PartETag, t F
 		}
 		s.hook("finalize-hashed")
 	}
-	if err := s.blobs.CommitStaging(ctx, id, shelf.BlobRef{Hash: u.Hash, Size: u.Size}); err != nil {
+	if err := s.staging.CommitStaging(ctx, id, shelf.BlobRef{Hash: u.Hash, Size: u.Size}); err != nil {
 		return nil, err
 	}
 	s.hook("finalize-blob")
@@ -416,8 +431,8 @@ func (s *Service) AbortUpload(ctx context.Context, id string) error {
 		}
 		return tx.DeleteUpload(ctx, id)
 	})
-	if err != nil {
+	if err != nil || s.staging == nil {
 		return err
 	}
-	return s.blobs.DeleteStaging(ctx, id)
+	return s.staging.DeleteStaging(ctx, id)
 }

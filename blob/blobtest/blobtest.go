@@ -1,6 +1,6 @@
-// Package blobtest is the conformance suite of shelf.BlobStore. Every blob
-// store runs it from its own tests, so that the core can rely on one
-// contract whatever the backend:
+// Package blobtest is the conformance suite of shelf.BlobStore and of its
+// capabilities. Every blob store runs it from its own tests, so that the
+// core can rely on one contract whatever the backend:
 //
 //	func TestStore(t *testing.T) {
 //		blobtest.Run(t, func(t *testing.T) shelf.BlobStore { return mustOpen(t) })
@@ -19,6 +19,10 @@
 // error that wraps ctx.Err(), and a canceled Put stores nothing; a long
 // reader in WritePart never writes past its range; CreateStaging on an
 // existing staging area of the same size keeps its bytes.
+//
+// The tests of a capability run only when the store has it (a type
+// assertion, as the core makes): a store with the core alone passes the
+// core's tests and skips the rest, naming the capability it lacks.
 package blobtest
 
 import (
@@ -28,6 +32,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
@@ -66,18 +71,21 @@ func Run(t *testing.T, open func(t *testing.T) shelf.BlobStore) {
 		{"ConcurrentPutDifferent", testConcurrentPutDifferent},
 		{"LargeBlob", testLargeBlob},
 		{"WalkStopsOnError", testWalkStopsOnError},
-		{"StagingRoundTrip", testStagingRoundTrip},
-		{"StagingCreateTwice", testStagingCreateTwice},
-		{"StagingRewritePart", testStagingRewritePart},
-		{"StagingShortLongReader", testStagingShortLongReader},
-		{"StagingPastEnd", testStagingPastEnd},
-		{"StagingPartCheck", testStagingPartCheck},
-		{"StagingMissing", testStagingMissing},
-		{"StagingEmpty", testStagingEmpty},
-		{"StagingBadID", testStagingBadID},
-		{"CommitStagingDedup", testCommitStagingDedup},
-		{"CommitStagingWrongSize", testCommitStagingWrongSize},
-		{"DeleteStaging", testDeleteStaging},
+		{"StagingRoundTrip", staging(testStagingRoundTrip)},
+		{"StagingCreateTwice", staging(testStagingCreateTwice)},
+		{"StagingRewritePart", staging(testStagingRewritePart)},
+		{"StagingShortLongReader", staging(testStagingShortLongReader)},
+		{"StagingPastEnd", staging(testStagingPastEnd)},
+		{"StagingPartCheck", staging(testStagingPartCheck)},
+		{"StagingMissing", staging(testStagingMissing)},
+		{"StagingEmpty", staging(testStagingEmpty)},
+		{"StagingBadID", staging(testStagingBadID)},
+		{"CommitStagingDedup", staging(testCommitStagingDedup)},
+		{"CommitStagingWrongSize", staging(testCommitStagingWrongSize)},
+		{"DeleteStaging", staging(testDeleteStaging)},
+		{"StagingOutOfOrder", staging(testStagingOutOfOrder)},
+		{"StagingRewriteAfterSum", staging(testStagingRewriteAfterSum)},
+		{"StagingConcurrentRewrites", staging(testStagingConcurrentRewrites)},
 		{"Context", testContext},
 	}
 	for _, tc := range tests {
@@ -85,6 +93,24 @@ func Run(t *testing.T, open func(t *testing.T) shelf.BlobStore) {
 			t.Parallel()
 			tc.fn(t, open(t))
 		})
+	}
+}
+
+// stager is a store with the staging capability.
+type stager interface {
+	shelf.BlobStore
+	shelf.StagingStore
+}
+
+// staging makes a test of the staging capability a test of the suite,
+// skipped for a store without it.
+func staging(fn func(*testing.T, stager)) func(*testing.T, shelf.BlobStore) {
+	return func(t *testing.T, s shelf.BlobStore) {
+		ss, ok := s.(stager)
+		if !ok {
+			t.Skipf("%T has no staging capability (shelf.StagingStore)", s)
+		}
+		fn(t, ss)
 	}
 }
 
@@ -465,15 +491,16 @@ func testWalkStopsOnError(t *testing.T, s shelf.BlobStore) {
 	errStop := errors.New("stop")
 	put(t, s, []byte("one"))
 	put(t, s, []byte("two"))
-	for _, id := range []string{"walk-1", "walk-2"} {
-		if err := s.CreateStaging(t.Context(), id, 1); err != nil {
-			t.Fatal(err)
+	walks := map[string]func(context.Context, func(shelf.BlobInfo) error) error{"Walk": s.Walk}
+	if ss, ok := s.(shelf.StagingStore); ok {
+		for _, id := range []string{"walk-1", "walk-2"} {
+			if err := ss.CreateStaging(t.Context(), id, 1); err != nil {
+				t.Fatal(err)
+			}
 		}
+		walks["WalkStaging"] = ss.WalkStaging
 	}
-	for name, walk := range map[string]func(context.Context, func(shelf.BlobInfo) error) error{
-		"Walk":        s.Walk,
-		"WalkStaging": s.WalkStaging,
-	} {
+	for name, walk := range walks {
 		calls := 0
 		err := walk(t.Context(), func(shelf.BlobInfo) error {
 			calls++
@@ -485,7 +512,7 @@ func testWalkStopsOnError(t *testing.T, s shelf.BlobStore) {
 	}
 }
 
-func testStagingRoundTrip(t *testing.T, s shelf.BlobStore) {
+func testStagingRoundTrip(t *testing.T, s stager) {
 	const id = "upload-roundtrip"
 	b := randBytes(10, 3<<20+123)
 	if err := s.CreateStaging(t.Context(), id, int64(len(b))); err != nil {
@@ -531,7 +558,7 @@ func testStagingRoundTrip(t *testing.T, s shelf.BlobStore) {
 	}
 }
 
-func testStagingCreateTwice(t *testing.T, s shelf.BlobStore) {
+func testStagingCreateTwice(t *testing.T, s stager) {
 	const id = "upload-twice"
 	b := randBytes(11, 200)
 	if err := s.CreateStaging(t.Context(), id, 200); err != nil {
@@ -550,7 +577,7 @@ func testStagingCreateTwice(t *testing.T, s shelf.BlobStore) {
 	}
 }
 
-func testStagingRewritePart(t *testing.T, s shelf.BlobStore) {
+func testStagingRewritePart(t *testing.T, s stager) {
 	const id = "upload-rewrite"
 	b := randBytes(12, 300)
 	if err := s.CreateStaging(t.Context(), id, 300); err != nil {
@@ -566,7 +593,7 @@ func testStagingRewritePart(t *testing.T, s shelf.BlobStore) {
 	}
 }
 
-func testStagingShortLongReader(t *testing.T, s shelf.BlobStore) {
+func testStagingShortLongReader(t *testing.T, s stager) {
 	const id = "upload-shortlong"
 	b := randBytes(14, 300)
 	if err := s.CreateStaging(t.Context(), id, 300); err != nil {
@@ -595,7 +622,7 @@ func testStagingShortLongReader(t *testing.T, s shelf.BlobStore) {
 	}
 }
 
-func testStagingPastEnd(t *testing.T, s shelf.BlobStore) {
+func testStagingPastEnd(t *testing.T, s stager) {
 	const id = "upload-pastend"
 	b := randBytes(15, 100)
 	if err := s.CreateStaging(t.Context(), id, 100); err != nil {
@@ -623,7 +650,7 @@ func testStagingPastEnd(t *testing.T, s shelf.BlobStore) {
 // testStagingPartCheck: SumStaging names the parts whose bytes do not
 // match their CRC-32C (as after a power cut lost some), changes nothing
 // then, and refuses a part list that is out of order or past the end.
-func testStagingPartCheck(t *testing.T, s shelf.BlobStore) {
+func testStagingPartCheck(t *testing.T, s stager) {
 	const id = "upload-partcheck"
 	const partSize = 1000
 	b := randBytes(16, 4*partSize+10)
@@ -677,7 +704,7 @@ func stagedParts(b []byte, partSize int) []shelf.StagedPart {
 	return parts
 }
 
-func testStagingMissing(t *testing.T, s shelf.BlobStore) {
+func testStagingMissing(t *testing.T, s stager) {
 	const id = "upload-missing"
 	_, err := s.WritePart(t.Context(), id, 0, strings.NewReader("x"), 1)
 	wantCode(t, err, shelf.ENOTFOUND, "WritePart to a missing staging area")
@@ -693,7 +720,7 @@ func testStagingMissing(t *testing.T, s shelf.BlobStore) {
 	}
 }
 
-func testStagingEmpty(t *testing.T, s shelf.BlobStore) {
+func testStagingEmpty(t *testing.T, s stager) {
 	const id = "upload-empty"
 	if err := s.CreateStaging(t.Context(), id, 0); err != nil {
 		t.Fatal(err)
@@ -710,7 +737,7 @@ func testStagingEmpty(t *testing.T, s shelf.BlobStore) {
 	}
 }
 
-func testStagingBadID(t *testing.T, s shelf.BlobStore) {
+func testStagingBadID(t *testing.T, s stager) {
 	ref := shelf.BlobRef{Hash: sum([]byte("x")), Size: 1}
 	for _, id := range []string{"", "../escape", "a/b", "a.b", "a b", "é", strings.Repeat("a", 65)} {
 		wantCode(t, s.CreateStaging(t.Context(), id, 1), shelf.EINVALID, "CreateStaging("+id+")")
@@ -740,7 +767,7 @@ func testStagingBadID(t *testing.T, s shelf.BlobStore) {
 	}
 }
 
-func testCommitStagingDedup(t *testing.T, s shelf.BlobStore) {
+func testCommitStagingDedup(t *testing.T, s stager) {
 	const id = "upload-dedup"
 	b := randBytes(16, 10_000)
 	ref := put(t, s, b)
@@ -762,7 +789,7 @@ func testCommitStagingDedup(t *testing.T, s shelf.BlobStore) {
 	}
 }
 
-func testCommitStagingWrongSize(t *testing.T, s shelf.BlobStore) {
+func testCommitStagingWrongSize(t *testing.T, s stager) {
 	const id = "upload-wrongsize"
 	b := randBytes(17, 100)
 	if err := s.CreateStaging(t.Context(), id, 100); err != nil {
@@ -783,7 +810,7 @@ func testCommitStagingWrongSize(t *testing.T, s shelf.BlobStore) {
 	}
 }
 
-func testDeleteStaging(t *testing.T, s shelf.BlobStore) {
+func testDeleteStaging(t *testing.T, s stager) {
 	const id = "upload-delete"
 	if err := s.CreateStaging(t.Context(), id, 10); err != nil {
 		t.Fatal(err)
@@ -819,14 +846,130 @@ func testContext(t *testing.T, s shelf.BlobStore) {
 	}
 
 	put(t, s, []byte("walked"))
+	wantCanceled(t, s.Walk(done, func(shelf.BlobInfo) error { return nil }), "Walk with a done context")
+	ss, ok := s.(shelf.StagingStore)
+	if !ok {
+		return
+	}
 	const id = "upload-context"
-	if err := s.CreateStaging(t.Context(), id, 1); err != nil {
+	if err := ss.CreateStaging(t.Context(), id, 1); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.WritePart(done, id, 0, strings.NewReader("x"), 1)
+	_, err = ss.WritePart(done, id, 0, strings.NewReader("x"), 1)
 	wantCanceled(t, err, "WritePart with a done context")
-	wantCanceled(t, s.Walk(done, func(shelf.BlobInfo) error { return nil }), "Walk with a done context")
-	wantCanceled(t, s.WalkStaging(done, func(shelf.BlobInfo) error { return nil }), "WalkStaging with a done context")
+	wantCanceled(t, ss.WalkStaging(done, func(shelf.BlobInfo) error { return nil }), "WalkStaging with a done context")
+}
+
+// testStagingOutOfOrder: parts written in any order, with gaps filled
+// last, give the hash of the whole; SumStaging before the last part
+// arrives hashes the hole as zeros and names no bad part.
+func testStagingOutOfOrder(t *testing.T, s stager) {
+	const id = "upload-outoforder"
+	const partSize = 64<<10 + 3
+	b := randBytes(19, 20*partSize+17)
+	if err := s.CreateStaging(t.Context(), id, int64(len(b))); err != nil {
+		t.Fatal(err)
+	}
+	parts := stagedParts(b, partSize)
+	order := rand.New(rand.NewPCG(19, 0)).Perm(len(parts))
+	for _, i := range order[1:] {
+		p := parts[i]
+		writePart(t, s, id, p.Off, b[p.Off:p.Off+p.Len])
+	}
+	missing := parts[order[0]]
+	holed := bytes.Clone(b)
+	clear(holed[missing.Off : missing.Off+missing.Len])
+	others := slices.Delete(slices.Clone(parts), order[0], order[0]+1)
+	want := shelf.BlobRef{Hash: sum(holed), Size: int64(len(b))}
+	if got, bad, err := s.SumStaging(t.Context(), id, others); err != nil || got != want || bad != nil {
+		t.Fatalf("SumStaging with part %d missing = %+v, %v, %v; want %+v", order[0], got, bad, err, want)
+	}
+	writePart(t, s, id, missing.Off, b[missing.Off:missing.Off+missing.Len])
+	want = shelf.BlobRef{Hash: sum(b), Size: int64(len(b))}
+	for range 2 {
+		if got, bad, err := s.SumStaging(t.Context(), id, parts); err != nil || got != want || bad != nil {
+			t.Fatalf("SumStaging = %+v, %v, %v; want %+v", got, bad, err, want)
+		}
+	}
+}
+
+// testStagingRewriteAfterSum: a part written again after SumStaging (which
+// has read, and may have hashed, it) changes the next SumStaging's hash,
+// whether it is the first, a middle or the last part, with the same
+// bytes or others.
+func testStagingRewriteAfterSum(t *testing.T, s stager) {
+	const id = "upload-rewriteaftersum"
+	const partSize = 100<<10 + 1
+	b := randBytes(20, 6*partSize+99)
+	if err := s.CreateStaging(t.Context(), id, int64(len(b))); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stagedParts(b, partSize) {
+		writePart(t, s, id, p.Off, b[p.Off:p.Off+p.Len])
+	}
+	check := func(what string) {
+		t.Helper()
+		want := shelf.BlobRef{Hash: sum(b), Size: int64(len(b))}
+		if got, bad, err := s.SumStaging(t.Context(), id, stagedParts(b, partSize)); err != nil || got != want || bad != nil {
+			t.Fatalf("SumStaging %s = %+v, %v, %v; want %+v", what, got, bad, err, want)
+		}
+	}
+	check("after the parts")
+	for i, n := range []int{3, 0, 6, 3, 2} {
+		p := stagedParts(b, partSize)[n]
+		if i != 3 { // the fourth rewrite sends the same bytes again
+			copy(b[p.Off:p.Off+p.Len], randBytes(byte(21+i), int(p.Len)))
+		}
+		writePart(t, s, id, p.Off, b[p.Off:p.Off+p.Len])
+		check(fmt.Sprintf("after part %d was written again", n))
+	}
+	// A range that is not a part, across two of them.
+	d := randBytes(30, partSize)
+	copy(b[partSize/2:], d)
+	writePart(t, s, id, partSize/2, d)
+	check("after a range across parts 0 and 1 was written")
+}
+
+// testStagingConcurrentRewrites: parts written concurrently, some of them
+// again (each part's writes in turn, as the contract asks), with
+// SumStagings in between, give the hash of the last bytes of each part.
+func testStagingConcurrentRewrites(t *testing.T, s stager) {
+	const id = "upload-concurrent"
+	const partSize = 32<<10 + 5
+	b := randBytes(31, 48*partSize)
+	if err := s.CreateStaging(t.Context(), id, int64(len(b))); err != nil {
+		t.Fatal(err)
+	}
+	parts := stagedParts(b, partSize)
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			for i := w; i < len(parts); i += 6 {
+				p := parts[i]
+				if i%5 == 0 { // first other bytes, then the right ones
+					junk := randBytes(byte(i), int(p.Len))
+					if _, err := s.WritePart(t.Context(), id, p.Off, bytes.NewReader(junk), p.Len); err != nil {
+						t.Error(err)
+					}
+				}
+				if _, err := s.WritePart(t.Context(), id, p.Off, bytes.NewReader(b[p.Off:p.Off+p.Len]), p.Len); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 5 {
+			if _, _, err := s.SumStaging(t.Context(), id, nil); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
+	want := shelf.BlobRef{Hash: sum(b), Size: int64(len(b))}
+	if got, bad, err := s.SumStaging(t.Context(), id, parts); err != nil || got != want || bad != nil {
+		t.Fatalf("SumStaging = %+v, %v, %v; want %+v", got, bad, err, want)
+	}
 }
 
 // cancelAfter yields r, calling cancel once n bytes have been read.
@@ -873,7 +1016,7 @@ func read(t *testing.T, s shelf.BlobStore, hash string, off, n int64) []byte {
 }
 
 // writePart writes b at off and checks the sum it gets.
-func writePart(t *testing.T, s shelf.BlobStore, id string, off int64, b []byte) {
+func writePart(t *testing.T, s shelf.StagingStore, id string, off int64, b []byte) {
 	t.Helper()
 	got, err := s.WritePart(t.Context(), id, off, bytes.NewReader(b), int64(len(b)))
 	if want := crc32c(b); err != nil || !bytes.Equal(got, want) {
@@ -888,7 +1031,7 @@ func walk(t *testing.T, s shelf.BlobStore) map[string]shelf.BlobInfo {
 }
 
 // walkStaging returns the staging areas WalkStaging reports, by id.
-func walkStaging(t *testing.T, s shelf.BlobStore) map[string]shelf.BlobInfo {
+func walkStaging(t *testing.T, s shelf.StagingStore) map[string]shelf.BlobInfo {
 	t.Helper()
 	return collect(t, "WalkStaging", s.WalkStaging)
 }

@@ -1,5 +1,5 @@
-// Package fsblob implements shelf.BlobStore on a local directory, Shelf's
-// default blob store.
+// Package fsblob implements shelf.BlobStore and its staging capability
+// (shelf.StagingStore) on a local directory, Shelf's default blob store.
 //
 // Layout, under the directory given to Open:
 //
@@ -16,6 +16,13 @@
 // A staging file's parts are synced once, by the SumStaging that checks
 // them (or each by its WritePart, with Store.SyncParts).
 //
+// Each staging area written since Open has a running SHA-256 in memory
+// (running.go): a goroutine hashes the parts as they extend the area's
+// contiguous prefix, reading them back from the page cache, so that
+// SumStaging hashes only the rest. It is a cache that SumStaging checks
+// part by part against the bytes on disk; a restart loses it and
+// SumStaging hashes everything.
+//
 // What it must not do:
 //   - touch anything outside its directory: every path goes through an
 //     os.Root, and hashes and staging ids are validated before they become
@@ -25,5 +32,7 @@
 //   - decide what is garbage: it deletes a blob only when asked, and only if
 //     the blob was not touched since the caller's cutoff; it never removes a
 //     staging file on its own (the core sweeps expired uploads);
-//   - interpret the bytes it stores, or report success after a failed fsync.
+//   - interpret the bytes it stores, or report success after a failed fsync;
+//   - trust its running hash over the bytes on disk: SumStaging reads and
+//     checks every part either way.
 package fsblob

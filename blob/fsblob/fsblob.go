@@ -4,15 +4,18 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"errors"
-	"hash"
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path"
+	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -20,7 +23,10 @@ import (
 	"github.com/shelfmem/shelf"
 )
 
-var _ shelf.BlobStore = (*Store)(nil)
+var (
+	_ shelf.BlobStore    = (*Store)(nil)
+	_ shelf.StagingStore = (*Store)(nil)
+)
 
 // castagnoli is the CRC-32C table of part checksums (hardware-accelerated).
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -39,8 +45,8 @@ func newBufPool(size int) *sync.Pool {
 	}}
 }
 
-// Store is a shelf.BlobStore on a local directory. It is safe for concurrent
-// use. See the package documentation for the layout and guarantees.
+// Store is a shelf.BlobStore with the shelf.StagingStore capability, on a
+// local directory. It is safe for concurrent use. See the package documentation for the layout and guarantees.
 type Store struct {
 	// SyncParts makes WritePart fdatasync each part before it returns, so
 	// a part's answer means its bytes are on disk, as with S3. Off (the
@@ -57,6 +63,11 @@ type Store struct {
 	// also the name of its top directory, so the creation of sha256/ab and
 	// sha256/ab/cd (and the fsync of their parents) is serialized too.
 	locks [256]sync.Mutex
+
+	// sums are the running hashes of the staging areas written since
+	// Open (running.go), by upload id.
+	sumsMu sync.Mutex
+	sums   map[string]*running
 }
 
 // Open opens the store in dir, creating dir and its layout if needed, and
@@ -71,7 +82,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, ioError("open blob directory", err)
 	}
-	s := &Store{root: root}
+	s := &Store{root: root, sums: map[string]*running{}}
 	if err := s.init(); err != nil {
 		_ = root.Close()
 		return nil, err
@@ -126,8 +137,15 @@ func (s *Store) syncFanout() error {
 	return nil
 }
 
-// Close releases the directory. The store must not be used afterwards.
+// Close stops the running hashes and releases the directory. The store
+// must not be used afterwards.
 func (s *Store) Close() error {
+	s.sumsMu.Lock()
+	ids := slices.Collect(maps.Keys(s.sums))
+	s.sumsMu.Unlock()
+	for _, id := range ids {
+		s.dropSum(id)
+	}
 	return s.root.Close()
 }
 
@@ -391,6 +409,7 @@ func (s *Store) CreateStaging(ctx context.Context, id string, size int64) error 
 		return shelf.Errorf(shelf.EINVALID, "negative upload size %d", size)
 	}
 	name := stagingPath(id)
+	s.dropSum(id) // an existing area may be cut
 	created := true
 	f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
@@ -427,7 +446,10 @@ func (s *Store) CreateStaging(ctx context.Context, id string, size int64) error 
 // bytes written so far out of the file, giving their blocks back. A range past the end of
 // the staging file, a negative off or n, or a malformed id is EINVALID; a
 // missing staging file ENOTFOUND. Each call uses its own file descriptor, so
-// calls on disjoint ranges may run concurrently.
+// calls on disjoint ranges may run concurrently. A part that completes is
+// handed to the staging area's running hash (running.go), which reads it
+// back and hashes it off this call's path when it continues the hashed
+// prefix; a write over hashed bytes rewinds that hash.
 func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader, n int64) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, shelf.Wrap(err, "write part")
@@ -458,6 +480,8 @@ func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader
 	defer copyBufs.Put(buf)
 	h := crc32.New(castagnoli)
 	w := &writebackWriter{f: f, off: off, start: off}
+	sum := s.runningSum(id)
+	sum.begin(off, n)
 	if _, err := copyExact(ctx, w, h, r, n, *buf); err != nil {
 		// The part is lost anyway: its bytes so far are given back, so a
 		// disk that filled up mid-part gets that room again.
@@ -471,6 +495,7 @@ func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader
 			return nil, ioError("sync staging file", err)
 		}
 	}
+	sum.end(off, n, h.Sum32())
 	return h.Sum(nil), nil
 }
 
@@ -494,11 +519,16 @@ func (w *writebackWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// SumStaging reads staging/<id> once, returning its SHA-256 and size and
-// checking the CRC-32C of each of parts on the way; when all match, it
-// fdatasyncs the file, so the bytes the hash names are the bytes on disk.
-// ENOTFOUND if it is missing, EINVALID for a malformed id or parts out of
-// order, overlapping or past the end.
+// SumStaging returns the SHA-256 and size of staging/<id>, checking the
+// CRC-32C of each of parts on the way; when all match, it fdatasyncs the
+// file, so the bytes the hash names are the bytes on disk. It reads the
+// whole file once to check the parts as they are now, but hashes only
+// what the running hash (running.go) has not: it takes that hash's state
+// at the end of the longest run of parts, from offset 0, that it hashed
+// with the same ranges and CRC-32C as parts gives them, and hashes from
+// there. With no running hash (after a restart), or none that fits
+// parts, it hashes everything. ENOTFOUND if it is missing, EINVALID for a
+// malformed id or parts out of order, overlapping or past the end.
 func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedPart) (shelf.BlobRef, []int, error) {
 	if err := ctx.Err(); err != nil {
 		return shelf.BlobRef{}, nil, shelf.Wrap(err, "sum staging")
@@ -525,15 +555,22 @@ func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedP
 		}
 		end = p.Off + p.Len
 	}
-	buf := sumBufs.Get().(*[]byte)
-	defer sumBufs.Put(buf)
 	h := sha256.New()
-	pc := &partChecker{parts: parts}
-	n, err := copyExact(ctx, pc, h, f, -1, *buf)
+	var hashed int64
+	if sum := s.pausedSum(id); sum != nil {
+		defer sum.resume()
+		var state []byte
+		if hashed, state = sum.prefix(parts); state != nil {
+			if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+				return shelf.BlobRef{}, nil, shelf.Wrap(err, "restore running hash")
+			}
+		}
+	}
+	n, bad, err := sumPass(ctx, f, parts, hashed, h)
 	if err != nil {
 		return shelf.BlobRef{}, nil, err
 	}
-	if bad := pc.finish(); len(bad) > 0 {
+	if len(bad) > 0 {
 		return shelf.BlobRef{}, bad, nil
 	}
 	if err := syncData(f); err != nil {
@@ -542,11 +579,82 @@ func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedP
 	return shelf.BlobRef{Hash: hex.EncodeToString(h.Sum(nil)), Size: n}, nil, nil
 }
 
+// sumPass reads f once for SumStaging: it hashes [from, end) into h,
+// which holds the hash of [0, from), and checks the CRC-32C of every part.
+// The parts before from (they tile [0, from)) need only their check, so
+// they are split among up to GOMAXPROCS goroutines while one more hashes
+// the rest: the check of what the running hash covered costs a fraction
+// of a hash pass. It returns the file's size and the indexes of the parts
+// that do not match.
+func sumPass(ctx context.Context, f *os.File, parts []shelf.StagedPart, from int64, h io.Writer) (int64, []int, error) {
+	k := 0
+	for k < len(parts) && parts[k].Off+parts[k].Len <= from {
+		k++
+	}
+	workers := min(runtime.GOMAXPROCS(0), k)
+	bads := make([][]int, workers+1)
+	errs := make([]error, workers+1)
+	var size int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		buf := sumBufs.Get().(*[]byte)
+		defer sumBufs.Put(buf)
+		pc := &partChecker{parts: parts[k:], off: from}
+		m, err := copyExact(ctx, pc, h, io.NewSectionReader(f, from, math.MaxInt64-from), -1, *buf)
+		size, errs[workers] = from+m, err
+		for _, i := range pc.finish() {
+			bads[workers] = append(bads[workers], k+i)
+		}
+	})
+	for w := range workers {
+		wg.Go(func() {
+			buf := sumBufs.Get().(*[]byte)
+			defer sumBufs.Put(buf)
+			for i := k * w / workers; i < k*(w+1)/workers; i++ {
+				crc, err := crcOf(ctx, f, parts[i], *buf)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				if crc != parts[i].CRC32C {
+					bads[w] = append(bads[w], i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, nil, err
+	}
+	return size, slices.Concat(bads...), nil
+}
+
+// crcOf returns the CRC-32C of part p of f, read in chunks of buf.
+func crcOf(ctx context.Context, f *os.File, p shelf.StagedPart, buf []byte) (uint32, error) {
+	var crc uint32
+	for off, end := p.Off, p.Off+p.Len; off < end; {
+		if err := ctx.Err(); err != nil {
+			return 0, shelf.Wrap(err, "check parts interrupted")
+		}
+		b := buf[:min(int64(len(buf)), end-off)]
+		m, err := f.ReadAt(b, off)
+		if m < len(b) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, ioError("read staging file", err)
+		}
+		crc = crc32.Update(crc, castagnoli, b)
+		off += int64(m)
+	}
+	return crc, nil
+}
+
 // partChecker is the writer end of SumStaging's pass: fed the staging
 // file from offset 0, it computes the CRC-32C of each part's range.
 type partChecker struct {
 	parts []shelf.StagedPart
-	off   int64 // of the next byte written
+	off   int64 // of the next byte written (set to where the pass starts)
 	i     int   // the part being summed or next
 	crc   uint32
 	bad   []int
@@ -608,6 +716,7 @@ func (s *Store) CommitStaging(ctx context.Context, id string, ref shelf.BlobRef)
 		return errBadHash
 	}
 	name := stagingPath(id)
+	s.dropSum(id)
 	f, err := s.root.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		got, err := s.Stat(ctx, ref.Hash)
@@ -670,6 +779,7 @@ func (s *Store) DeleteStaging(ctx context.Context, id string) error {
 	if !validID(id) {
 		return errBadID
 	}
+	s.dropSum(id)
 	return s.remove(stagingPath(id))
 }
 
@@ -765,7 +875,7 @@ func (s *Store) lock(hash string) *sync.Mutex {
 // runs long gives EINVALID (it reads at most n+1 bytes to tell). With n < 0
 // it copies until r ends. A reader returning io.ErrUnexpectedEOF has ended
 // early. ctx is checked before every read.
-func copyExact(ctx context.Context, w io.Writer, h hash.Hash, r io.Reader, n int64, buf []byte) (int64, error) {
+func copyExact(ctx context.Context, w, h io.Writer, r io.Reader, n int64, buf []byte) (int64, error) {
 	if n >= 0 && n < math.MaxInt64 {
 		r = io.LimitReader(r, n+1)
 	}

@@ -29,8 +29,13 @@ type Disk struct {
 var errFull = shelf.Errorf(shelf.EINSUFFICIENT, "out of storage space")
 
 // Wrap returns st and bs behind the injected faults (shelftest.Options.Wrap).
+// The wrapped blob store has the staging capability when bs has it.
 func (d *Disk) Wrap(st shelf.Store, bs shelf.BlobStore) (shelf.Store, shelf.BlobStore) {
-	return fullStore{Store: st, d: d}, fullBlobs{BlobStore: bs, d: d}
+	fb := fullBlobs{BlobStore: bs, d: d}
+	if ss, ok := bs.(shelf.StagingStore); ok {
+		return fullStore{Store: st, d: d}, fullStagingBlobs{fb, fullStaging{StagingStore: ss, d: d}}
+	}
+	return fullStore{Store: st, d: d}, fb
 }
 
 type fullStore struct {
@@ -62,20 +67,31 @@ func (b fullBlobs) Put(ctx context.Context, r io.Reader, size int64) (shelf.Blob
 	return ref, err
 }
 
-func (b fullBlobs) CreateStaging(ctx context.Context, id string, size int64) error {
+// fullStagingBlobs is fullBlobs with the staging capability.
+type fullStagingBlobs struct {
+	fullBlobs
+	fullStaging
+}
+
+type fullStaging struct {
+	shelf.StagingStore
+	d *Disk
+}
+
+func (b fullStaging) CreateStaging(ctx context.Context, id string, size int64) error {
 	b.d.BlobWrites.Add(1)
 	if b.d.BlobsFull.Load() {
 		return errFull
 	}
-	return b.BlobStore.CreateStaging(ctx, id, size)
+	return b.StagingStore.CreateStaging(ctx, id, size)
 }
 
-func (b fullBlobs) WritePart(ctx context.Context, id string, off int64, r io.Reader, n int64) ([]byte, error) {
+func (b fullStaging) WritePart(ctx context.Context, id string, off int64, r io.Reader, n int64) ([]byte, error) {
 	b.d.BlobWrites.Add(1)
 	if b.d.BlobsFull.Load() {
 		return nil, errFull
 	}
-	return b.BlobStore.WritePart(ctx, id, off, r, n)
+	return b.StagingStore.WritePart(ctx, id, off, r, n)
 }
 
 // Space is a library.Space whose free space the test sets. Releasing the
