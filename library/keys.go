@@ -344,3 +344,50 @@ func (s *Service) FlushKeyUse(ctx context.Context) error {
 	}
 	return err
 }
+
+// CreateKey makes a key in a workspace ("" for the caller's) with the
+// scopes given (at least one) and returns it with its token, which is never
+// shown again.
+func (s *Service) CreateKey(ctx context.Context, wsID, name string, scopes []shelf.Scope) (*shelf.Key, string, error) {
+	if len(scopes) == 0 {
+		if _, _, err := s.keyWorkspace(ctx, wsID); err != nil {
+			return nil, "", err
+		}
+		return nil, "", shelf.Errorf(shelf.EINVALID, "scopes must name at least one of read, write, admin")
+	}
+	return s.IssueKey(ctx, wsID, KeySpec{Name: name, Scopes: scopes})
+}
+
+// Keys lists a workspace's keys ("" for the caller's).
+func (s *Service) Keys(ctx context.Context, wsID string) ([]*shelf.Key, error) {
+	_, wsID, err := s.keyWorkspace(ctx, wsID)
+	if err != nil {
+		return nil, err
+	}
+	var keys []*shelf.Key
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		keys, err = tx.Keys(ctx, wsID)
+		return err
+	})
+	for _, k := range keys {
+		s.keyUse.apply(k)
+	}
+	return keys, err
+}
+
+// RevokeKey deletes a key; it fails on its next request. A workspace admin
+// revokes keys of its own workspace; the master key any key. The key that
+// authenticated the call cannot revoke itself (ECONFLICT).
+func (s *Service) RevokeKey(ctx context.Context, id string) error {
+	p, err := need(ctx, shelf.ScopeAdmin)
+	if err != nil {
+		return err
+	}
+	return s.store.Update(ctx, func(tx shelf.Tx) error {
+		k, err := tx.Key(ctx, id)
+		if err != nil || (!p.Master && k.WorkspaceID != p.WorkspaceID) {
+			return errKeyNotFound
+		}
+		return s.deleteKeyTx(ctx, tx, p, k)
+	})
+}
