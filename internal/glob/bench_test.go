@@ -33,6 +33,13 @@ var matchers = []struct {
 	compile func(pattern string) (func(string) bool, error)
 }{
 	{"nfa", func(pattern string) (func(string) bool, error) {
+		p, err := compileNFA(pattern, Limits{})
+		if err != nil {
+			return nil, err
+		}
+		return p.Match, nil
+	}},
+	{"doublestar", func(pattern string) (func(string) bool, error) {
 		p, err := Compile(pattern, Limits{})
 		if err != nil {
 			return nil, err
