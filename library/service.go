@@ -94,6 +94,10 @@ type Config struct {
 	// RateLimiter keeps the keys' buckets. Nil: a MemoryLimiter of this
 	// process (each replica limits on its own).
 	RateLimiter shelf.RateLimiter
+	// Locker holds the locks of uploads and their parts. Nil: a
+	// MemoryLocker of this process, enough while one process serves the
+	// data.
+	Locker shelf.Locker
 	// BulkRows and BulkTime bound one transaction of a request that
 	// writes many rows (a recursive delete or move, a library's
 	// deletion, a restore, a bulk patch, index or removal): it commits
@@ -166,6 +170,9 @@ func (c *Config) setDefaults() {
 	if c.RateLimiter == nil {
 		c.RateLimiter = NewMemoryLimiter(1<<18, c.Now)
 	}
+	if c.Locker == nil {
+		c.Locker = NewMemoryLocker()
+	}
 	c.Index.setDefaults()
 }
 
@@ -180,8 +187,6 @@ type Service struct {
 	keyUse    keyUse       // keys' last uses not yet written
 	defaultWS atomic.Value // string: the default workspace's id, once known
 	signer    *signer
-	uploads   keyedRW       // one lock per upload: parts share it, finalize and sweep take it alone
-	parts     keyedRW       // one lock per part, so two PUTs of one part do not interleave
 	wake      chan struct{} // nudges an idle index worker
 	embedWake chan struct{} // nudges the embedding loop
 	breaker   breaker       // the embedder's health, for searches
