@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	shelf "github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/internal/bounded"
 )
 
 // Config holds the core's tunables. Zero values take the defaults.
@@ -196,7 +197,7 @@ type Service struct {
 	diskBackoff  backoff
 	space        spaceState
 	vecs         vectorIndexes
-	cursors      listCursors
+	cursors      *listCursors
 	fg           foreground
 }
 
@@ -216,7 +217,8 @@ func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Con
 		breaker:      breaker{failures: cfg.EmbedFailures, cooldown: cfg.EmbedCooldown},
 		embedBackoff: backoff{min: embedBackoffMin, max: embedBackoffMax},
 		diskBackoff:  backoff{min: time.Second, max: 5 * time.Minute},
-		space:        spaceState{wake: make(chan struct{}, 1)}}
+		space:        spaceState{wake: make(chan struct{}, 1)},
+		cursors:      bounded.NewMap[cursorKey, string](maxCursors)}
 	// Every write the core makes passes the space watch: a store
 	// transaction or a blob write that fails for lack of space gives the
 	// reserve back (see space.go).

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/internal/bounded"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
@@ -48,8 +49,8 @@ type Store struct {
 	nstmts atomic.Int64
 	noted  sync.Map // string → true: queries run unprepared in the last group
 
-	positions positions // of deep list pages, for View
-	keywords  keywords  // the in-memory keyword index, for View's searches
+	positions *positions // of deep list pages, for View
+	keywords  keywords   // the in-memory keyword index, for View's searches
 }
 
 // maxBatch caps the Updates that share one commit.
@@ -112,7 +113,7 @@ func Open(path string) (*Store, error) {
 		return nil, shelf.Wrap(err, "sqlite: open")
 	}
 	ckpt.SetMaxOpenConns(1)
-	s := &Store{writer: writer, reader: reader, ckpt: ckpt, updates: make(chan *update, maxBatch),
+	s := &Store{positions: bounded.NewMap[posKey, *posMap](maxPosMaps), writer: writer, reader: reader, ckpt: ckpt, updates: make(chan *update, maxBatch),
 		stop: make(chan struct{}), stopped: make(chan struct{}), ckptStopped: make(chan struct{})}
 	s.keywords.limit = DefaultKeywordIndexLimit
 	go s.commitLoop()
@@ -192,7 +193,7 @@ func (s *Store) View(ctx context.Context, fn func(shelf.Tx) error) error {
 	}
 	// A read transaction has nothing to commit; rolling back ends it.
 	defer t.Rollback()
-	return fn(&tx{tx: uncancelled{t}, pos: &s.positions, kw: &s.keywords})
+	return fn(&tx{tx: uncancelled{t}, pos: s.positions, kw: &s.keywords})
 }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection
