@@ -17,3 +17,5 @@ require (
 require github.com/kljensen/snowball v0.10.0
 
 require golang.org/x/time v0.16.0
+
+require github.com/bmatcuk/doublestar/v4 v4.10.4

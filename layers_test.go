@@ -7,19 +7,24 @@ import (
 	"testing"
 )
 
-// TestLayers keeps the import rules of DESIGN §2: the root package imports
-// only the standard library; adapters never import each other, the core or
-// a transport; the core never imports an adapter or a transport; and
-// transports reach storage only through the core.
+// TestLayers keeps the import rules of docs/DESIGN.md ("Packages"): the
+// root package imports only the standard library; adapters (stores, blob
+// stores, the fetcher, embedders) never import each other, the core or a
+// transport; internal packages are leaf utilities that import nothing of
+// Shelf's but the root and each other; the core never imports an adapter
+// or a transport, and the indexing packages never import library (the core
+// calls them, not the other way round); transports reach storage only
+// through the core, and ask the core, not index/, about indexing.
 func TestLayers(t *testing.T) {
 	const mod = "github.com/shelfmem/shelf"
-	out, err := exec.Command("go", "list", "-json=ImportPath,Deps,Standard", "./...").Output()
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,Deps,Standard", "./...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
 	type pkg struct {
 		ImportPath string
-		Deps       []string
+		Imports    []string // direct
+		Deps       []string // direct and indirect
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	std := map[string]bool{}
@@ -31,7 +36,7 @@ func TestLayers(t *testing.T) {
 		std[p] = true
 	}
 	isAdapter := func(p string) bool {
-		for _, a := range []string{"/store/", "/blob/", "/fetch"} {
+		for _, a := range []string{"/store/", "/blob/", "/fetch", "/embed/"} {
 			if strings.HasPrefix(strings.TrimPrefix(p, mod), a) {
 				return !strings.HasSuffix(p, "test") // conformance suites are for tests
 			}
@@ -42,6 +47,13 @@ func TestLayers(t *testing.T) {
 		rest := strings.TrimPrefix(p, mod)
 		return strings.HasPrefix(rest, "/http") || strings.HasPrefix(rest, "/mcp") || strings.HasPrefix(rest, "/web")
 	}
+	// internal/shelftest starts a whole server for tests, so it imports
+	// everything; every other internal package is a leaf utility.
+	isInternal := func(p string) bool {
+		rest := strings.TrimPrefix(p, mod)
+		return strings.HasPrefix(rest, "/internal/") && !strings.HasPrefix(rest, "/internal/shelftest")
+	}
+	isIndex := func(p string) bool { return strings.HasPrefix(p, mod+"/index/") || p == mod+"/index" }
 	checked := 0
 	for dec.More() {
 		var p pkg
@@ -63,20 +75,34 @@ func TestLayers(t *testing.T) {
 			}
 		case isAdapter(p.ImportPath):
 			for _, d := range own {
-				if d != mod && !strings.HasPrefix(d, p.ImportPath) {
-					t.Errorf("adapter %s imports %s; adapters import only the root package", p.ImportPath, d)
+				if d != mod && !strings.HasPrefix(d, p.ImportPath) && !isInternal(d) {
+					t.Errorf("adapter %s imports %s; adapters import only the root package and internal utilities", p.ImportPath, d)
 				}
 			}
-		case p.ImportPath == mod+"/library" || strings.HasPrefix(p.ImportPath, mod+"/index"):
+		case isInternal(p.ImportPath):
+			for _, d := range own {
+				if d != mod && !isInternal(d) {
+					t.Errorf("internal package %s imports %s; internal packages are leaf utilities: the root package and other internal ones only", p.ImportPath, d)
+				}
+			}
+		case p.ImportPath == mod+"/library" || isIndex(p.ImportPath):
 			for _, d := range own {
 				if isAdapter(d) || isTransport(d) {
 					t.Errorf("core package %s imports %s", p.ImportPath, d)
+				}
+				if isIndex(p.ImportPath) && d == mod+"/library" {
+					t.Errorf("indexing package %s imports library; library calls index, not the other way round", p.ImportPath)
 				}
 			}
 		case isTransport(p.ImportPath):
 			for _, d := range own {
 				if isAdapter(d) {
 					t.Errorf("transport %s imports adapter %s; it must call the core", p.ImportPath, d)
+				}
+			}
+			for _, d := range p.Imports {
+				if isIndex(d) {
+					t.Errorf("transport %s imports %s; it must ask the core (library.Extractable, searches)", p.ImportPath, d)
 				}
 			}
 		default:

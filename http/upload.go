@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	shelf "github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/internal/jsonfield"
 	"github.com/shelfmem/shelf/library"
 )
 
@@ -159,14 +160,14 @@ func (s *Server) urlBodyLimit() int64 {
 }
 
 // JSONURLBody is the content of the URL in the string field of a JSON
-// object body, read by URLBody. The JSON streams (JSONStringField), so a
+// object body, read by URLBody. The JSON streams (internal/jsonfield), so a
 // data: URL of any size is never held in memory.
 func (s *Server) JSONURLBody(w http.ResponseWriter, r *http.Request, field string) (*FileBody, error) {
 	body, err := s.uploadBody(w, r, s.urlBodyLimit())
 	if err != nil {
 		return nil, err
 	}
-	u, err := JSONStringField(body, field)
+	u, err := jsonfield.String(body, field)
 	if err != nil {
 		return nil, err
 	}

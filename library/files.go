@@ -6,10 +6,10 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	shelf "github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/internal/bounded"
 	"github.com/shelfmem/shelf/internal/glob"
 )
 
@@ -152,7 +152,7 @@ func (s *Service) ListFolder(ctx context.Context, q FolderList) ([]*shelf.Item, 
 		}
 		key, keyed := listCursorKey(p, lq)
 		if keyed && lq.Offset > 0 {
-			if after, ok := s.cursors.get(key); ok {
+			if after, ok := s.cursors.Get(key); ok {
 				lq.After, lq.Offset = after, 0
 			}
 		}
@@ -165,7 +165,7 @@ func (s *Service) ListFolder(ctx context.Context, q FolderList) ([]*shelf.Item, 
 				last = items[len(items)-1].Path
 			}
 			key.offset = q.Offset + len(items)
-			s.cursors.put(key, last)
+			s.cursors.Put(key, last)
 		}
 		if q.Count {
 			total, err = tx.CountItems(ctx, p.WorkspaceID, lq)
@@ -182,12 +182,7 @@ func (s *Service) ListFolder(ctx context.Context, q FolderList) ([]*shelf.Item, 
 // continues after that key instead. Should the list change between two
 // pages, the next page follows the key, as a cursor would: nothing is
 // skipped or repeated, which counting would do.
-type listCursors struct {
-	mu   sync.Mutex
-	m    map[cursorKey]string
-	ring []cursorKey // insertion order, for eviction
-	next int
-}
+type listCursors = bounded.Map[cursorKey, string]
 
 // maxCursors bounds the remembered page ends.
 const maxCursors = 4096
@@ -210,30 +205,6 @@ func listCursorKey(p *shelf.Principal, lq shelf.ListQuery) (cursorKey, bool) {
 	}
 	return cursorKey{ws: p.WorkspaceID, viewer: p.Owner(), lib: lq.LibraryID, parent: lq.ParentID, recursive: lq.Recursive,
 		desc: lq.Desc, name: lq.NameContains, typ: lq.Type, offset: lq.Offset}, true
-}
-
-func (c *listCursors) get(k cursorKey) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.m[k]
-	return v, ok
-}
-
-func (c *listCursors) put(k cursorKey, after string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[cursorKey]string, maxCursors)
-		c.ring = make([]cursorKey, maxCursors)
-	}
-	if _, ok := c.m[k]; !ok {
-		if old := c.ring[c.next]; old != (cursorKey{}) {
-			delete(c.m, old)
-		}
-		c.ring[c.next] = k
-		c.next = (c.next + 1) % maxCursors
-	}
-	c.m[k] = after
 }
 
 // folderOfTx returns the folder of lib an id or a path names, or its root.

@@ -57,9 +57,12 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		return removed, err
 	}
 	for _, id := range orphans {
-		unlock := s.uploads.Lock(id)
+		unlock, err := s.lock(ctx, uploadLockName(id), false)
+		if err != nil {
+			return removed, err
+		}
 		var exists bool
-		err := s.store.View(ctx, func(tx shelf.Tx) error {
+		err = s.store.View(ctx, func(tx shelf.Tx) error {
 			var err error
 			exists, err = tx.UploadExists(ctx, id)
 			return err
@@ -77,9 +80,12 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 }
 
 func (s *Service) sweepUpload(ctx context.Context, u *shelf.Upload, now time.Time) error {
-	unlock := s.uploads.Lock(u.ID)
+	unlock, err := s.lock(ctx, uploadLockName(u.ID), false)
+	if err != nil {
+		return err
+	}
 	defer unlock()
-	err := s.store.Update(ctx, func(tx shelf.Tx) error {
+	err = s.store.Update(ctx, func(tx shelf.Tx) error {
 		cur, err := tx.Upload(ctx, u.WorkspaceID, u.ID)
 		if err != nil || cur.ExpiresAt.After(now) {
 			return err // gone already, or revived by a part since

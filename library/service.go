@@ -18,6 +18,7 @@ import (
 
 	shelf "github.com/shelfmem/shelf"
 	"github.com/shelfmem/shelf/index/search"
+	"github.com/shelfmem/shelf/internal/bounded"
 )
 
 // Config holds the core's tunables. Zero values take the defaults.
@@ -95,6 +96,10 @@ type Config struct {
 	// RateLimiter keeps the keys' buckets. Nil: a MemoryLimiter of this
 	// process (each replica limits on its own).
 	RateLimiter shelf.RateLimiter
+	// Locker holds the locks of uploads and their parts. Nil: a
+	// MemoryLocker of this process, enough while one process serves the
+	// data.
+	Locker shelf.Locker
 	// BulkRows and BulkTime bound one transaction of a request that
 	// writes many rows (a recursive delete or move, a library's
 	// deletion, a restore, a bulk patch, index or removal): it commits
@@ -176,6 +181,9 @@ func (c *Config) setDefaults() {
 	if c.RateLimiter == nil {
 		c.RateLimiter = NewMemoryLimiter(1<<18, c.Now)
 	}
+	if c.Locker == nil {
+		c.Locker = NewMemoryLocker()
+	}
 	c.Index.setDefaults()
 }
 
@@ -194,8 +202,6 @@ type Service struct {
 	keyUse    keyUse       // keys' last uses not yet written
 	defaultWS atomic.Value // string: the default workspace's id, once known
 	signer    *signer
-	uploads   keyedRW       // one lock per upload: parts share it, finalize and sweep take it alone
-	parts     keyedRW       // one lock per part, so two PUTs of one part do not interleave
 	wake      chan struct{} // nudges an idle index worker
 	embedWake chan struct{} // nudges the embedding loop
 	breaker   breaker       // the embedder's health, for searches
@@ -205,7 +211,7 @@ type Service struct {
 	diskBackoff  backoff
 	space        spaceState
 	search       *search.Engine
-	cursors      listCursors
+	cursors      *listCursors
 	fg           foreground
 }
 
@@ -225,7 +231,8 @@ func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Con
 		breaker:      breaker{failures: cfg.EmbedFailures, cooldown: cfg.EmbedCooldown},
 		embedBackoff: backoff{min: embedBackoffMin, max: embedBackoffMax},
 		diskBackoff:  backoff{min: time.Second, max: 5 * time.Minute},
-		space:        spaceState{wake: make(chan struct{}, 1)}}
+		space:        spaceState{wake: make(chan struct{}, 1)},
+		cursors:      bounded.NewMap[cursorKey, string](maxCursors)}
 	// Every write the core makes passes the space watch: a store
 	// transaction or a blob write that fails for lack of space gives the
 	// reserve back (see space.go).

@@ -152,9 +152,15 @@ func (s *Service) WritePart(ctx context.Context, id string, n int, r io.Reader, 
 	if s.staging == nil {
 		return "", errNoChunked
 	}
-	unlock := s.uploads.RLock(id)
+	unlock, err := s.lock(ctx, uploadLockName(id), true)
+	if err != nil {
+		return "", err
+	}
 	defer unlock()
-	unlockPart := s.parts.Lock(id + "/" + strconv.Itoa(n))
+	unlockPart, err := s.lock(ctx, partLockName(id, n), false)
+	if err != nil {
+		return "", err
+	}
 	defer unlockPart()
 
 	var u *shelf.Upload
@@ -251,7 +257,10 @@ func (s *Service) Finalize(ctx context.Context, id string, etags []PartETag, t F
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	unlock := s.uploads.Lock(id)
+	unlock, err := s.lock(ctx, uploadLockName(id), false)
+	if err != nil {
+		return nil, err
+	}
 	defer unlock()
 
 	var u *shelf.Upload
@@ -419,7 +428,10 @@ func (s *Service) AbortUpload(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	unlock := s.uploads.Lock(id)
+	unlock, err := s.lock(ctx, uploadLockName(id), false)
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	err = s.store.Update(ctx, func(tx shelf.Tx) error {
 		u, err := s.loadUpload(ctx, tx, p.WorkspaceID, id)

@@ -19,6 +19,7 @@ import (
 
 	shelf "github.com/shelfmem/shelf"
 	shelfhttp "github.com/shelfmem/shelf/http"
+	"github.com/shelfmem/shelf/internal/jsonfield"
 	"github.com/shelfmem/shelf/library"
 )
 
@@ -709,7 +710,7 @@ func (h *handler) jsonFile(w http.ResponseWriter, r *http.Request) (*shelfhttp.F
 		}
 		return nil, nil, shelf.Errorf(shelf.EINVALID, `"file" must be a URL string or an object`)
 	}
-	u, err := shelfhttp.JSONStringField(br, "file")
+	u, err := jsonfield.String(br, "file")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,9 +7,12 @@
 // Patterns are untrusted input. Compile checks them against Limits and
 // returns an *Error (which matches ErrPattern under errors.Is) for anything
 // it does not accept, and Match runs in time proportional to
-// len(path) × len(pattern) whatever the pattern: there is no backtracking.
-// The package does no I/O and knows nothing of libraries or stores; a
-// caller lists candidate paths (Prefix narrows the scan) and asks Match.
+// len(path) × len(pattern) for each brace alternative (at most
+// Limits.MaxAlternatives) whatever the pattern: no exponential
+// backtracking. The matching itself is github.com/bmatcuk/doublestar/v4's,
+// on the pattern as this package reads it (translate.go says how). The
+// package does no I/O and knows nothing of libraries or stores; a caller
+// lists candidate paths (Prefix narrows the scan) and asks Match.
 //
 // # Syntax
 //

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/bmatcuk/doublestar/v4"
 )
 
 // FuzzCompileMatch checks that Compile and Match never panic, that Compile
@@ -136,4 +138,45 @@ func refSegments(pattern, name []string) bool {
 		return m
 	}
 	return match(0, 0)
+}
+
+// FuzzMatchAgreesWithNFA checks Match, which asks doublestar, against the
+// Thompson NFA this package matched with before (nfa_test.go), on any
+// pattern Compile accepts and any path. Paths are made mostly of the
+// pattern's own characters, so that matches are not rare.
+func FuzzMatchAgreesWithNFA(f *testing.F) {
+	for _, s := range []struct{ pattern, path string }{
+		{"/docs/**/*.md", "/docs/api/overview.md"},
+		{"/*", "/"},
+		{"/{,a}", "/"},
+		{"/{*,a}*", "/x/y"},
+		{"/a[!x]b", "/a/b"},
+		{"/[!a-c]?/**/*", "/d/e"},
+		{"/**/a*/**/b*c", "/x/ab/y/bxc"},
+		{"/[-a]/[a-]/[!-]/[\\]]", "/-/-/x/]"},
+		{"/{a,b{c,d}}*{e,}/**", "/bdxe/f"},
+		{"/x/{.,..}", "/x"},
+	} {
+		f.Add(s.pattern, s.path)
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		p, err := Compile(pattern, Limits{})
+		if err != nil {
+			return
+		}
+		ref, err := compileNFA(pattern, Limits{})
+		if err != nil {
+			t.Fatalf("compileNFA(%q): %v, but Compile accepts it", pattern, err)
+		}
+		for _, a := range p.alts {
+			if !doublestar.ValidatePattern(a.pattern) {
+				t.Fatalf("Compile(%q) wrote %q, which doublestar refuses", pattern, a.pattern)
+			}
+		}
+		for _, n := range []string{name, "/" + name, p.String(), strings.NewReplacer("*", "x", "?", "y", "[", "", "]", "", "{", "", "}", "", ",", "", "\\", "").Replace(p.String())} {
+			if got, want := p.Match(n), ref.Match(n); got != want {
+				t.Fatalf("Compile(%q).Match(%q) = %v, the NFA says %v (doublestar patterns %q)", pattern, n, got, want, p.alts)
+			}
+		}
+	})
 }

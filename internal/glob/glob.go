@@ -3,9 +3,10 @@ package glob
 import (
 	"path"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/bmatcuk/doublestar/v4"
 )
 
 // Limits bounds what Compile accepts. A field that is zero or negative
@@ -54,32 +55,56 @@ func (l Limits) withDefaults() Limits {
 // Pattern is a compiled glob. It is immutable and safe for concurrent use.
 type Pattern struct {
 	src     string // as given, with a leading '/' added if it had none
-	segs    []segment
 	prefix  string
-	progLen int // longest segment program, for sizing scratch
-	pool    sync.Pool
+	literal bool  // no wildcards: the pattern matches prefix alone
+	root    bool  // the pattern matches "/": it is "/" or all its segments are "**"
+	alts    []alt // the pattern after prefix, in doublestar's syntax, one per brace alternative
 }
 
-// A segment matches one path segment, or for "**" any number of them.
+// A segment of a parsed pattern: "**", or the elements of any other one.
 type segment struct {
-	kind segmentKind
-	lit  string  // segLiteral
-	prog program // segProgram
+	doubleStar bool
+	nodes      []node
+	lit        string // the segment's text when it has no wildcards
+	isLit      bool
 }
 
-type segmentKind uint8
-
-const (
-	segLiteral    segmentKind = iota // no wildcards: compare strings
-	segStar                          // exactly "*": any one segment
-	segDoubleStar                    // "**": zero or more segments
-	segProgram                       // anything else
-)
+// parsed is a pattern checked against the limits, before it is turned
+// into something that matches.
+type parsed struct {
+	src    string
+	segs   []segment
+	prefix string
+}
 
 // Compile parses pattern, checking it against lim (see Limits for how zero
 // fields are read). Every error it returns is an *Error and matches
 // ErrPattern.
 func Compile(pattern string, lim Limits) (*Pattern, error) {
+	pp, err := parse(pattern, lim)
+	if err != nil {
+		return nil, err
+	}
+	pat := &Pattern{src: pp.src, prefix: pp.prefix, literal: true, root: true}
+	lead := 0 // the literal segments that make the prefix
+	for _, sg := range pp.segs {
+		if pat.literal && sg.isLit {
+			lead++
+		}
+		pat.literal = pat.literal && sg.isLit
+		pat.root = pat.root && sg.doubleStar
+	}
+	if !pat.literal {
+		// Every name that can match starts with the prefix; doublestar
+		// matches what follows it ("" or "/…") against the rest of the
+		// pattern, once for all the alternatives.
+		pat.alts = translate(pp.segs[lead:])
+	}
+	return pat, nil
+}
+
+// parse checks pattern and splits it into segments.
+func parse(pattern string, lim Limits) (*parsed, error) {
 	lim = lim.withDefaults()
 	p := &parser{src: pattern, lim: lim}
 	if pattern == "" {
@@ -97,7 +122,7 @@ func Compile(pattern string, lim Limits) (*Pattern, error) {
 		}
 	}
 
-	pat := &Pattern{src: pattern}
+	pat := &parsed{src: pattern}
 	if pattern[0] == '/' {
 		p.pos = 1
 	} else {
@@ -118,7 +143,7 @@ func Compile(pattern string, lim Limits) (*Pattern, error) {
 				return nil, p.errorf(start, "more than %d '**' segments", lim.MaxDoubleStars)
 			}
 			p.pos += 2
-			seg.kind = segDoubleStar
+			seg.doubleStar = true
 		default:
 			nodes, err := p.segment()
 			if err != nil {
@@ -128,19 +153,18 @@ func Compile(pattern string, lim Limits) (*Pattern, error) {
 				return nil, p.errorf(start, "braces expand to more than %d alternatives", lim.MaxAlternatives)
 			}
 			seg = classify(nodes)
-			if seg.kind == segLiteral && (seg.lit == "." || seg.lit == "..") {
+			if seg.isLit && (seg.lit == "." || seg.lit == "..") {
 				return nil, p.errorf(start, "'.' and '..' segments are not allowed")
 			}
 		}
-		if seg.kind != segLiteral {
+		if !seg.isLit {
 			prefixDone = true
 		} else if !prefixDone {
 			literals = append(literals, seg.lit)
 		}
 		// "**/**" matches what "**" does; keep one.
-		if seg.kind != segDoubleStar || len(pat.segs) == 0 || pat.segs[len(pat.segs)-1].kind != segDoubleStar {
+		if !seg.doubleStar || len(pat.segs) == 0 || !pat.segs[len(pat.segs)-1].doubleStar {
 			pat.segs = append(pat.segs, seg)
-			pat.progLen = max(pat.progLen, len(seg.prog))
 		}
 		if !p.atEnd() { // at a '/'
 			p.pos++
@@ -153,86 +177,50 @@ func Compile(pattern string, lim Limits) (*Pattern, error) {
 	return pat, nil
 }
 
-// classify picks the cheapest way to match a segment.
+// classify notes whether a segment has no wildcards, and its text if so.
 func classify(nodes []node) segment {
-	if len(nodes) == 1 && nodes[0].kind == nodeStar {
-		return segment{kind: segStar}
-	}
 	var lit strings.Builder
 	for _, n := range nodes {
 		if n.kind != nodeRune {
-			return segment{kind: segProgram, prog: compileProgram(nodes)}
+			return segment{nodes: nodes}
 		}
 		lit.WriteRune(n.r)
 	}
-	return segment{kind: segLiteral, lit: lit.String()}
+	return segment{nodes: nodes, lit: lit.String(), isLit: true}
 }
 
 // Match reports whether name, a clean absolute path such as
 // "/docs/api/overview.md", matches the pattern. Any other name (relative,
 // not clean, not valid UTF-8) does not match. Match takes time in
-// O(len(name) × len(pattern)) and does not allocate in the steady state.
+// O(len(name) × len(pattern)) for each brace alternative (at most
+// Limits.MaxAlternatives) and does not allocate.
 func (p *Pattern) Match(name string) bool {
 	if name == "" || name[0] != '/' || !utf8.ValidString(name) || path.Clean(name) != name {
 		return false
 	}
-	s, _ := p.pool.Get().(*scratch)
-	if s == nil {
-		s = newScratch(p.progLen, len(p.segs))
+	if p.literal {
+		return name == p.prefix
 	}
-	defer p.pool.Put(s)
-
-	// cur[i]: the path segments read so far can be matched by p.segs[:i].
-	cur, next := s.cur, s.next
-	clear(cur)
-	cur[0] = true
-	p.closeOver(cur)
-	rest := name[1:]
-	for rest != "" {
-		seg := rest
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			seg, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = ""
-		}
-		clear(next)
-		live := false
-		for i, sg := range p.segs {
-			if !cur[i] {
-				continue
-			}
-			var ok bool
-			switch sg.kind {
-			case segDoubleStar:
-				next[i], live = true, true // "**" takes this segment and stays
-				continue
-			case segLiteral:
-				ok = seg == sg.lit
-			case segStar:
-				ok = true
-			case segProgram:
-				ok = sg.prog.match(seg, s)
-			}
-			if ok {
-				next[i+1], live = true, true
-			}
-		}
-		if !live {
+	if name == "/" {
+		// doublestar lets a "*" segment match the root's no segments; a
+		// segment here is always one path segment.
+		return p.root
+	}
+	rest := name
+	if p.prefix != "/" {
+		if !strings.HasPrefix(name, p.prefix) {
 			return false
 		}
-		p.closeOver(next)
-		cur, next = next, cur
-	}
-	return cur[len(p.segs)]
-}
-
-// closeOver marks the states reachable by letting a "**" match no segments.
-func (p *Pattern) closeOver(live []bool) {
-	for i, sg := range p.segs {
-		if live[i] && sg.kind == segDoubleStar {
-			live[i+1] = true
+		if rest = name[len(p.prefix):]; rest != "" && rest[0] != '/' {
+			return false
 		}
 	}
+	for _, a := range p.alts {
+		if strings.HasSuffix(rest, a.suffix) && doublestar.MatchUnvalidated(a.pattern, rest) {
+			return true
+		}
+	}
+	return false
 }
 
 // Prefix returns the folder path made of the pattern's segments before its

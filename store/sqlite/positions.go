@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
-	"sync"
 
 	"github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/internal/bounded"
 )
 
 // A page at offset n of a list counts n index entries before it reads a
@@ -54,35 +54,7 @@ type posMap struct {
 }
 
 // positions is a Store's remembered maps, evicted oldest first.
-type positions struct {
-	mu   sync.Mutex
-	m    map[posKey]*posMap
-	ring []posKey
-	next int
-}
-
-func (p *positions) get(k posKey) *posMap {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.m[k]
-}
-
-func (p *positions) put(k posKey, pm *posMap) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.m == nil {
-		p.m = make(map[posKey]*posMap)
-		p.ring = make([]posKey, maxPosMaps)
-	}
-	if _, ok := p.m[k]; !ok {
-		if old := p.ring[p.next]; old != (posKey{}) {
-			delete(p.m, old)
-		}
-		p.ring[p.next] = k
-		p.next = (p.next + 1) % maxPosMaps
-	}
-	p.m[k] = pm
-}
+type positions = bounded.Map[posKey, *posMap]
 
 // keyedOrder reports whether q is in the order of its list's unique key,
 // and that key's column.
@@ -115,7 +87,7 @@ func (t *tx) positionsOf(ctx context.Context, workspaceID string, q shelf.ListQu
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, classify(err, "list generation")
 	}
-	pm := t.pos.get(k)
+	pm, _ := t.pos.Get(k)
 	if pm == nil || pm.gen != gen {
 		pm = &posMap{gen: gen}
 	}
@@ -174,7 +146,7 @@ func (t *tx) positionsOf(ctx context.Context, workspaceID string, q shelf.ListQu
 			next.count += n*posStride + 1
 		}
 	}
-	t.pos.put(k, next)
+	t.pos.Put(k, next)
 	return next, nil
 }
 

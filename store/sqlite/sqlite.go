@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shelfmem/shelf"
+	"github.com/shelfmem/shelf/internal/bounded"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
@@ -48,7 +49,7 @@ type Store struct {
 	nstmts atomic.Int64
 	noted  sync.Map // string → true: queries run unprepared in the last group
 
-	positions positions // of deep list pages, for View
+	positions *positions // of deep list pages, for View
 }
 
 // maxBatch caps the Updates that share one commit.
@@ -111,7 +112,7 @@ func Open(path string) (*Store, error) {
 		return nil, shelf.Wrap(err, "sqlite: open")
 	}
 	ckpt.SetMaxOpenConns(1)
-	s := &Store{writer: writer, reader: reader, ckpt: ckpt, updates: make(chan *update, maxBatch),
+	s := &Store{positions: bounded.NewMap[posKey, *posMap](maxPosMaps), writer: writer, reader: reader, ckpt: ckpt, updates: make(chan *update, maxBatch),
 		stop: make(chan struct{}), stopped: make(chan struct{}), ckptStopped: make(chan struct{})}
 	go s.commitLoop()
 	go s.checkpointLoop()
@@ -190,7 +191,7 @@ func (s *Store) View(ctx context.Context, fn func(shelf.Tx) error) error {
 	}
 	// A read transaction has nothing to commit; rolling back ends it.
 	defer t.Rollback()
-	return fn(&tx{tx: uncancelled{t}, pos: &s.positions})
+	return fn(&tx{tx: uncancelled{t}, pos: s.positions})
 }
 
 // Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection

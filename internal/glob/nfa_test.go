@@ -1,6 +1,124 @@
 package glob
 
-import "unicode/utf8"
+import (
+	"path"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// nfaPattern is the matcher this package had before it matched with
+// doublestar: pattern segments run as a set of live states over the path's
+// segments, each segment with wildcards as a Thompson NFA. It stays as the
+// reference FuzzMatchAgreesWithNFA compares Match with, and as the "nfa"
+// row of BenchmarkMatch.
+type nfaPattern struct {
+	segs    []nfaSegment
+	progLen int // longest segment program, for sizing scratch
+	pool    sync.Pool
+}
+
+type nfaSegment struct {
+	kind segmentKind
+	lit  string  // segLiteral
+	prog program // segProgram
+}
+
+type segmentKind uint8
+
+const (
+	segLiteral    segmentKind = iota // no wildcards: compare strings
+	segStar                          // exactly "*": any one segment
+	segDoubleStar                    // "**": zero or more segments
+	segProgram                       // anything else
+)
+
+func compileNFA(pattern string, lim Limits) (*nfaPattern, error) {
+	pp, err := parse(pattern, lim)
+	if err != nil {
+		return nil, err
+	}
+	p := &nfaPattern{}
+	for _, sg := range pp.segs {
+		var ns nfaSegment
+		switch {
+		case sg.doubleStar:
+			ns.kind = segDoubleStar
+		case sg.isLit:
+			ns = nfaSegment{kind: segLiteral, lit: sg.lit}
+		case len(sg.nodes) == 1 && sg.nodes[0].kind == nodeStar:
+			ns.kind = segStar
+		default:
+			ns = nfaSegment{kind: segProgram, prog: compileProgram(sg.nodes)}
+		}
+		p.segs = append(p.segs, ns)
+		p.progLen = max(p.progLen, len(ns.prog))
+	}
+	return p, nil
+}
+
+func (p *nfaPattern) Match(name string) bool {
+	if name == "" || name[0] != '/' || !utf8.ValidString(name) || path.Clean(name) != name {
+		return false
+	}
+	s, _ := p.pool.Get().(*scratch)
+	if s == nil {
+		s = newScratch(p.progLen, len(p.segs))
+	}
+	defer p.pool.Put(s)
+
+	// cur[i]: the path segments read so far can be matched by p.segs[:i].
+	cur, next := s.cur, s.next
+	clear(cur)
+	cur[0] = true
+	p.closeOver(cur)
+	rest := name[1:]
+	for rest != "" {
+		seg := rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			seg, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		clear(next)
+		live := false
+		for i, sg := range p.segs {
+			if !cur[i] {
+				continue
+			}
+			var ok bool
+			switch sg.kind {
+			case segDoubleStar:
+				next[i], live = true, true // "**" takes this segment and stays
+				continue
+			case segLiteral:
+				ok = seg == sg.lit
+			case segStar:
+				ok = true
+			case segProgram:
+				ok = sg.prog.match(seg, s)
+			}
+			if ok {
+				next[i+1], live = true, true
+			}
+		}
+		if !live {
+			return false
+		}
+		p.closeOver(next)
+		cur, next = next, cur
+	}
+	return cur[len(p.segs)]
+}
+
+// closeOver marks the states reachable by letting a "**" match no segments.
+func (p *nfaPattern) closeOver(live []bool) {
+	for i, sg := range p.segs {
+		if live[i] && sg.kind == segDoubleStar {
+			live[i+1] = true
+		}
+	}
+}
 
 // A program matches one path segment. It is a Thompson NFA: run by keeping
 // the set of live instructions, it takes O(len(segment) × len(program))
