@@ -3,8 +3,6 @@ package library
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -313,91 +311,6 @@ func attachmentError(i int, err error) error {
 	return &shelf.Error{Code: code, Message: fmt.Sprintf("attachment %d: %s", i+1, shelf.ErrorMessage(err)), Err: err}
 }
 
-// content is bytes ready to become a version: a small body is held in
-// memory and goes into the store inline, in the version's own transaction
-// (one commit, no file); a larger one is already durable in the blob store.
-type content struct {
-	ref    shelf.BlobRef
-	inline []byte // non-nil when the bytes go inline
-}
-
-// saveTx writes inline bytes in the transaction that references them.
-func (c *content) saveTx(ctx context.Context, tx shelf.Tx) error {
-	if c.inline == nil {
-		return nil
-	}
-	return tx.PutInlineBlob(ctx, c.ref.Hash, c.inline)
-}
-
-// putBlob reads a body within the size limit: up to InlineMax bytes it
-// keeps in memory for the store, more it streams into the blob store. The
-// limit holds while reading, whatever size says; a size that the body
-// does not match is EINVALID. Empty bodies are refused when nonEmpty is set,
-// and every body while the disk is short. The caller pins its writes
-// (pinWrites) from before this call until its transaction has ended.
-func (s *Service) putBlob(ctx context.Context, r io.Reader, size int64, nonEmpty bool) (content, error) {
-	if err := s.refuseContent(); err != nil {
-		return content{}, err
-	}
-	if size > s.cfg.MaxFileSize {
-		return content{}, shelf.Errorf(shelf.ETOOLARGE, "content of %d bytes exceeds the maximum of %d", size, s.cfg.MaxFileSize)
-	}
-	if nonEmpty && size == 0 {
-		return content{}, shelf.Errorf(shelf.EINVALID, "content is empty")
-	}
-	lr := &limitReader{r: r, left: s.cfg.MaxFileSize}
-	var body io.Reader = lr
-	if max := int64(s.cfg.InlineMax); max > 0 && size <= max {
-		if size >= 0 {
-			max = size // a longer body is refused below
-		}
-		buf := make([]byte, max+1)
-		n, err := io.ReadFull(lr, buf)
-		fits := err == io.EOF || err == io.ErrUnexpectedEOF
-		switch {
-		case err != nil && !fits:
-			return content{}, err
-		case size >= 0 && int64(n) != size:
-			return content{}, shelf.Errorf(shelf.EINVALID, "the body's length does not match the %d bytes declared", size)
-		case fits: // all of it is here
-			if nonEmpty && n == 0 {
-				return content{}, shelf.Errorf(shelf.EINVALID, "content is empty")
-			}
-			sum := sha256.Sum256(buf[:n])
-			return content{ref: shelf.BlobRef{Hash: hex.EncodeToString(sum[:]), Size: int64(n)}, inline: buf[:n:n]}, nil
-		default: // larger: what was read goes first
-			body = io.MultiReader(bytes.NewReader(buf), lr)
-		}
-	}
-	ref, err := s.blobs.Put(ctx, body, size)
-	if err != nil {
-		return content{}, err
-	}
-	if nonEmpty && ref.Size == 0 {
-		return content{}, shelf.Errorf(shelf.EINVALID, "content is empty")
-	}
-	return content{ref: ref}, nil
-}
-
-// limitReader fails once more than left bytes are read, so an oversized
-// body is refused while it streams, not after.
-type limitReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	if int64(len(p)) > l.left+1 {
-		p = p[:l.left+1]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	if l.left < 0 {
-		return n, shelf.Errorf(shelf.ETOOLARGE, "content exceeds the maximum size")
-	}
-	return n, err
-}
-
 // sourceTx finds the source library named name, making it with typ when
 // create is set.
 func (s *Service) sourceTx(ctx context.Context, tx shelf.Tx, ws, name, typ string, create bool) (*shelf.Library, error) {
@@ -597,69 +510,6 @@ func (s *Service) createAtTx(ctx context.Context, tx shelf.Tx, p *shelf.Principa
 	return &Upserted{Status: StatusIndexed, Item: it, Version: v}, nil
 }
 
-// rootOf returns a library's root folder as far as placing items below it
-// needs, without reading it: every principal of the workspace sees a root.
-func rootOf(lib *shelf.Library) *shelf.Item {
-	return &shelf.Item{ID: lib.RootID, WorkspaceID: lib.WorkspaceID, LibraryID: lib.ID, Type: shelf.TypeFolder,
-		Name: lib.Name, Scope: shelf.VisibleWorkspace}
-}
-
-// moveToPathTx moves a file to path (clean, as sent) in its library,
-// making the folders.
-func (s *Service) moveToPathTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, it *shelf.Item, path string) error {
-	dir, leaf := splitPath(path)
-	parent, err := s.mkdirAllTx(ctx, tx, p, lib, dir)
-	if err != nil {
-		return err
-	}
-	if _, _, err := place(ctx, tx, parent, leaf, it.Type, ConflictDeny); err != nil {
-		return err
-	}
-	it.ParentID, it.Name, it.Path = parent.ID, leaf, childPath(parent, leaf)
-	return guardTx(ctx, tx, it.WorkspaceID, it.LibraryID, it.Path)
-}
-
-// mkdirAllTx returns the folder at dir ("" for the root; clean, as sent)
-// in lib, making the missing ones, named as sent. A file in the way is a
-// conflict.
-func (s *Service) mkdirAllTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, dir string) (*shelf.Item, error) {
-	parent := rootOf(lib)
-	if dir == "" {
-		return parent, nil
-	}
-	for _, seg := range strings.Split(dir, "/") {
-		path := childPath(parent, seg)
-		next, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, path)
-		switch {
-		case err == nil && next.Type != shelf.TypeFolder:
-			return nil, shelf.Errorf(shelf.ECONFLICT, "%q is a file, not a folder", path)
-		case err == nil:
-			parent = next
-			continue
-		case shelf.ErrorCode(err) != shelf.ENOTFOUND:
-			return nil, err
-		}
-		now := s.now()
-		next = &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: lib.ID, ParentID: parent.ID,
-			Type: shelf.TypeFolder, Name: seg, Path: path, XAttrs: map[string]string{}, Scope: shelf.VisibleWorkspace,
-			CreatedAt: now, UpdatedAt: now}
-		if err := createItemTx(ctx, tx, next); err != nil {
-			return nil, err
-		}
-		parent = next
-	}
-	return parent, nil
-}
-
-// splitPath splits a clean path into its folder ("" at the root) and leaf.
-func splitPath(p string) (string, string) {
-	i := strings.LastIndexByte(p, '/')
-	if i < 0 {
-		return "", p
-	}
-	return p[:i], p[i+1:]
-}
-
 // nameFor makes a file name from an external id: characters a name may
 // not hold become "_", and an id that still is no valid name becomes "item".
 func nameFor(externalID string) string {
@@ -770,38 +620,4 @@ func checkFilePathTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *
 		}
 	}
 	return nil
-}
-
-// library returns a library of the caller's workspace by id, or the
-// default library for "".
-func (s *Service) library(ctx context.Context, p *shelf.Principal, id string) (*shelf.Library, error) {
-	var l *shelf.Library
-	err := s.store.View(ctx, func(tx shelf.Tx) (err error) {
-		l, err = libraryTx(ctx, tx, p, id)
-		return err
-	})
-	return l, err
-}
-
-// libraryTx returns a library of the caller's workspace by id, or the
-// default library for "".
-func libraryTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, id string) (*shelf.Library, error) {
-	var l *shelf.Library
-	var err error
-	if id == "" {
-		l, err = tx.LibraryBySlug(ctx, p.WorkspaceID, DefaultLibrarySlug)
-	} else {
-		l, err = tx.Library(ctx, p.WorkspaceID, id)
-	}
-	if shelf.ErrorCode(err) == shelf.ENOTFOUND || (err == nil && internalKind(l.Kind)) {
-		return nil, shelf.Errorf(shelf.ENOTFOUND, "library %q not found", id)
-	}
-	return l, err
-}
-
-// internalKind reports whether libraries of kind are the core's own: a
-// project's library or a project group, reached only through them, or a
-// library being deleted, reached by nothing.
-func internalKind(kind string) bool {
-	return kind == shelf.KindProject || kind == shelf.KindProjectGroup || kind == shelf.KindDeleted
 }

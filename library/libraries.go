@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -620,4 +621,142 @@ func (s *Service) ListLibraries(ctx context.Context, q ListOptions) ([]*shelf.Li
 		return err
 	})
 	return out, err
+}
+
+// SearchOptions selects libraries of a kind by position, for APIs that
+// page by offset.
+type SearchOptions struct {
+	Kind         string
+	Query        string // a case-insensitive substring of the name or description
+	Sort         string // "name" (default), "createdAt" or "updatedAt"
+	Desc         bool
+	Start, Limit int
+	WithEmbedded bool // embedded libraries are left out unless set
+}
+
+// MaxLibraries bounds the libraries of one kind a search looks through.
+const MaxLibraries = 10000
+
+// SearchLibraries returns a page of the caller's libraries of a kind and
+// how many match in all. A workspace holds few libraries: they are read,
+// filtered and sorted whole.
+func (s *Service) SearchLibraries(ctx context.Context, q SearchOptions) ([]*shelf.Library, int, error) {
+	if q.Start < 0 || q.Limit < 1 || q.Limit > MaxLibraryPage {
+		return nil, 0, shelf.Errorf(shelf.EINVALID, "start must be 0 or more and limit 1 to %d", MaxLibraryPage)
+	}
+	var less func(a, b *shelf.Library) int
+	switch q.Sort {
+	case "", "name":
+		less = func(a, b *shelf.Library) int {
+			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+		}
+	case "createdAt":
+		less = func(a, b *shelf.Library) int { return a.CreatedAt.Compare(b.CreatedAt) }
+	case "updatedAt":
+		less = func(a, b *shelf.Library) int { return a.UpdatedAt.Compare(b.UpdatedAt) }
+	default:
+		return nil, 0, shelf.Errorf(shelf.EINVALID, "sort must be name, createdAt or updatedAt, with - for descending")
+	}
+	var all []*shelf.Library
+	after := ""
+	for {
+		page, err := s.ListLibraries(ctx, ListOptions{Kind: q.Kind, After: after, Limit: MaxLibraryPage})
+		if err != nil {
+			return nil, 0, err
+		}
+		query := strings.ToLower(q.Query)
+		for _, l := range page {
+			if (l.Embedded && !q.WithEmbedded) ||
+				(query != "" && !strings.Contains(strings.ToLower(l.Name), query) && !strings.Contains(strings.ToLower(l.Description), query)) {
+				continue
+			}
+			all = append(all, l)
+		}
+		if len(page) < MaxLibraryPage || len(all) > MaxLibraries {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	slices.SortStableFunc(all, func(a, b *shelf.Library) int {
+		c := less(a, b)
+		if c == 0 {
+			c = strings.Compare(a.ID, b.ID)
+		}
+		if q.Desc {
+			return -c
+		}
+		return c
+	})
+	total := len(all)
+	lo := min(q.Start, total)
+	return all[lo:min(lo+q.Limit, total)], total, nil
+}
+
+// library returns a library of the caller's workspace by id, or the
+// default library for "".
+func (s *Service) library(ctx context.Context, p *shelf.Principal, id string) (*shelf.Library, error) {
+	var l *shelf.Library
+	err := s.store.View(ctx, func(tx shelf.Tx) (err error) {
+		l, err = libraryTx(ctx, tx, p, id)
+		return err
+	})
+	return l, err
+}
+
+// libraryTx returns a library of the caller's workspace by id, or the
+// default library for "".
+func libraryTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, id string) (*shelf.Library, error) {
+	var l *shelf.Library
+	var err error
+	if id == "" {
+		l, err = tx.LibraryBySlug(ctx, p.WorkspaceID, DefaultLibrarySlug)
+	} else {
+		l, err = tx.Library(ctx, p.WorkspaceID, id)
+	}
+	if shelf.ErrorCode(err) == shelf.ENOTFOUND || (err == nil && internalKind(l.Kind)) {
+		return nil, shelf.Errorf(shelf.ENOTFOUND, "library %q not found", id)
+	}
+	return l, err
+}
+
+// internalKind reports whether libraries of kind are the core's own: a
+// project's library or a project group, reached only through them, or a
+// library being deleted, reached by nothing.
+func internalKind(kind string) bool {
+	return kind == shelf.KindProject || kind == shelf.KindProjectGroup || kind == shelf.KindDeleted
+}
+
+// DefaultLibrarySlug is the natural id of every workspace's default
+// library, whose root is what MemoryLake calls MY_SPACE.
+const DefaultLibrarySlug = "my-space"
+
+// createLibraryTx makes a library and its root folder.
+func (s *Service) createLibraryTx(ctx context.Context, tx shelf.Tx, ws, slug, name, kind string) (*shelf.Library, error) {
+	now := s.now()
+	l := &shelf.Library{ID: newID(), WorkspaceID: ws, Slug: slug, Name: name, Kind: kind, CreatedAt: now, UpdatedAt: now}
+	// The root takes the library's name; its path is "".
+	root := &shelf.Item{ID: newID(), WorkspaceID: ws, LibraryID: l.ID, Type: shelf.TypeFolder, Name: name, Scope: shelf.VisibleWorkspace,
+		XAttrs: map[string]string{}, CreatedAt: now, UpdatedAt: now}
+	l.RootID = root.ID
+	if err := tx.CreateLibrary(ctx, l); err != nil {
+		return nil, err
+	}
+	if err := tx.CreateItem(ctx, root); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// DefaultLibrary returns the caller's default library.
+func (s *Service) DefaultLibrary(ctx context.Context) (*shelf.Library, error) {
+	p, err := need(ctx, shelf.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	var l *shelf.Library
+	err = s.store.View(ctx, func(tx shelf.Tx) error {
+		l, err = tx.LibraryBySlug(ctx, p.WorkspaceID, DefaultLibrarySlug)
+		return err
+	})
+	return l, err
 }

@@ -219,3 +219,66 @@ func (s *Service) MoveFile(ctx context.Context, id, path string, c Conflict) (*s
 	})
 	return it, err
 }
+
+// rootOf returns a library's root folder as far as placing items below it
+// needs, without reading it: every principal of the workspace sees a root.
+func rootOf(lib *shelf.Library) *shelf.Item {
+	return &shelf.Item{ID: lib.RootID, WorkspaceID: lib.WorkspaceID, LibraryID: lib.ID, Type: shelf.TypeFolder,
+		Name: lib.Name, Scope: shelf.VisibleWorkspace}
+}
+
+// moveToPathTx moves a file to path (clean, as sent) in its library,
+// making the folders.
+func (s *Service) moveToPathTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, it *shelf.Item, path string) error {
+	dir, leaf := splitPath(path)
+	parent, err := s.mkdirAllTx(ctx, tx, p, lib, dir)
+	if err != nil {
+		return err
+	}
+	if _, _, err := place(ctx, tx, parent, leaf, it.Type, ConflictDeny); err != nil {
+		return err
+	}
+	it.ParentID, it.Name, it.Path = parent.ID, leaf, childPath(parent, leaf)
+	return guardTx(ctx, tx, it.WorkspaceID, it.LibraryID, it.Path)
+}
+
+// mkdirAllTx returns the folder at dir ("" for the root; clean, as sent)
+// in lib, making the missing ones, named as sent. A file in the way is a
+// conflict.
+func (s *Service) mkdirAllTx(ctx context.Context, tx shelf.Tx, p *shelf.Principal, lib *shelf.Library, dir string) (*shelf.Item, error) {
+	parent := rootOf(lib)
+	if dir == "" {
+		return parent, nil
+	}
+	for _, seg := range strings.Split(dir, "/") {
+		path := childPath(parent, seg)
+		next, err := tx.ItemByPath(ctx, p.WorkspaceID, lib.ID, path)
+		switch {
+		case err == nil && next.Type != shelf.TypeFolder:
+			return nil, shelf.Errorf(shelf.ECONFLICT, "%q is a file, not a folder", path)
+		case err == nil:
+			parent = next
+			continue
+		case shelf.ErrorCode(err) != shelf.ENOTFOUND:
+			return nil, err
+		}
+		now := s.now()
+		next = &shelf.Item{ID: newID(), WorkspaceID: p.WorkspaceID, LibraryID: lib.ID, ParentID: parent.ID,
+			Type: shelf.TypeFolder, Name: seg, Path: path, XAttrs: map[string]string{}, Scope: shelf.VisibleWorkspace,
+			CreatedAt: now, UpdatedAt: now}
+		if err := createItemTx(ctx, tx, next); err != nil {
+			return nil, err
+		}
+		parent = next
+	}
+	return parent, nil
+}
+
+// splitPath splits a clean path into its folder ("" at the root) and leaf.
+func splitPath(p string) (string, string) {
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 {
+		return "", p
+	}
+	return p[:i], p[i+1:]
+}

@@ -1,7 +1,11 @@
 package library
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 
 	shelf "github.com/shelfmem/shelf"
 )
@@ -135,4 +139,89 @@ func (s *Service) targetFolderTx(ctx context.Context, tx shelf.Tx, p *shelf.Prin
 		return rootOf(lib), nil
 	}
 	return s.mkdirAllTx(ctx, tx, p, lib, dir)
+}
+
+// content is bytes ready to become a version: a small body is held in
+// memory and goes into the store inline, in the version's own transaction
+// (one commit, no file); a larger one is already durable in the blob store.
+type content struct {
+	ref    shelf.BlobRef
+	inline []byte // non-nil when the bytes go inline
+}
+
+// saveTx writes inline bytes in the transaction that references them.
+func (c *content) saveTx(ctx context.Context, tx shelf.Tx) error {
+	if c.inline == nil {
+		return nil
+	}
+	return tx.PutInlineBlob(ctx, c.ref.Hash, c.inline)
+}
+
+// putBlob reads a body within the size limit: up to InlineMax bytes it
+// keeps in memory for the store, more it streams into the blob store. The
+// limit holds while reading, whatever size says; a size that the body
+// does not match is EINVALID. Empty bodies are refused when nonEmpty is set,
+// and every body while the disk is short. The caller pins its writes
+// (pinWrites) from before this call until its transaction has ended.
+func (s *Service) putBlob(ctx context.Context, r io.Reader, size int64, nonEmpty bool) (content, error) {
+	if err := s.refuseContent(); err != nil {
+		return content{}, err
+	}
+	if size > s.cfg.MaxFileSize {
+		return content{}, shelf.Errorf(shelf.ETOOLARGE, "content of %d bytes exceeds the maximum of %d", size, s.cfg.MaxFileSize)
+	}
+	if nonEmpty && size == 0 {
+		return content{}, shelf.Errorf(shelf.EINVALID, "content is empty")
+	}
+	lr := &limitReader{r: r, left: s.cfg.MaxFileSize}
+	var body io.Reader = lr
+	if max := int64(s.cfg.InlineMax); max > 0 && size <= max {
+		if size >= 0 {
+			max = size // a longer body is refused below
+		}
+		buf := make([]byte, max+1)
+		n, err := io.ReadFull(lr, buf)
+		fits := err == io.EOF || err == io.ErrUnexpectedEOF
+		switch {
+		case err != nil && !fits:
+			return content{}, err
+		case size >= 0 && int64(n) != size:
+			return content{}, shelf.Errorf(shelf.EINVALID, "the body's length does not match the %d bytes declared", size)
+		case fits: // all of it is here
+			if nonEmpty && n == 0 {
+				return content{}, shelf.Errorf(shelf.EINVALID, "content is empty")
+			}
+			sum := sha256.Sum256(buf[:n])
+			return content{ref: shelf.BlobRef{Hash: hex.EncodeToString(sum[:]), Size: int64(n)}, inline: buf[:n:n]}, nil
+		default: // larger: what was read goes first
+			body = io.MultiReader(bytes.NewReader(buf), lr)
+		}
+	}
+	ref, err := s.blobs.Put(ctx, body, size)
+	if err != nil {
+		return content{}, err
+	}
+	if nonEmpty && ref.Size == 0 {
+		return content{}, shelf.Errorf(shelf.EINVALID, "content is empty")
+	}
+	return content{ref: ref}, nil
+}
+
+// limitReader fails once more than left bytes are read, so an oversized
+// body is refused while it streams, not after.
+type limitReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, shelf.Errorf(shelf.ETOOLARGE, "content exceeds the maximum size")
+	}
+	return n, err
 }

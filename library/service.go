@@ -1,9 +1,3 @@
-// Package library is Shelf's core: the rules of the tree (names, paths,
-// conflict strategies, moves, recursive deletes), workspaces and keys,
-// chunked uploads and their signed part URLs, content reads, garbage
-// collection and fsck. It reaches storage only through the shelf.Store and
-// shelf.BlobStore interfaces, and knows nothing of HTTP or of any public
-// API's wire shapes: the transports translate to and from it.
 package library
 
 import (

@@ -11,10 +11,6 @@ import (
 	shelf "github.com/shelfmem/shelf"
 )
 
-// DefaultLibrarySlug is the natural id of every workspace's default
-// library, whose root is what MemoryLake calls MY_SPACE.
-const DefaultLibrarySlug = "my-space"
-
 // Conflict is what to do when a new item's name is taken in its folder.
 type Conflict string
 
@@ -59,37 +55,6 @@ var reservedXAttrNames = map[string]bool{"x_source": true, "x_thumbnail_uri": tr
 // reservedXAttr reports whether k is a reserved x_attrs key.
 func reservedXAttr(k string) bool {
 	return strings.HasPrefix(k, reservedXAttrPrefix) || reservedXAttrNames[k]
-}
-
-// createLibraryTx makes a library and its root folder.
-func (s *Service) createLibraryTx(ctx context.Context, tx shelf.Tx, ws, slug, name, kind string) (*shelf.Library, error) {
-	now := s.now()
-	l := &shelf.Library{ID: newID(), WorkspaceID: ws, Slug: slug, Name: name, Kind: kind, CreatedAt: now, UpdatedAt: now}
-	// The root takes the library's name; its path is "".
-	root := &shelf.Item{ID: newID(), WorkspaceID: ws, LibraryID: l.ID, Type: shelf.TypeFolder, Name: name, Scope: shelf.VisibleWorkspace,
-		XAttrs: map[string]string{}, CreatedAt: now, UpdatedAt: now}
-	l.RootID = root.ID
-	if err := tx.CreateLibrary(ctx, l); err != nil {
-		return nil, err
-	}
-	if err := tx.CreateItem(ctx, root); err != nil {
-		return nil, err
-	}
-	return l, nil
-}
-
-// DefaultLibrary returns the caller's default library.
-func (s *Service) DefaultLibrary(ctx context.Context) (*shelf.Library, error) {
-	p, err := need(ctx, shelf.ScopeRead)
-	if err != nil {
-		return nil, err
-	}
-	var l *shelf.Library
-	err = s.store.View(ctx, func(tx shelf.Tx) error {
-		l, err = tx.LibraryBySlug(ctx, p.WorkspaceID, DefaultLibrarySlug)
-		return err
-	})
-	return l, err
 }
 
 // Root returns the root folder of the caller's default library (MY_SPACE).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -447,4 +448,42 @@ func (s *Service) AbortUpload(ctx context.Context, id string) error {
 		return err
 	}
 	return s.staging.DeleteStaging(ctx, id)
+}
+
+// UploadsSlug is the natural id of the library files go to when an upload
+// names none.
+const UploadsSlug = "uploads"
+
+// UploadsLibrary returns the workspace's uploads library (kind library,
+// natural id "uploads"), making it on first use.
+func (s *Service) UploadsLibrary(ctx context.Context) (*shelf.Library, error) {
+	l, err := s.GetLibrary(ctx, shelf.KindLibrary, UploadsSlug)
+	if shelf.ErrorCode(err) != shelf.ENOTFOUND {
+		return l, err
+	}
+	l, err = s.CreateLibrary(ctx, Spec{Kind: shelf.KindLibrary, Slug: UploadsSlug, Name: "Uploads",
+		Description: "Files uploaded without a library"})
+	if shelf.ErrorCode(err) == shelf.ECONFLICT { // made meanwhile
+		return s.GetLibrary(ctx, shelf.KindLibrary, UploadsSlug)
+	}
+	return l, err
+}
+
+// AttachUpload makes the file of an upload session whose parts have all
+// arrived, at t, without asking for the parts' ETags. A session that
+// already made its file is ECONFLICT: an upload is used once.
+func (s *Service) AttachUpload(ctx context.Context, id string, t FileTarget) (*shelf.Item, error) {
+	u, parts, err := s.GetUpload(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.State == shelf.UploadDone {
+		return nil, shelf.Errorf(shelf.ECONFLICT, "upload %q was already used", id)
+	}
+	etags := make([]PartETag, 0, len(parts))
+	for _, pt := range parts {
+		etags = append(etags, PartETag{Number: pt.Number, ETag: pt.ETag})
+	}
+	slices.SortFunc(etags, func(a, b PartETag) int { return a.Number - b.Number })
+	return s.Finalize(ctx, id, etags, t)
 }
