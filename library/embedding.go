@@ -127,7 +127,7 @@ func (s *Service) embedLoop(ctx context.Context) {
 		wait := s.cfg.Index.Poll
 		if d := s.spaceWait(); d > 0 {
 			wait = d // the disk is short: embeddings are writes too
-		} else if d := s.embedBackoff.wait(time.Now()); d > 0 {
+		} else if d := s.embedBackoff.Wait(time.Now()); d > 0 {
 			wait = d // woken by new chunks during a back-off: it still holds
 		} else {
 			n, err := s.EmbedOnce(ctx)
@@ -135,12 +135,12 @@ func (s *Service) embedLoop(ctx context.Context) {
 			case ctx.Err() != nil:
 				return
 			case err != nil:
-				wait = s.embedBackoff.fail(time.Now(), func(d time.Duration) {
+				wait = s.embedBackoff.Fail(time.Now(), func(d time.Duration) {
 					s.log.Warn("embedding failed; the chunks wait, found by keyword meanwhile",
 						"retry_in", d.String(), "err", shelf.ErrorMessage(err))
 				})
 			case n > 0:
-				if s.embedBackoff.ok() {
+				if s.embedBackoff.OK() {
 					s.log.Info("embedding again")
 				}
 				continue
@@ -245,57 +245,6 @@ func (s *Service) EmbeddingStatus(ctx context.Context) (*EmbeddingStatus, error)
 		st.State, st.Error = "failing", msg
 	}
 	return st, nil
-}
-
-// backoff is a delay shared by workers that hit the same failure: it
-// doubles from min to max with each failure reported after the last
-// delay ended, and resets on success. It says when it starts a new delay,
-// so the workers log one line per back-off, not one per failure.
-type backoff struct {
-	min, max time.Duration
-
-	mu    sync.Mutex
-	next  time.Duration // the delay the next failure starts; 0 before any
-	until time.Time     // the current delay's end
-}
-
-// fail reports a failure at now and returns how long to wait. When it
-// starts a new delay it calls started with it (under no lock the caller
-// holds), once.
-func (b *backoff) fail(now time.Time, started func(time.Duration)) time.Duration {
-	b.mu.Lock()
-	if now.Before(b.until) {
-		d := b.until.Sub(now)
-		b.mu.Unlock()
-		return d
-	}
-	d := b.next
-	if d == 0 {
-		d = b.min
-	}
-	b.next, b.until = min(2*d, b.max), now.Add(d)
-	b.mu.Unlock()
-	if started != nil {
-		started(d)
-	}
-	return d
-}
-
-// wait is how long the current delay still runs at now; 0 if none.
-func (b *backoff) wait(now time.Time) time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return max(b.until.Sub(now), 0)
-}
-
-// ok resets the delay after a success and reports whether one had been
-// running (so the caller can say the failure is over).
-func (b *backoff) ok() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	was := b.next != 0
-	b.next, b.until = 0, time.Time{}
-	return was
 }
 
 // breaker is the search path's circuit breaker over the embedder. Closed,

@@ -284,7 +284,7 @@ func (s *Service) indexLoop(ctx context.Context) {
 		wait := s.cfg.Index.Poll
 		if d := s.spaceWait(); d > 0 {
 			wait = d // the disk is short: indexing writes wait for room
-		} else if d := s.diskBackoff.wait(time.Now()); d > 0 {
+		} else if d := s.diskBackoff.Wait(time.Now()); d > 0 {
 			wait = d // woken by a new job during a back-off: it still holds
 		} else {
 			// Under a steady stream of client writes a worker runs a small
@@ -294,13 +294,13 @@ func (s *Service) indexLoop(ctx context.Context) {
 			case err != nil && ctx.Err() == nil && shelf.ErrorCode(err) == shelf.EINSUFFICIENT:
 				// Out of space: every worker waits, doubling, and says so
 				// once per wait rather than once per try.
-				wait = s.diskBackoff.fail(time.Now(), func(d time.Duration) {
+				wait = s.diskBackoff.Fail(time.Now(), func(d time.Duration) {
 					s.log.Warn("indexer: out of disk space; indexing waits", "retry_in", d.String())
 				})
 			case err != nil && ctx.Err() == nil:
 				s.log.Error("indexer", "err", err)
 			case n > 0 && err == nil:
-				if s.diskBackoff.ok() {
+				if s.diskBackoff.OK() {
 					s.log.Info("indexer: indexing again")
 				}
 				continue

@@ -12,6 +12,7 @@ import (
 
 	shelf "github.com/shelfmem/shelf"
 	"github.com/shelfmem/shelf/index/search"
+	"github.com/shelfmem/shelf/internal/backoff"
 	"github.com/shelfmem/shelf/internal/bounded"
 )
 
@@ -201,8 +202,8 @@ type Service struct {
 	breaker   breaker       // the embedder's health, for searches
 	// embedBackoff spaces the embedding loop's tries while the embedder
 	// fails; diskBackoff the index workers' while the disk is full.
-	embedBackoff backoff
-	diskBackoff  backoff
+	embedBackoff *backoff.Shared
+	diskBackoff  *backoff.Shared
 	space        spaceState
 	search       *search.Engine
 	cursors      *listCursors
@@ -223,8 +224,8 @@ func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Con
 	s := &Service{store: store, blobs: blobs, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), fg: foreground{start: time.Now()},
 		embedWake:    make(chan struct{}, 1),
 		breaker:      breaker{failures: cfg.EmbedFailures, cooldown: cfg.EmbedCooldown},
-		embedBackoff: backoff{min: embedBackoffMin, max: embedBackoffMax},
-		diskBackoff:  backoff{min: time.Second, max: 5 * time.Minute},
+		embedBackoff: &backoff.Shared{Min: embedBackoffMin, Max: embedBackoffMax},
+		diskBackoff:  &backoff.Shared{Min: time.Second, Max: 5 * time.Minute},
 		space:        spaceState{wake: make(chan struct{}, 1)},
 		cursors:      bounded.NewMap[cursorKey, string](maxCursors)}
 	// Every write the core makes passes the space watch: a store
