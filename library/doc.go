@@ -1,11 +1,12 @@
 // Package library is Shelf's core: the rules of the tree (names, paths,
 // conflict strategies, moves, recursive deletes), workspaces and keys,
 // chunked uploads and their signed part URLs, ingest, versions, projects,
-// snapshots, indexing and search, content reads, garbage collection and
-// fsck. It reaches storage only through the shelf.Store and
-// shelf.BlobStore interfaces, and search through index/search; it knows
-// nothing of HTTP or of any public API's wire shapes: the transports
-// translate to and from it, each through the few methods it declares.
+// snapshots, index jobs and search requests, content reads, garbage
+// collection and fsck. It reaches storage only through the shelf.Store and
+// shelf.BlobStore interfaces, search through index/search, and the index
+// workers through index/worker; it knows nothing of HTTP or of any public
+// API's wire shapes: the transports translate to and from it, each through
+// the few methods it declares.
 //
 // The files, by concept:
 //
@@ -37,7 +38,9 @@
 //   - Projects. projects.go: projects and the documents they import;
 //     groups.go: project groups (MemoryLake v3 workspaces); memories.go:
 //     what a project remembers of conversations.
-//   - Indexing and search. indexer.go: the index workers; indexctl.go:
+//   - Indexing and search. indexer.go: queueing index jobs in the write
+//     transactions, and the index workers' wiring (they run in
+//     index/worker: claims, attempts, extraction, chunks); indexctl.go:
 //     (re)indexing on request; embedding.go: the embedding loop and the
 //     embedder's health; engine.go: the search engine's wiring; search.go:
 //     access resolution and the search request.

@@ -12,6 +12,7 @@ import (
 
 	shelf "github.com/shelfmem/shelf"
 	"github.com/shelfmem/shelf/index/search"
+	"github.com/shelfmem/shelf/index/worker"
 	"github.com/shelfmem/shelf/internal/backoff"
 	"github.com/shelfmem/shelf/internal/bounded"
 )
@@ -179,7 +180,7 @@ func (c *Config) setDefaults() {
 	if c.Locker == nil {
 		c.Locker = NewMemoryLocker()
 	}
-	c.Index.setDefaults()
+	c.Index = c.Index.WithDefaults()
 }
 
 // Service is the core. It is safe for concurrent use.
@@ -197,17 +198,18 @@ type Service struct {
 	keyUse    keyUse       // keys' last uses not yet written
 	defaultWS atomic.Value // string: the default workspace's id, once known
 	signer    *signer
-	wake      chan struct{} // nudges an idle index worker
 	embedWake chan struct{} // nudges the embedding loop
 	breaker   breaker       // the embedder's health, for searches
 	// embedBackoff spaces the embedding loop's tries while the embedder
-	// fails; diskBackoff the index workers' while the disk is full.
+	// fails.
 	embedBackoff *backoff.Shared
-	diskBackoff  *backoff.Shared
 	space        spaceState
 	search       *search.Engine
 	cursors      *listCursors
-	fg           foreground
+	// fg gauges the client writes the index workers and the embedding
+	// loop give way to.
+	fg      *worker.Foreground
+	indexer *worker.Worker // the index workers (RunIndexer, IndexOnce)
 }
 
 // Open returns the core over store and blobs, making what a first start
@@ -221,11 +223,10 @@ func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Con
 	if cfg.QueryEmbedder != nil && (cfg.Embedder == nil || cfg.QueryEmbedder.Model() != cfg.Embedder.Model()) {
 		return nil, shelf.Errorf(shelf.EINVALID, "the query embedder must have the embedder's model")
 	}
-	s := &Service{store: store, blobs: blobs, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), fg: foreground{start: time.Now()},
+	s := &Service{store: store, blobs: blobs, cfg: cfg, log: cfg.Logger, fg: worker.NewForeground(),
 		embedWake:    make(chan struct{}, 1),
 		breaker:      breaker{failures: cfg.EmbedFailures, cooldown: cfg.EmbedCooldown},
 		embedBackoff: &backoff.Shared{Min: embedBackoffMin, Max: embedBackoffMax},
-		diskBackoff:  &backoff.Shared{Min: time.Second, Max: 5 * time.Minute},
 		space:        spaceState{wake: make(chan struct{}, 1)},
 		cursors:      bounded.NewMap[cursorKey, string](maxCursors)}
 	// Every write the core makes passes the space watch: a store
@@ -233,6 +234,7 @@ func Open(ctx context.Context, store shelf.Store, blobs shelf.BlobStore, cfg Con
 	// reserve back (see space.go).
 	s.store, s.blobs = spaceStore{Store: store, s: s}, spaceBlobs{BlobStore: blobs, s: s}
 	s.search = s.newEngine()
+	s.indexer = s.newIndexer()
 	// The blob store's capabilities are found once, here: a chunked upload
 	// needs parts to pass through the server (shelf.StagingStore). A store
 	// whose parts go straight to its backend (shelf.DirectPartStore) is not
