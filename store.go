@@ -517,14 +517,6 @@ type EmbeddingStore interface {
 	// embeddings below never return a refusal (an embedding without a
 	// vector, see PutEmbeddings). Embedding ids only grow.
 	Vectors(ctx context.Context, workspaceID, model string, afterID int64, limit int) ([]VectorRow, error)
-	// VectorChunks returns the chunks of the embeddings with ids that
-	// pass q's filters (q.Terms and q.Limit are ignored), keyed by id; an
-	// id that names no embedding, or one whose chunk is filtered out, is
-	// left out.
-	VectorChunks(ctx context.Context, workspaceID string, ids []int64, q ChunkQuery) (map[int64]*ChunkHit, error)
-	// VectorIDs returns the ids of the workspace's embeddings of model
-	// whose chunks pass q's filters, at most limit.
-	VectorIDs(ctx context.Context, workspaceID, model string, q ChunkQuery, limit int) ([]int64, error)
 	// CountVectors counts a workspace's embeddings of model, refusals
 	// included (it sizes the in-memory index; a count of the index alone).
 	CountVectors(ctx context.Context, workspaceID, model string) (int, error)

@@ -74,23 +74,23 @@ func testVectors(t *testing.T, s shelf.Store) {
 		if n, err := tx.CountVectors(ctx, w.a.ID, "m1"); err != nil || n != 4 {
 			t.Fatalf("CountVectors = %d, %v", n, err)
 		}
-		ids := []int64{rows[0].ID, rows[1].ID, rows[2].ID, rows[3].ID, 1 << 40}
-		got, err := tx.VectorChunks(ctx, w.a.ID, ids, shelf.ChunkQuery{})
-		if err != nil || len(got) != 3 || got[rows[0].ID].Item.ID != a.ID || got[rows[2].ID].Item.ID != b.ID ||
-			got[rows[1].ID].Chunk.Index != 1 || got[rows[1].ID].Chunk.Model != "m1" {
-			t.Fatalf("VectorChunks = %v, %v (hidden and unknown ids must be left out)", got, err)
+		ids := []int64{rows[0].ChunkID, rows[1].ChunkID, rows[2].ChunkID, rows[3].ChunkID, 1 << 40}
+		got, err := tx.ChunkHits(ctx, w.a.ID, ids, shelf.ChunkQuery{})
+		if err != nil || len(got) != 3 || got[rows[0].ChunkID].Item.ID != a.ID || got[rows[2].ChunkID].Item.ID != b.ID ||
+			got[rows[1].ChunkID].Chunk.Index != 1 || got[rows[1].ChunkID].Chunk.Model != "m1" {
+			t.Fatalf("ChunkHits = %v, %v (hidden and unknown ids must be left out)", got, err)
 		}
-		got, err = tx.VectorChunks(ctx, w.a.ID, ids, shelf.ChunkQuery{PathPrefix: "docs"})
-		if err != nil || len(got) != 2 || got[rows[2].ID] != nil {
-			t.Fatalf("VectorChunks under docs = %v, %v", got, err)
+		got, err = tx.ChunkHits(ctx, w.a.ID, ids, shelf.ChunkQuery{PathPrefix: "docs"})
+		if err != nil || len(got) != 2 || got[rows[2].ChunkID] != nil {
+			t.Fatalf("ChunkHits under docs = %v, %v", got, err)
 		}
-		if got, err := tx.VectorChunks(ctx, w.b.ID, ids, shelf.ChunkQuery{}); err != nil || len(got) != 0 {
-			t.Fatalf("VectorChunks from another workspace = %v, %v", got, err)
+		if got, err := tx.ChunkHits(ctx, w.b.ID, ids, shelf.ChunkQuery{}); err != nil || len(got) != 0 {
+			t.Fatalf("ChunkHits from another workspace = %v, %v", got, err)
 		}
-		allowed, err := tx.VectorIDs(ctx, w.a.ID, "m1", shelf.ChunkQuery{PathPrefix: "docs"}, 10)
+		allowed, err := tx.EmbeddedChunkIDs(ctx, w.a.ID, "m1", shelf.ChunkQuery{PathPrefix: "docs"}, 10)
 		slices.Sort(allowed)
-		if err != nil || !slices.Equal(allowed, []int64{rows[0].ID, rows[1].ID}) {
-			t.Fatalf("VectorIDs under docs = %v, %v", allowed, err)
+		if err != nil || !slices.Equal(allowed, []int64{rows[0].ChunkID, rows[1].ChunkID}) {
+			t.Fatalf("EmbeddedChunkIDs under docs = %v, %v", allowed, err)
 		}
 		return nil
 	})
@@ -106,7 +106,7 @@ func testVectors(t *testing.T, s shelf.Store) {
 		if err != nil || len(now) != 2 || now[1].ID <= rows[3].ID {
 			t.Fatalf("after replace: %+v, %v (want the hidden file's and a new id above %d)", now, err, rows[3].ID)
 		}
-		got, err := tx.VectorChunks(ctx, w.a.ID, []int64{rows[0].ID, rows[1].ID}, shelf.ChunkQuery{})
+		got, err := tx.ChunkHits(ctx, w.a.ID, []int64{rows[0].ChunkID, rows[1].ChunkID}, shelf.ChunkQuery{})
 		if err != nil || len(got) != 0 {
 			t.Fatalf("replaced ids still resolve: %v, %v", got, err)
 		}
@@ -207,8 +207,8 @@ func testCopyChunks(t *testing.T, s shelf.Store) {
 		if err != nil || len(rows) != 1 || !slices.Equal(rows[0].Vector, []float32{1, 0}) {
 			t.Fatalf("vectors after the copy and the source's delete = %+v, %v", rows, err)
 		}
-		found, err := tx.VectorChunks(ctx, w.a.ID, []int64{rows[0].ID}, shelf.ChunkQuery{})
-		if err != nil || found[rows[0].ID] == nil || found[rows[0].ID].Item.ID != dst.ID || found[rows[0].ID].Chunk.Index != 0 {
+		found, err := tx.ChunkHits(ctx, w.a.ID, []int64{rows[0].ChunkID}, shelf.ChunkQuery{})
+		if err != nil || found[rows[0].ChunkID] == nil || found[rows[0].ChunkID].Item.ID != dst.ID || found[rows[0].ChunkID].Chunk.Index != 0 {
 			t.Fatalf("the copied vector's chunk = %+v, %v", found, err)
 		}
 		return nil
@@ -361,9 +361,9 @@ func testEmbeddings(t *testing.T, s shelf.Store) {
 		if err != nil || len(rows) != 3 || !slices.Equal(rows[2].Vector, []float32{1, 1}) {
 			t.Fatalf("Vectors = %+v, %v; want three, the refusal left out", rows, err)
 		}
-		ids, err := tx.VectorIDs(ctx, w.a.ID, "m1", shelf.ChunkQuery{}, 10)
+		ids, err := tx.EmbeddedChunkIDs(ctx, w.a.ID, "m1", shelf.ChunkQuery{}, 10)
 		if err != nil || len(ids) != 3 {
-			t.Fatalf("VectorIDs = %v, %v; want three, the refusal left out", ids, err)
+			t.Fatalf("EmbeddedChunkIDs = %v, %v; want three, the refusal left out", ids, err)
 		}
 		return nil
 	})
