@@ -214,3 +214,34 @@ type Fetched struct {
 	Name        string // a plain file name from the response or the URL, or ""
 	URL         string // after redirects
 }
+
+// ValidBlobHash reports whether s has the form of a blob's name: exactly
+// 64 lowercase hex digits. Blob stores check it before a hash becomes a
+// file name or a key, and answer EINVALID for any other.
+func ValidBlobHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidStagingID reports whether s has the form of a staging area's id
+// (an upload id): 1 to 64 of [A-Za-z0-9_-]. Blob stores check it before an
+// id becomes a file name or a key.
+func ValidStagingID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -271,7 +271,7 @@ func (s *Store) Open(ctx context.Context, hash string, off, n int64) (io.ReadClo
 	if err := ctx.Err(); err != nil {
 		return nil, shelf.Wrap(err, "open blob")
 	}
-	if !validHash(hash) {
+	if !shelf.ValidBlobHash(hash) {
 		return nil, errBadHash
 	}
 	if off < 0 {
@@ -314,7 +314,7 @@ func (s *Store) Stat(ctx context.Context, hash string) (shelf.BlobRef, error) {
 	if err := ctx.Err(); err != nil {
 		return shelf.BlobRef{}, shelf.Wrap(err, "stat blob")
 	}
-	if !validHash(hash) {
+	if !shelf.ValidBlobHash(hash) {
 		return shelf.BlobRef{}, errBadHash
 	}
 	fi, err := s.root.Stat(blobPath(hash))
@@ -336,7 +336,7 @@ func (s *Store) Delete(ctx context.Context, hash string, olderThan time.Time) er
 	if err := ctx.Err(); err != nil {
 		return shelf.Wrap(err, "delete blob")
 	}
-	if !validHash(hash) {
+	if !shelf.ValidBlobHash(hash) {
 		return errBadHash
 	}
 	mu := s.lock(hash)
@@ -382,7 +382,7 @@ func (s *Store) Walk(ctx context.Context, fn func(shelf.BlobInfo) error) error {
 			}
 			dir := "sha256/" + top.Name() + "/" + sub.Name()
 			err := s.eachFile(ctx, dir, func(name string, fi fs.FileInfo) error {
-				if !validHash(name) || blobPath(name) != dir+"/"+name {
+				if !shelf.ValidBlobHash(name) || blobPath(name) != dir+"/"+name {
 					return nil
 				}
 				return fn(shelf.BlobInfo{Hash: name, Size: fi.Size(), ModTime: fi.ModTime()})
@@ -402,7 +402,7 @@ func (s *Store) CreateStaging(ctx context.Context, id string, size int64) error 
 	if err := ctx.Err(); err != nil {
 		return shelf.Wrap(err, "create staging")
 	}
-	if !validID(id) {
+	if !shelf.ValidStagingID(id) {
 		return errBadID
 	}
 	if size < 0 {
@@ -454,7 +454,7 @@ func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader
 	if err := ctx.Err(); err != nil {
 		return nil, shelf.Wrap(err, "write part")
 	}
-	if !validID(id) {
+	if !shelf.ValidStagingID(id) {
 		return nil, errBadID
 	}
 	if off < 0 || n < 0 {
@@ -533,7 +533,7 @@ func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedP
 	if err := ctx.Err(); err != nil {
 		return shelf.BlobRef{}, nil, shelf.Wrap(err, "sum staging")
 	}
-	if !validID(id) {
+	if !shelf.ValidStagingID(id) {
 		return shelf.BlobRef{}, nil, errBadID
 	}
 	f, err := s.root.Open(stagingPath(id))
@@ -709,10 +709,10 @@ func (s *Store) CommitStaging(ctx context.Context, id string, ref shelf.BlobRef)
 	if err := ctx.Err(); err != nil {
 		return shelf.Wrap(err, "commit staging")
 	}
-	if !validID(id) {
+	if !shelf.ValidStagingID(id) {
 		return errBadID
 	}
-	if !validHash(ref.Hash) {
+	if !shelf.ValidBlobHash(ref.Hash) {
 		return errBadHash
 	}
 	name := stagingPath(id)
@@ -776,7 +776,7 @@ func (s *Store) DeleteStaging(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return shelf.Wrap(err, "delete staging")
 	}
-	if !validID(id) {
+	if !shelf.ValidStagingID(id) {
 		return errBadID
 	}
 	s.dropSum(id)
@@ -791,7 +791,7 @@ func (s *Store) WalkStaging(ctx context.Context, fn func(shelf.BlobInfo) error) 
 		return shelf.Wrap(err, "walk staging")
 	}
 	return s.eachFile(ctx, "staging", func(name string, fi fs.FileInfo) error {
-		if !validID(name) {
+		if !shelf.ValidStagingID(name) {
 			return nil
 		}
 		return fn(shelf.BlobInfo{Hash: name, Size: fi.Size(), ModTime: fi.ModTime()})
@@ -939,35 +939,6 @@ func blobPath(hash string) string {
 // stagingPath returns staging/<id> for a valid id.
 func stagingPath(id string) string {
 	return "staging/" + id
-}
-
-// validHash reports whether s is exactly 64 lowercase hex digits, the only
-// form a hash may take before it becomes a file name.
-func validHash(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isHex(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// validID reports whether s is 1 to 64 of [A-Za-z0-9_-], the only form an
-// upload id may take before it becomes a file name.
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 func isHexPair(s string) bool { return len(s) == 2 && isHex(s[0]) && isHex(s[1]) }

@@ -43,8 +43,8 @@ func TestValidHash(t *testing.T) {
 		{strings.Repeat("é", 32), false},
 	}
 	for _, tc := range tests {
-		if got := validHash(tc.s); got != tc.want {
-			t.Errorf("validHash(%q) = %v, want %v", tc.s, got, tc.want)
+		if got := shelf.ValidBlobHash(tc.s); got != tc.want {
+			t.Errorf("shelf.ValidBlobHash(%q) = %v, want %v", tc.s, got, tc.want)
 		}
 	}
 }
@@ -73,8 +73,8 @@ func TestValidID(t *testing.T) {
 		{"é", false},
 	}
 	for _, tc := range tests {
-		if got := validID(tc.s); got != tc.want {
-			t.Errorf("validID(%q) = %v, want %v", tc.s, got, tc.want)
+		if got := shelf.ValidStagingID(tc.s); got != tc.want {
+			t.Errorf("shelf.ValidStagingID(%q) = %v, want %v", tc.s, got, tc.want)
 		}
 	}
 }
@@ -128,9 +128,9 @@ func FuzzValidHash(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		ok := validHash(s)
+		ok := shelf.ValidBlobHash(s)
 		if ok != hashRE.MatchString(s) {
-			t.Fatalf("validHash(%q) = %v, want %v", s, ok, !ok)
+			t.Fatalf("shelf.ValidBlobHash(%q) = %v, want %v", s, ok, !ok)
 		}
 		if ok {
 			wantLocal(t, blobPath(s), 3)
@@ -143,9 +143,9 @@ func FuzzValidID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		ok := validID(s)
+		ok := shelf.ValidStagingID(s)
 		if ok != idRE.MatchString(s) {
-			t.Fatalf("validID(%q) = %v, want %v", s, ok, !ok)
+			t.Fatalf("shelf.ValidStagingID(%q) = %v, want %v", s, ok, !ok)
 		}
 		if ok {
 			wantLocal(t, stagingPath(s), 1)

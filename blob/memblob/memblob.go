@@ -79,7 +79,7 @@ func (s *Store) Open(ctx context.Context, hash string, off, n int64) (io.ReadClo
 	if err := ctx.Err(); err != nil {
 		return nil, shelf.Wrap(err, "open blob")
 	}
-	if !validHash(hash) {
+	if !shelf.ValidBlobHash(hash) {
 		return nil, errBadHash
 	}
 	if off < 0 {
@@ -110,7 +110,7 @@ func (s *Store) Stat(ctx context.Context, hash string) (shelf.BlobRef, error) {
 	if err := ctx.Err(); err != nil {
 		return shelf.BlobRef{}, shelf.Wrap(err, "stat blob")
 	}
-	if !validHash(hash) {
+	if !shelf.ValidBlobHash(hash) {
 		return shelf.BlobRef{}, errBadHash
 	}
 	s.mu.Lock()
@@ -128,7 +128,7 @@ func (s *Store) Delete(ctx context.Context, hash string, olderThan time.Time) er
 	if err := ctx.Err(); err != nil {
 		return shelf.Wrap(err, "delete blob")
 	}
-	if !validHash(hash) {
+	if !shelf.ValidBlobHash(hash) {
 		return errBadHash
 	}
 	s.mu.Lock()
@@ -171,7 +171,7 @@ func (s *Store) CreateStaging(ctx context.Context, id string, size int64) error 
 	if err := ctx.Err(); err != nil {
 		return shelf.Wrap(err, "create staging")
 	}
-	if !validID(id) {
+	if !shelf.ValidStagingID(id) {
 		return errBadID
 	}
 	if size < 0 {
@@ -199,7 +199,7 @@ func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader
 	if err := ctx.Err(); err != nil {
 		return nil, shelf.Wrap(err, "write part")
 	}
-	if !validID(id) {
+	if !shelf.ValidStagingID(id) {
 		return nil, errBadID
 	}
 	if off < 0 || n < 0 {
@@ -250,7 +250,7 @@ func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedP
 	if err := ctx.Err(); err != nil {
 		return shelf.BlobRef{}, nil, shelf.Wrap(err, "sum staging")
 	}
-	if !validID(id) {
+	if !shelf.ValidStagingID(id) {
 		return shelf.BlobRef{}, nil, errBadID
 	}
 	s.mu.Lock()
@@ -288,10 +288,10 @@ func (s *Store) CommitStaging(ctx context.Context, id string, ref shelf.BlobRef)
 	if err := ctx.Err(); err != nil {
 		return shelf.Wrap(err, "commit staging")
 	}
-	if !validID(id) {
+	if !shelf.ValidStagingID(id) {
 		return errBadID
 	}
-	if !validHash(ref.Hash) {
+	if !shelf.ValidBlobHash(ref.Hash) {
 		return errBadHash
 	}
 	s.mu.Lock()
@@ -323,7 +323,7 @@ func (s *Store) DeleteStaging(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return shelf.Wrap(err, "delete staging")
 	}
-	if !validID(id) {
+	if !shelf.ValidStagingID(id) {
 		return errBadID
 	}
 	s.mu.Lock()
@@ -373,30 +373,3 @@ var (
 	errNoBlob    = shelf.Errorf(shelf.ENOTFOUND, "blob not found")
 	errNoStaging = shelf.Errorf(shelf.ENOTFOUND, "upload staging area not found")
 )
-
-// validHash reports whether s is exactly 64 lowercase hex digits.
-func validHash(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// validID reports whether s is 1 to 64 of [A-Za-z0-9_-].
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
