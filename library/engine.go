@@ -33,8 +33,9 @@ func (s *Service) searchView(ctx context.Context, fn func(shelf.SearchTx) error)
 // wait for it.
 func (s *Service) WarmSearch(ctx context.Context) error { return s.search.Warm(ctx) }
 
-// RunSearchSaver saves the search indexes at intervals while they change,
-// and once more when ctx ends; it returns after that save.
+// RunSearchSaver keeps the keyword index following the store between
+// searches, saves the search indexes at intervals while they change, and
+// once more, caught up, when ctx ends; it returns after that save.
 func (s *Service) RunSearchSaver(ctx context.Context) { s.search.Run(ctx) }
 
 // toHits turns the engine's hits into SearchHits, their marks into « ».

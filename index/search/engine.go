@@ -35,6 +35,9 @@ type Config struct {
 	// SaveEvery is how often Run saves the indexes that changed. Default
 	// 5 minutes.
 	SaveEvery time.Duration
+	// FollowEvery is how often Run catches the keyword index up with the
+	// store between searches. Default 15 seconds.
+	FollowEvery time.Duration
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
 	// Logger receives the engine's logs; default slog.Default().
@@ -64,6 +67,9 @@ func New(view View, cfg Config) *Engine {
 	}
 	if cfg.SaveEvery <= 0 {
 		cfg.SaveEvery = 5 * time.Minute
+	}
+	if cfg.FollowEvery <= 0 {
+		cfg.FollowEvery = 15 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

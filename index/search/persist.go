@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	shelf "github.com/shelfmem/shelf"
 	"github.com/shelfmem/shelf/index/keyword"
 	"github.com/shelfmem/shelf/index/vector"
 )
@@ -356,26 +357,57 @@ func (e *Engine) loadVectors() {
 	}
 }
 
-// Run saves the indexes every SaveEvery while they change, and once more
-// when ctx ends; it returns after that save.
+// Run catches the keyword index up with the store every FollowEvery,
+// saves the indexes every SaveEvery while they change, and, when ctx
+// ends, catches up and saves once more; it returns after that save.
 func (e *Engine) Run(ctx context.Context) {
-	if e.cfg.Dir == "" {
-		<-ctx.Done()
-		return
+	follow := time.NewTicker(e.cfg.FollowEvery)
+	defer follow.Stop()
+	var save <-chan time.Time
+	if e.cfg.Dir != "" {
+		t := time.NewTicker(e.cfg.SaveEvery)
+		defer t.Stop()
+		save = t.C
 	}
-	t := time.NewTicker(e.cfg.SaveEvery)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			if e.cfg.Dir == "" {
+				return
+			}
+			// What the store added since the last follow is at most
+			// FollowEvery's worth: take it in, so that the next start
+			// loads an index that is current.
+			e.follow(context.WithoutCancel(ctx))
 			if err := e.Save(); err != nil {
 				e.log.Warn("search indexes: saving them failed; the next start rebuilds or catches up more", "err", err)
 			}
 			return
-		case <-t.C:
+		case <-follow.C:
+			e.follow(ctx)
+		case <-save:
 			if err := e.Save(); err != nil {
 				e.log.Warn("search indexes: saving them failed; trying again later", "err", err)
 			}
 		}
+	}
+}
+
+// follow catches the keyword index, once built, up with the store, as the
+// next search would: done in the background, it spares that search the
+// wait after a bulk of writes, and keeps what Save writes current.
+func (e *Engine) follow(ctx context.Context) {
+	e.kw.mu.Lock()
+	built := e.kw.built
+	e.kw.mu.Unlock()
+	if !built {
+		return
+	}
+	err := e.view(ctx, func(tx shelf.SearchTx) error {
+		_, _, err := e.kw.index(ctx, tx, "")
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		e.log.Warn("search indexes: following the store failed; the next search tries again", "err", err)
 	}
 }

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shelfmem/shelf"
 )
@@ -203,5 +205,69 @@ func TestDamagedFileRebuilds(t *testing.T) {
 	other.load()
 	if len(other.vecs.byWS) != 0 {
 		t.Fatal("another model's index loaded")
+	}
+}
+
+// Run follows the store between searches, and the file it saves when it
+// stops is current: the next start has nothing to catch up.
+func TestRunFollowsAndSavesCurrent(t *testing.T) {
+	f := newKWFixture(t, 12)
+	rng := rand.New(rand.NewPCG(9, 10))
+	dir := filepath.Join(t.TempDir(), "index")
+	st := mustOpen(t, f.path)
+	cfg := Config{Dir: dir, Model: testModel, FollowEvery: 10 * time.Millisecond, SaveEvery: time.Hour}
+	e := engineOver(st, cfg)
+	if err := e.Warm(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	// Written after the index was built, and never searched for.
+	f.fill(rng, 30)
+	var last int64
+	if err := st.View(f.ctx, func(tx shelf.Tx) error {
+		rows, err := tx.(shelf.SearchTx).ChunksAfter(f.ctx, 0, 1<<20)
+		if len(rows) > 0 {
+			last = rows[len(rows)-1].ID
+		}
+		return err
+	}); err != nil || last == 0 {
+		t.Fatalf("chunks in the store: last id %d, %v", last, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.kw.mu.Lock()
+		at := e.kw.feed.Last
+		e.kw.mu.Unlock()
+		if at >= last {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the keyword index is at chunk %d after 10 s of following; the store's last is %d", at, last)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// More chunks, then the stop: the save takes them in.
+	f.fill(rng, 5)
+	cancel()
+	<-done
+	second := engineOver(st, cfg)
+	second.kwLoaded.Do(second.loadKeywords)
+	var now int64
+	if err := st.View(f.ctx, func(tx shelf.Tx) error {
+		rows, err := tx.(shelf.SearchTx).ChunksAfter(f.ctx, 0, 1<<20)
+		if len(rows) > 0 {
+			now = rows[len(rows)-1].ID
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := second.kw.feed.Last; got < now {
+		t.Fatalf("the saved keyword index reaches chunk %d; the store's last at the stop was %d", got, now)
+	}
+	if got, want := f.answers(second), f.answers(engineOver(st, Config{Model: testModel})); !sameHits(got, want) {
+		t.Fatalf("after the restart:\n%q\nbuilt from the store:\n%q", got, want)
 	}
 }
