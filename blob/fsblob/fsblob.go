@@ -545,8 +545,9 @@ func (w *writebackWriter) flush() {
 }
 
 // SumStaging returns the SHA-256 and size of staging/<id>, checking the
-// CRC-32C of each of parts on the way; when all match, it fdatasyncs the
-// file, so the bytes the hash names are the bytes on disk. It reads the
+// CRC-32C of each of parts on the way, and fdatasyncs the file while it
+// reads; it answers the hash only when all match and the fdatasync
+// succeeded, so the bytes the hash names are the bytes on disk. It reads the
 // whole file once to check the parts as they are now, but hashes only
 // what the running hash (running.go) has not: it takes that hash's state
 // at the end of the longest run of parts, from offset 0, that it hashed
@@ -591,15 +592,21 @@ func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedP
 			}
 		}
 	}
+	// The fdatasync waits for the disk and the pass for the CPU, so they
+	// overlap: both see the same pages, and nothing is acknowledged before
+	// both are done.
+	synced := make(chan error, 1)
+	go func() { synced <- syncData(f) }()
 	n, bad, err := sumPass(ctx, f, parts, hashed, h)
+	serr := <-synced
 	if err != nil {
 		return shelf.BlobRef{}, nil, err
 	}
 	if len(bad) > 0 {
 		return shelf.BlobRef{}, bad, nil
 	}
-	if err := syncData(f); err != nil {
-		return shelf.BlobRef{}, nil, ioError("sync staging file", err)
+	if serr != nil {
+		return shelf.BlobRef{}, nil, ioError("sync staging file", serr)
 	}
 	return shelf.BlobRef{Hash: hex.EncodeToString(h.Sum(nil)), Size: n}, nil, nil
 }
