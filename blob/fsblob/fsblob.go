@@ -439,8 +439,10 @@ func (s *Store) CreateStaging(ctx context.Context, id string, size int64) error 
 }
 
 // WritePart writes exactly n bytes of r at offset off of staging/<id>,
-// computing their CRC-32C as they stream and starting their writeback every
-// 4 MiB, and returns the CRC-32C; with SyncParts it also fdatasyncs. It
+// computing their CRC-32C as they stream, and returns the CRC-32C once it
+// has started the writeback of all of them (every 8 MiB and at the end, so
+// that finalize's fdatasync finds little left); with SyncParts it
+// fdatasyncs instead. It
 // never writes outside [off, off+n): a reader that runs long or ends early
 // gives EINVALID, and any failure (a full disk among them) punches the
 // bytes written so far out of the file, giving their blocks back. A range past the end of
@@ -479,7 +481,10 @@ func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader
 	buf := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(buf)
 	h := crc32.New(castagnoli)
-	w := &writebackWriter{f: f, off: off, start: off}
+	w := &writebackWriter{f: f, off: off, start: off, chunk: writebackChunk}
+	if s.SyncParts {
+		w.chunk = syncedWritebackChunk
+	}
 	sum := s.runningSum(id)
 	sum.begin(off, n)
 	if _, err := copyExact(ctx, w, h, r, n, *buf); err != nil {
@@ -494,34 +499,55 @@ func (s *Store) WritePart(ctx context.Context, id string, off int64, r io.Reader
 		if err := syncData(f); err != nil {
 			return nil, ioError("sync staging file", err)
 		}
+	} else {
+		w.flush()
 	}
 	sum.end(off, n, h.Sum32())
 	return h.Sum(nil), nil
 }
 
 // writebackWriter writes at increasing offsets of a file and starts the
-// writeback of every writebackChunk it has written, so a part reaches the
-// disk while it streams in rather than all at its final sync.
+// writeback of every writebackChunk it has written, and flush that of the
+// rest, so a part reaches the disk while the upload goes on rather than at
+// finalize's fdatasync.
 type writebackWriter struct {
 	f          *os.File
 	off, start int64 // the next offset; the start of what is not yet handed to writeback
+	chunk      int64
 }
 
-const writebackChunk = 4 << 20
+// writebackChunk is more than a part of the usual 5 MiB, whose writeback
+// then starts in one piece when it ends: on the development machine's
+// virtual disk, one request per part kept the disk busier than a 4 MiB
+// piece and a 1 MiB tail per part (docs/PERFORMANCE.md).
+const writebackChunk = 8 << 20
+
+// syncedWritebackChunk is the piece with SyncParts, whose fdatasync ends
+// each part: the first 4 MiB go to disk while the rest streams in.
+const syncedWritebackChunk = 4 << 20
 
 func (w *writebackWriter) Write(p []byte) (int, error) {
 	n, err := w.f.WriteAt(p, w.off)
 	w.off += int64(n)
-	if w.off-w.start >= writebackChunk {
+	if w.off-w.start >= w.chunk {
 		startWriteback(w.f, w.start, w.off-w.start)
 		w.start = w.off
 	}
 	return n, err
 }
 
+// flush starts the writeback of what Write has not handed to it yet.
+func (w *writebackWriter) flush() {
+	if w.off > w.start {
+		startWriteback(w.f, w.start, w.off-w.start)
+		w.start = w.off
+	}
+}
+
 // SumStaging returns the SHA-256 and size of staging/<id>, checking the
-// CRC-32C of each of parts on the way; when all match, it fdatasyncs the
-// file, so the bytes the hash names are the bytes on disk. It reads the
+// CRC-32C of each of parts on the way, and fdatasyncs the file while it
+// reads; it answers the hash only when all match and the fdatasync
+// succeeded, so the bytes the hash names are the bytes on disk. It reads the
 // whole file once to check the parts as they are now, but hashes only
 // what the running hash (running.go) has not: it takes that hash's state
 // at the end of the longest run of parts, from offset 0, that it hashed
@@ -566,15 +592,21 @@ func (s *Store) SumStaging(ctx context.Context, id string, parts []shelf.StagedP
 			}
 		}
 	}
+	// The fdatasync waits for the disk and the pass for the CPU, so they
+	// overlap: both see the same pages, and nothing is acknowledged before
+	// both are done.
+	synced := make(chan error, 1)
+	go func() { synced <- syncData(f) }()
 	n, bad, err := sumPass(ctx, f, parts, hashed, h)
+	serr := <-synced
 	if err != nil {
 		return shelf.BlobRef{}, nil, err
 	}
 	if len(bad) > 0 {
 		return shelf.BlobRef{}, bad, nil
 	}
-	if err := syncData(f); err != nil {
-		return shelf.BlobRef{}, nil, ioError("sync staging file", err)
+	if serr != nil {
+		return shelf.BlobRef{}, nil, ioError("sync staging file", serr)
 	}
 	return shelf.BlobRef{Hash: hex.EncodeToString(h.Sum(nil)), Size: n}, nil, nil
 }

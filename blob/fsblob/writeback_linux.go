@@ -7,9 +7,10 @@ import (
 
 // startWriteback asks the kernel to begin writing [off, off+n) of f to
 // disk without waiting (sync_file_range with SYNC_FILE_RANGE_WRITE), so
-// that a part's bytes go to disk while the rest of it still arrives and
-// the fsync that ends the part finds little left to do. It is a hint: it
-// makes nothing durable, and its errors are ignored (the fsync reports).
+// that a part's bytes go to disk while the upload goes on and the
+// fdatasync that makes them durable (finalize's, or the part's with
+// SyncParts) finds little left to do. It is a hint: it makes nothing
+// durable, and its errors are ignored (the fdatasync reports).
 func startWriteback(f *os.File, off, n int64) {
 	const syncFileRangeWrite = 2
 	_, _, _ = syscall.Syscall6(syscall.SYS_SYNC_FILE_RANGE, f.Fd(), uintptr(off), uintptr(n), syncFileRangeWrite, 0, 0)
