@@ -86,29 +86,11 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	c.modes, c.parts = strings.Split(modes, ","), strings.Split(parts, ",")
-	root, err := harness.ModuleRoot()
+	cleanup, err := harness.Setup("bombs", args, &c.dir, &c.shelf, c.keep)
+	defer cleanup()
 	if err != nil {
 		return err
 	}
-	if c.dir == "" {
-		if c.dir, err = os.MkdirTemp("", "shelf-bench-bombs-"); err != nil {
-			return err
-		}
-	}
-	if !c.keep {
-		defer os.RemoveAll(c.dir)
-	}
-	if c.shelf == "" {
-		fmt.Fprintln(os.Stderr, "building ./cmd/shelf …")
-		if c.shelf, err = harness.BuildShelf(root, c.dir); err != nil {
-			return err
-		}
-	}
-	fmt.Printf("# bench/bombs\n\ncommand: %s\n\n", harness.Command("bench/bombs", args))
-	for _, line := range harness.Machine(c.dir) {
-		fmt.Printf("- %s\n", line)
-	}
-	fmt.Printf("- shelf: %s (%s)\n", harness.Revision(root), c.shelf)
 	if slices.Contains(c.parts, "bombs") {
 		corpus := filepath.Join(c.dir, "corpus")
 		os.MkdirAll(corpus, 0o700)

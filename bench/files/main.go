@@ -78,30 +78,12 @@ func run(ctx context.Context, args []string) error {
 	if c.files < c.page || c.page < 1 || c.random < 0 || c.batch < 1 {
 		return fmt.Errorf("need -files >= -page >= 1, -random >= 0, -batch >= 1")
 	}
-	root, err := harness.ModuleRoot()
+	cleanup, err := harness.Setup("files", args, &c.dir, &c.shelf, c.keep)
+	defer cleanup()
 	if err != nil {
 		return err
 	}
-	if c.dir == "" {
-		if c.dir, err = os.MkdirTemp("", "shelf-bench-files-"); err != nil {
-			return err
-		}
-	}
-	if !c.keep {
-		defer os.RemoveAll(c.dir)
-	}
-	if c.shelf == "" {
-		fmt.Fprintln(os.Stderr, "building ./cmd/shelf …")
-		if c.shelf, err = harness.BuildShelf(root, c.dir); err != nil {
-			return err
-		}
-	}
 	data := filepath.Join(c.dir, "data")
-	fmt.Printf("# bench/files\n\ncommand: %s\n\n", harness.Command("bench/files", args))
-	for _, line := range harness.Machine(c.dir) {
-		fmt.Printf("- %s\n", line)
-	}
-	fmt.Printf("- shelf: %s (%s)\n", harness.Revision(root), c.shelf)
 
 	fmt.Fprintf(os.Stderr, "building a folder of %d files …\n", c.files)
 	start := time.Now()

@@ -94,30 +94,12 @@ func run(ctx context.Context, args []string) error {
 	if c.files < c.dirs || c.dirs < 1 || c.rate <= 0 || c.batch < 1 {
 		return fmt.Errorf("need -files >= -dirs >= 1, -rate > 0, -batch >= 1")
 	}
-	root, err := harness.ModuleRoot()
+	cleanup, err := harness.Setup("writer", args, &c.dir, &c.shelf, c.keep)
+	defer cleanup()
 	if err != nil {
 		return err
 	}
-	if c.dir == "" {
-		if c.dir, err = os.MkdirTemp("", "shelf-bench-writer-"); err != nil {
-			return err
-		}
-	}
-	if !c.keep {
-		defer os.RemoveAll(c.dir)
-	}
-	if c.shelf == "" {
-		fmt.Fprintln(os.Stderr, "building ./cmd/shelf …")
-		if c.shelf, err = harness.BuildShelf(root, c.dir); err != nil {
-			return err
-		}
-	}
 	data := filepath.Join(c.dir, "data")
-	fmt.Printf("# bench/writer\n\ncommand: %s\n\n", harness.Command("bench/writer", args))
-	for _, line := range harness.Machine(c.dir) {
-		fmt.Printf("- %s\n", line)
-	}
-	fmt.Printf("- shelf: %s (%s)\n", harness.Revision(root), c.shelf)
 	if err := prepare(ctx, c, data); err != nil {
 		return err
 	}

@@ -493,3 +493,37 @@ func WaitQuiet(ctx context.Context, limit time.Duration, threshold float64) floa
 		}
 	}
 }
+
+// Setup does what every benchmark of the shelf binary does first: it
+// makes the work directory *dir (a new one under $TMPDIR when ""),
+// builds ./cmd/shelf into it when *shelf is "", and prints the report's
+// header (the command, the machine, the revision and binary). The
+// returned cleanup removes the work directory unless keep.
+func Setup(name string, args []string, dir, shelf *string, keep bool) (cleanup func(), err error) {
+	cleanup = func() {}
+	root, err := ModuleRoot()
+	if err != nil {
+		return cleanup, err
+	}
+	if *dir == "" {
+		if *dir, err = os.MkdirTemp("", "shelf-bench-"+name+"-"); err != nil {
+			return cleanup, err
+		}
+	}
+	if !keep {
+		d := *dir
+		cleanup = func() { os.RemoveAll(d) }
+	}
+	if *shelf == "" {
+		fmt.Fprintln(os.Stderr, "building ./cmd/shelf …")
+		if *shelf, err = BuildShelf(root, *dir); err != nil {
+			return cleanup, err
+		}
+	}
+	fmt.Printf("# bench/%s\n\ncommand: %s\n\n", name, Command("bench/"+name, args))
+	for _, line := range Machine(*dir) {
+		fmt.Printf("- %s\n", line)
+	}
+	fmt.Printf("- shelf: %s (%s)\n", Revision(root), *shelf)
+	return cleanup, nil
+}
