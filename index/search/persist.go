@@ -230,6 +230,10 @@ func readFile(path string, kind byte, model string, load func(ws string, f feed,
 		return feed{}, err
 	}
 	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return feed{}, err
+	}
 	br := bufio.NewReaderSize(file, 1<<20)
 	bad := func(why string) error { return fmt.Errorf("%s: %s", path, why) }
 	h := make([]byte, len(fileMagic)+4+1+4)
@@ -279,7 +283,12 @@ func readFile(path string, kind byte, model string, load func(ws string, f feed,
 		ws := string(eh[:wl])
 		ef := feed{Last: int64(binary.LittleEndian.Uint64(eh[wl:])), LastDel: int64(binary.LittleEndian.Uint64(eh[wl+8:]))}
 		size := binary.LittleEndian.Uint64(eh[wl+16:])
-		lr := &io.LimitedReader{R: br, N: int64(min(size, 1<<62))}
+		if size > uint64(st.Size()) {
+			// No entry is larger than its file: a reader may size its
+			// buffer by it.
+			return feed{}, bad("cut short")
+		}
+		lr := &io.LimitedReader{R: br, N: int64(size)}
 		if err := load(ws, ef, lr); err != nil {
 			return feed{}, bad(err.Error())
 		}
