@@ -314,7 +314,6 @@ func (d *decoder) fixed(n int) []byte {
 	return d.buf[:n]
 }
 
-func (d *decoder) u8() uint8   { return d.fixed(1)[0] }
 func (d *decoder) u32() uint32 { return binary.LittleEndian.Uint32(d.fixed(4)) }
 func (d *decoder) u64() uint64 { return binary.LittleEndian.Uint64(d.fixed(8)) }
 
