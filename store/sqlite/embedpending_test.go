@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
-	"path/filepath"
 	"testing"
 )
 
@@ -11,16 +9,8 @@ import (
 // indexed without an embedder, migrates it, and checks that both wait for
 // the embeddings they lack.
 func TestMigrateEmbedPending(t *testing.T) {
-	db, err := sql.Open("sqlite3", dsn(filepath.Join(t.TempDir(), "shelf.db"), writerParams))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	db, _ := dbBefore(t, "_embed_pending.sql")
 	ctx := t.Context()
-	if err := migrate(ctx, db, migrationsBefore(t, "_embed_pending.sql")); err != nil {
-		t.Fatal(err)
-	}
 	for _, q := range []string{
 		`INSERT INTO workspaces (id, name, created_at) VALUES ('ws', 'ws', 0)`,
 		`INSERT INTO libraries (id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at)

@@ -14,6 +14,24 @@ import (
 
 // migrationsBefore returns the embedded migrations that come before the
 // one whose name ends in suffix (its number is the lead's to change).
+// dbBefore opens a new database on one connection, closed when t ends,
+// migrated to just before the migration whose name ends with suffix, and
+// returns it with its path.
+func dbBefore(t *testing.T, suffix string) (*sql.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "shelf.db")
+	db, err := sql.Open("sqlite3", dsn(path, writerParams))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	if err := migrate(t.Context(), db, migrationsBefore(t, suffix)); err != nil {
+		t.Fatal(err)
+	}
+	return db, path
+}
+
 func migrationsBefore(t *testing.T, suffix string) fstest.MapFS {
 	t.Helper()
 	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
@@ -39,16 +57,8 @@ func migrationsBefore(t *testing.T, suffix string) fstest.MapFS {
 // attachment keys with attachments keyed the old way, migrates it, and
 // checks which items became attachments of which document.
 func TestMigrateAttachmentKeys(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shelf.db")
-	db, err := sql.Open("sqlite3", dsn(path, writerParams))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
+	db, path := dbBefore(t, "_attachment_keys.sql")
 	ctx := t.Context()
-	if err := migrate(ctx, db, migrationsBefore(t, "_attachment_keys.sql")); err != nil {
-		t.Fatal(err)
-	}
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.Exec(q, args...); err != nil {
@@ -114,7 +124,7 @@ func TestMigrateAttachmentKeys(t *testing.T) {
 		rev: "rev", mine: "", foreign: "other#k.txt", lookalike: "rev#q.txt", moved: "rev#moved.txt", page: "",
 		ticket: "ticket#1", deeper: "rev#y.txt/sub", pRev: "rev", pY: "rev#y.txt",
 	}
-	err = s.View(ctx, func(tx shelf.Tx) error {
+	err := s.View(ctx, func(tx shelf.Tx) error {
 		for id, key := range want {
 			it, err := tx.Item(ctx, "w", id)
 			if err != nil {
@@ -155,17 +165,8 @@ func TestMigrateAttachmentKeys(t *testing.T) {
 // TestChunkSeqMigration checks that the chunk id counter (migration
 // *_chunk_ids.sql) starts above every chunk id in use and every one logged as deleted.
 func TestChunkSeqMigration(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shelf.db")
-	db, err := sql.Open("sqlite3", dsn(path, writerParams))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	db, _ := dbBefore(t, "_chunk_ids.sql")
 	ctx := t.Context()
-	if err := migrate(ctx, db, migrationsBefore(t, "_chunk_ids.sql")); err != nil {
-		t.Fatal(err)
-	}
 	for _, q := range []string{
 		`INSERT INTO workspaces (id, name, created_at) VALUES ('ws', 'ws', 0)`,
 		`INSERT INTO libraries (id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at)
@@ -192,16 +193,8 @@ func TestChunkSeqMigration(t *testing.T) {
 // character, kept before the core refused them, become
 // application/octet-stream, and that valid ones stay.
 func TestContentTypesMigration(t *testing.T) {
-	db, err := sql.Open("sqlite3", dsn(filepath.Join(t.TempDir(), "shelf.db"), writerParams))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	db, _ := dbBefore(t, "_content_types.sql")
 	ctx := t.Context()
-	if err := migrate(ctx, db, migrationsBefore(t, "_content_types.sql")); err != nil {
-		t.Fatal(err)
-	}
 	types := map[string]string{"a": "text/plain\r\nX-Injected: 1", "b": "text/markdown; charset=utf-8", "c": "image/png\x7f"}
 	for _, q := range []string{
 		`INSERT INTO workspaces (id, name, created_at) VALUES ('ws', 'ws', 0)`,
@@ -279,16 +272,8 @@ func TestMigrateKeyRateLimits(t *testing.T) {
 // no text become skipped, without an error; files whose extraction broke
 // stay failed.
 func TestIndexSkippedMigration(t *testing.T) {
-	db, err := sql.Open("sqlite3", dsn(filepath.Join(t.TempDir(), "shelf.db"), writerParams))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	db, _ := dbBefore(t, "_index_skipped.sql")
 	ctx := t.Context()
-	if err := migrate(ctx, db, migrationsBefore(t, "_index_skipped.sql")); err != nil {
-		t.Fatal(err)
-	}
 	for _, q := range []string{
 		`INSERT INTO workspaces (id, name, created_at) VALUES ('ws', 'ws', 0)`,
 		`INSERT INTO libraries (id, workspace_id, slug, name, kind, embedded, shared, root_id, created_at, updated_at)
